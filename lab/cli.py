@@ -1,0 +1,192 @@
+"""The `lab` command. Every subcommand has --help; a user mistake is one line plus a hint, and exit code 2."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from lab.errors import LabError
+
+console = Console()
+errors = Console(stderr=True)
+
+app = typer.Typer(
+    name="lab",
+    help="The embodied learning lab: worlds, reward search, skills and curricula on MuJoCo.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+worlds_app = typer.Typer(help="List, inspect, check and demo the simulated worlds.", invoke_without_command=True)
+app.add_typer(worlds_app, name="worlds")
+
+
+@worlds_app.callback()
+def worlds_main(ctx: typer.Context) -> None:
+    """List, inspect, check and demo the simulated worlds (no subcommand: list them)."""
+    if ctx.invoked_subcommand is None:
+        list_worlds()
+
+
+@worlds_app.command("list")
+def list_worlds() -> None:
+    """List every world with its tasks."""
+    from lab.worlds import get_world, world_names
+
+    table = Table(title="Worlds", show_lines=False)
+    table.add_column("world", style="bold cyan")
+    table.add_column("kind")
+    table.add_column("tasks")
+    table.add_column("summary", overflow="fold")
+    for name in world_names():
+        world = get_world(name)
+        tasks = ", ".join(
+            f"{f.name}*" if f.builtin_reward else f.name for f in world.task_families.values()
+        )
+        table.add_row(name, world.kind, tasks, world.summary)
+    console.print(table)
+    console.print("* the env's own reward is the human baseline for this task. "
+                  "`lab worlds show WORLD` for state fields and task parameters.")
+
+
+@worlds_app.command("show")
+def show_world(
+    world_name: Annotated[str, typer.Argument(metavar="WORLD", help="World name (see `lab worlds`).")],
+    task: Annotated[str | None, typer.Option(help="Task to describe, e.g. 'place(cube_red, zone_blue)'.")] = None,
+    role: Annotated[str, typer.Option(help="Whose prompt text to print: reward or skill.")] = "",
+) -> None:
+    """Print a world's state fields, its task families with parameters, and the text a writer is given."""
+    from lab.worlds import get_world
+    from lab.worlds.description import Role, describe
+
+    world = get_world(world_name)
+    if role not in ("", "reward", "skill"):
+        raise LabError(f"unknown role {role!r}", hint="use --role reward or --role skill")
+    chosen_role: Role = "skill" if role == "skill" or (not role and world.robot_api_doc()) else "reward"
+    bound = world.task(task) if task else None
+    console.rule(f"[bold]{world.name}[/] {world.version}")
+    console.print(world.summary)
+    fields = Table(title="State fields (batched: leading axis n = number of envs)")
+    for column in ("name", "shape", "unit", "meaning"):
+        fields.add_column(column, overflow="fold")
+    for field in world.state_fields:
+        fields.add_row(field.name, str(field.shape), field.unit, field.meaning)
+    console.print(fields)
+    families = Table(title="Task families")
+    for column in ("task", "goal", "parameters", "horizon", "success / fitness", "builds on"):
+        families.add_column(column, overflow="fold")
+    for family in world.task_families.values():
+        params = "\n".join(p.describe() for p in family.params) or "-"
+        scoring = f"success at {family.success_when} step; fitness {family.fitness_over}: {family.fitness_meaning}"
+        families.add_row(family.name + ("*" if family.builtin_reward else ""), family.description, params,
+                         str(family.horizon), scoring, ", ".join(family.prerequisites) or "-")
+    console.print(families)
+    console.rule(f"Text given to a {chosen_role} writer" + (f" for {bound.id}" if bound else ""))
+    console.print(describe(world, bound, role=chosen_role), markup=False, highlight=False)
+
+
+@worlds_app.command("check")
+def check_worlds(
+    world_name: Annotated[str | None, typer.Argument(metavar="[WORLD]", help="World to check.")] = None,
+    all_worlds: Annotated[bool, typer.Option("--all", help="Check every world.")] = False,
+    task: Annotated[str | None, typer.Option(help="Check only this task of WORLD.")] = None,
+) -> None:
+    """Run Gymnasium's check_env, same-seed-same-rollout, the state and task functions, and reference solutions.
+
+    Exits 1 when any check fails.
+    """
+    from lab.worlds import get_world, world_names
+    from lab.worlds.checks import CheckResult, check_world
+
+    if all_worlds == (world_name is not None):
+        raise LabError("name one world or pass --all", hint="e.g. `lab worlds check playground`")
+    if task and all_worlds:
+        raise LabError("--task goes with one WORLD, not with --all")
+    names = world_names() if all_worlds else [str(world_name)]
+    worlds = [get_world(name) for name in names]
+    jobs = sum(len(w.task_families) if not task else 1 for w in worlds) * 4
+    failed = 0
+    table = Table(title="World checks")
+    for column in ("world", "task", "check", "result", "detail"):
+        table.add_column(column, overflow="fold")
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as progress:
+        bar = progress.add_task("checking", total=jobs)
+        for world in worlds:
+            tasks = [world.task(task)] if task else None
+
+            def on_result(result: CheckResult, world_name: str = world.name) -> None:
+                nonlocal failed
+                failed += not result.passed
+                mark = "[green]pass[/]" if result.passed else "[red]FAIL[/]"
+                table.add_row(world_name, result.task, result.check, mark, result.detail)
+                progress.update(bar, advance=1, description=f"{world_name}: {result.task}")
+
+            check_world(world, tasks, on_result=on_result)
+    console.print(table)
+    if failed:
+        errors.print(f"[red]{failed} check(s) failed[/]")
+        raise typer.Exit(1)
+    console.print(f"[green]all {table.row_count} checks passed[/]")
+
+
+@worlds_app.command("demo")
+def demo_world(
+    world_name: Annotated[str, typer.Argument(metavar="[WORLD]", help="World with reference solutions.")] = (
+        "playground"
+    ),
+    task: Annotated[list[str] | None, typer.Option(help="Task(s) to run; default: every family.")] = None,
+    seed: Annotated[int, typer.Option(help="Layout seed.")] = 0,
+    video: Annotated[Path | None, typer.Option(help="Write a rollout video here (.mp4).")] = None,
+) -> None:
+    """Run the world's scripted reference solutions through its robot API and report success."""
+    from lab.worlds import get_world
+    from lab.worlds.checks import run_program
+
+    world = get_world(world_name)
+    solutions = world.reference_solutions()
+    if not solutions:
+        raise LabError(f"world {world.name!r} ships no reference solutions", hint="try `lab worlds demo playground`")
+    tasks = [world.task(t) for t in task] if task else [world.task(n) for n in world.task_families if n in solutions]
+    table = Table(title=f"{world.name}: reference solutions, seed {seed}")
+    for column in ("task", "success", "note"):
+        table.add_column(column, overflow="fold")
+    for bound in tasks:
+        if bound.family.name not in solutions:
+            raise LabError(f"no reference solution for {bound.name!r}", hint=f"known: {', '.join(solutions)}")
+        with console.status(f"running {bound.id}"):
+            succeeded, note = run_program(world, bound, seed, solutions[bound.family.name])
+        table.add_row(bound.id, "[green]yes[/]" if succeeded else "[red]no[/]", note)
+    console.print(table)
+    if video is not None:
+        from lab.report.video import record_program
+
+        bound = tasks[0]
+        frames = record_program(world, bound, seed, solutions[bound.family.name], video)
+        console.print(f"wrote {video} ({frames} frames of {bound.id})")
+
+
+def main() -> None:
+    """Entry point: run the app, turning LabErrors into one clear line and exit code 2."""
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    try:
+        app()
+    except LabError as error:
+        errors.print(f"[red]error:[/] {error.message}", highlight=False)
+        if error.hint:
+            errors.print(f"[yellow]hint:[/] {error.hint}", highlight=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        errors.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

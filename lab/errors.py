@@ -1,0 +1,42 @@
+"""Errors a user can act on: each carries the offending value, the rule, and a hint."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class LabError(Exception):
+    """An error caused by input the user gave; the CLI prints it as one line plus a hint and exits 2."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message} ({self.hint})"
+
+
+class UnknownNameError(LabError, KeyError):
+    """A world, task, parameter or object name that does not exist; the message lists what does."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str], hint: str | None = None) -> None:
+        known_list = sorted(known)
+        close = _close_matches(name, known_list)
+        message = f"unknown {kind}: {name!r}; known: {', '.join(known_list) or '(none)'}"
+        if close:
+            message += f". Did you mean {close!r}?"
+        super().__init__(message, hint)
+        self.kind = kind
+        self.name = name
+        self.known = known_list
+
+    def __str__(self) -> str:
+        return LabError.__str__(self)
+
+
+def _close_matches(name: str, known: list[str]) -> str | None:
+    import difflib
+
+    matches = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return matches[0] if matches else None

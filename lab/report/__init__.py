@@ -1,0 +1,1 @@
+"""What users look at: HTML reports, plots and rollout videos."""

@@ -1,0 +1,62 @@
+"""Rollout videos, rendered offscreen (MUJOCO_GL=egl works headless on CPU machines through Mesa)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lab.errors import LabError
+from lab.worlds.core import Task, World
+
+VIDEO_FPS = 25
+
+
+def write_video(frames: list[Any], path: Path, fps: int = VIDEO_FPS) -> None:
+    """Write RGB frames to `path` (.mp4 or .gif), through a temporary file renamed into place."""
+    import imageio.v2 as imageio
+
+    if not frames:
+        raise LabError(f"no frames to write to {path}")
+    if path.suffix.lower() not in (".mp4", ".gif"):
+        raise LabError(f"cannot write a video to {path}", hint="name the file .mp4 or .gif")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+    if path.suffix.lower() == ".mp4":
+        imageio.mimwrite(partial, frames, fps=fps, macro_block_size=8)
+    else:
+        imageio.mimwrite(partial, frames, duration=1.0 / fps)
+    os.replace(partial, path)
+
+
+def record_program(world: World, task: Task, seed: int, program: Callable[..., Any], path: Path,
+                   max_steps: int = 3000) -> int:
+    """Run a skill program on a seeded episode, render it, write the video; returns the number of frames."""
+    env = world.make_env(task, seed=seed, render_mode="rgb_array")
+    frames: list[Any] = []
+    try:
+        env.reset()
+        robot = world.robot(env)
+        if robot is None:
+            raise LabError(f"world {world.name!r} has no robot API to run a program with")
+        every = max(1, round(1.0 / (VIDEO_FPS * env.unwrapped.dt)))  # type: ignore[attr-defined]
+
+        def capture() -> None:
+            if robot.steps % every == 0:
+                frames.append(np.asarray(env.render()))
+
+        robot.max_steps, robot.on_step = max_steps, capture
+        frames.append(np.asarray(env.render()))
+        try:
+            program(robot, **task.param_map)
+            robot.wait(15)
+        except Exception as error:
+            frames.append(np.asarray(env.render()))
+            print(f"the program stopped: {type(error).__name__}: {error}")
+    finally:
+        env.close()
+    write_video(frames, path)
+    return len(frames)

@@ -1,0 +1,116 @@
+"""Where worlds come from: the Gymnasium adapters and every folder under `envs/` that holds a `world.py`.
+
+A folder world's `world.py` defines `make_world() -> World`. Folders are searched in the project's `envs/`, in
+`./envs` of the working directory, and in every directory named by the `LAB_ENVS_PATH` variable (os.pathsep
+separated). Worlds load on first use and are cached; every world is also a Gymnasium id `lab/NAME-vMAJOR`.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import os
+import sys
+import types
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+
+from lab.errors import LabError, UnknownNameError
+from lab.worlds.core import World
+from lab.worlds.gym_adapters import gym_worlds
+
+PROJECT_ENVS = Path(__file__).resolve().parents[2] / "envs"
+
+
+def world_dirs() -> list[Path]:
+    """Directories searched for folder worlds, first match wins."""
+    candidates = [PROJECT_ENVS, Path.cwd() / "envs"]
+    candidates += [Path(p) for p in os.environ.get("LAB_ENVS_PATH", "").split(os.pathsep) if p]
+    seen: list[Path] = []
+    for directory in candidates:
+        resolved = directory.resolve()
+        if resolved.is_dir() and resolved not in seen:
+            seen.append(resolved)
+    return seen
+
+
+def _folder_worlds() -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for directory in world_dirs():
+        for child in sorted(directory.iterdir()):
+            if (child / "world.py").is_file() and child.name not in found:
+                found[child.name] = child / "world.py"
+    return found
+
+
+def _loaders() -> dict[str, Callable[[], World]]:
+    loaders: dict[str, Callable[[], World]] = dict(gym_worlds())
+    for name, path in _folder_worlds().items():
+        if name in loaders:
+            raise LabError(f"the world folder {path.parent} has the name of a built-in world {name!r}",
+                           hint="rename the folder")
+        loaders[name] = functools.partial(_load_folder_world, path)
+    return loaders
+
+
+def world_names() -> list[str]:
+    """Every world that can be loaded, adapters first."""
+    return list(_loaders())
+
+
+@cache
+def get_world(name: str) -> World:
+    """The world called `name`, loaded once per process."""
+    loaders = _loaders()
+    if name not in loaders:
+        raise UnknownNameError("world", name, loaders, hint="`lab worlds` lists them")
+    return loaders[name]()
+
+
+def _load_folder_world(path: Path) -> World:
+    """Import `envs/NAME/world.py` as `lab_envs.NAME.world`, so the folder's modules can import each other."""
+    folder = path.parent
+    package_name = f"lab_envs.{folder.name}"
+    if "lab_envs" not in sys.modules:
+        namespace = types.ModuleType("lab_envs")
+        namespace.__path__ = []
+        sys.modules["lab_envs"] = namespace
+    if package_name not in sys.modules:
+        package = types.ModuleType(package_name)
+        package.__path__ = [str(folder)]
+        sys.modules[package_name] = package
+    try:
+        module = importlib.import_module(f"{package_name}.world")
+    except LabError:
+        raise
+    except Exception as error:
+        raise LabError(f"the world module {path} failed to import: {type(error).__name__}: {error}",
+                       hint="fix the module; envs/README.md says what it must define") from error
+    make_world = getattr(module, "make_world", None)
+    if not callable(make_world):
+        raise LabError(f"{path} defines no make_world()", hint="see envs/README.md")
+    world = make_world()
+    if not isinstance(world, World):
+        raise LabError(f"make_world() in {path} returned {type(world).__name__}, not a lab World")
+    if world.name != path.parent.name:
+        raise LabError(f"the world in folder {path.parent.name!r} calls itself {world.name!r}",
+                       hint="a world's name must be its folder's name")
+    return world
+
+
+def _make_registered(world: str, task: str | None = None, seed: int | None = None,
+                     render_mode: str | None = None, **_: Any) -> gym.Env:
+    return get_world(world).make_env(task, seed=seed, render_mode=render_mode)
+
+
+def register_gymnasium_ids() -> None:
+    """Make every world reachable as `gym.make("lab/NAME-v1", task="...", seed=0)`."""
+    for name in world_names():
+        env_id = f"lab/{name}-v1"
+        if env_id not in gym.registry:
+            gym.register(env_id, entry_point=_make_registered,  # type: ignore[arg-type]
+                         kwargs={"world": name}, disable_env_checker=True, order_enforce=False)
