@@ -26,6 +26,9 @@ def shifted(point: np.ndarray, dx: float, dy: float, dz: float) -> np.ndarray:
 
 
 def reach(robot: Any, obj: str) -> None:
+    """Come down on `obj` from above with the fingers open, so they straddle it instead of knocking it away."""
+    robot.open()
+    robot.move_to(shifted(robot.position(obj), 0.0, 0.0, HOVER))
     robot.move_to(robot.position(obj))
 
 

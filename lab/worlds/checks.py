@@ -42,6 +42,7 @@ def _rollout(world: World, task: Task, seed: int, steps: int) -> tuple[list[np.n
     env = world.make_env(task, seed=seed)
     try:
         env.reset()
+        env.action_space.seed(seed)
         observations, states = [], [read_state(env)]
         for _ in range(steps):
             observation, _, terminated, truncated, _ = env.step(env.action_space.sample())

@@ -84,7 +84,7 @@ def _joint_slices(spec: RobotSpec, model: mujoco.MjModel) -> tuple[slice, slice,
     return qpos, qvel, _names(model, mujoco.mjtObj.mjOBJ_JOINT, joint_ids)
 
 
-class GymWorldEnv(gym.Wrapper):
+class GymWorldEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Gymnasium's env with the state view, a start seed, and the bookkeeping the state needs.
 
     Velocities in the state are averaged over the last control step (position difference / dt), exactly as
@@ -92,7 +92,8 @@ class GymWorldEnv(gym.Wrapper):
     """
 
     def __init__(self, env: gym.Env, spec: RobotSpec, seed: int | None) -> None:
-        super().__init__(env)
+        gym.utils.RecordConstructorArgs.__init__(self, spec=spec, seed=seed)
+        gym.Wrapper.__init__(self, env)
         base: Any = env.unwrapped
         self._robot = spec
         self._base = base
@@ -105,6 +106,7 @@ class GymWorldEnv(gym.Wrapper):
             (name, mujoco.mj_name2id(self._model, mujoco.mjtObj.mjOBJ_BODY, body)) for name, body in spec.bodies
         )
         self._qpos, self._qvel, _ = _joint_slices(spec, self._model)
+        self._torso_offset = self._model.body_pos[self._torso].copy()
         self._masses = self._model.body_mass.copy()
         self._total_mass = float(self._masses.sum())
         self._tracks_yaw = spec.kind in ("legged3d", "planar_xy")
@@ -122,7 +124,7 @@ class GymWorldEnv(gym.Wrapper):
         self._pending_seed = None
         observation, info = self.env.reset(seed=seed, options=options)
         self._steps = 0
-        self._start = self._data.xpos[self._torso].copy()
+        self._start = self._torso_position()
         self._prev_torso = self._start.copy()
         if self._robot.mass_center:
             self._prev_com = self._mass_center()
@@ -131,7 +133,7 @@ class GymWorldEnv(gym.Wrapper):
         return observation, info
 
     def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict]:
-        self._prev_torso = self._data.xpos[self._torso].copy()
+        self._prev_torso = self._torso_position()
         if self._robot.mass_center:
             self._prev_com = self._mass_center()
         result = self.env.step(action)
@@ -141,6 +143,16 @@ class GymWorldEnv(gym.Wrapper):
             self._yaw_turned += (yaw - self._yaw + math.pi) % TWO_PI - math.pi
             self._yaw = yaw
         return result
+
+    def _torso_position(self) -> np.ndarray:
+        """The torso position as Gymnasium's reward measures it: from the root joints of planar robots, from the
+        body position (as of the last physics substep) for free-floating ones."""
+        kind, qpos = self._robot.kind, self._data.qpos
+        if kind == "planar_xz":
+            return self._torso_offset + (qpos[0], 0.0, qpos[1])
+        if kind == "planar_xy":
+            return self._torso_offset + (qpos[0], qpos[1], 0.0)
+        return self._data.xpos[self._torso].copy()
 
     def _mass_center(self) -> np.ndarray:
         return self._masses @ self._data.xipos / self._total_mass
@@ -157,7 +169,7 @@ class GymWorldEnv(gym.Wrapper):
             for name, body in self._points:
                 state[name] = data.xpos[body].copy()
         else:
-            torso_pos = data.xpos[torso].copy()
+            torso_pos = self._torso_position()
             xmat = data.xmat[torso].reshape(3, 3)
             state["torso_pos"] = torso_pos
             state["torso_vel"] = (torso_pos - self._prev_torso) / self._dt
