@@ -148,11 +148,12 @@ class GymWorldEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
         """The torso position as Gymnasium's reward measures it: from the root joints of planar robots, from the
         body position (as of the last physics substep) for free-floating ones."""
         kind, qpos = self._robot.kind, self._data.qpos
-        if kind == "planar_xz":
-            return self._torso_offset + (qpos[0], 0.0, qpos[1])
-        if kind == "planar_xy":
-            return self._torso_offset + (qpos[0], qpos[1], 0.0)
-        return self._data.xpos[self._torso].copy()
+        if kind not in ("planar_xz", "planar_xy"):
+            return self._data.xpos[self._torso].copy()
+        position = self._torso_offset.copy()
+        position[0] += qpos[0]
+        position[1 if kind == "planar_xy" else 2] += qpos[1]
+        return position
 
     def _mass_center(self) -> np.ndarray:
         return self._masses @ self._data.xipos / self._total_mass

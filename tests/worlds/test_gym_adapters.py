@@ -60,7 +60,7 @@ def test_state_velocity_is_the_one_gymnasium_rewards(spec):
 def test_reacher_state_gives_gymnasiums_distance_reward():
     env = get_world("reacher").make_env("reach", seed=2)
     env.reset()
-    _, reward, _, _, info = env.step(np.zeros(2, dtype=np.float32))
+    info = env.step(np.zeros(2, dtype=np.float32))[4]
     state = read_state(env)
     assert -np.linalg.norm(state["fingertip_pos"] - state["target_pos"]) == pytest.approx(info["reward_dist"])
 
