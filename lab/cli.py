@@ -169,8 +169,9 @@ def demo_world(
         from lab.report.video import record_program
 
         bound = tasks[0]
-        frames = record_program(world, bound, seed, solutions[bound.family.name], video)
-        console.print(f"wrote {video} ({frames} frames of {bound.id})")
+        frames, stopped_by = record_program(world, bound, seed, solutions[bound.family.name], video)
+        console.print(f"wrote {video} ({frames} frames of {bound.id})"
+                      + (f"; the program stopped: {stopped_by}" if stopped_by else ""))
 
 
 def main() -> None:

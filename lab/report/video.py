@@ -33,10 +33,14 @@ def write_video(frames: list[Any], path: Path, fps: int = VIDEO_FPS) -> None:
 
 
 def record_program(world: World, task: Task, seed: int, program: Callable[..., Any], path: Path,
-                   max_steps: int = 3000) -> int:
-    """Run a skill program on a seeded episode, render it, write the video; returns the number of frames."""
+                   max_steps: int = 3000) -> tuple[int, str]:
+    """Run a skill program on a seeded episode, render it and write the video.
+
+    Returns the number of frames and the error that stopped the program ("" when it finished).
+    """
     env = world.make_env(task, seed=seed, render_mode="rgb_array")
     frames: list[Any] = []
+    stopped_by = ""
     try:
         env.reset()
         robot = world.robot(env)
@@ -55,8 +59,8 @@ def record_program(world: World, task: Task, seed: int, program: Callable[..., A
             robot.wait(15)
         except Exception as error:
             frames.append(np.asarray(env.render()))
-            print(f"the program stopped: {type(error).__name__}: {error}")
+            stopped_by = f"{type(error).__name__}: {error}"
     finally:
         env.close()
     write_video(frames, path)
-    return len(frames)
+    return len(frames), stopped_by
