@@ -147,6 +147,7 @@ def demo_world(
     video: Annotated[Path | None, typer.Option(help="Write a rollout video here (.mp4).")] = None,
 ) -> None:
     """Run the world's scripted reference solutions through its robot API and report success."""
+    from lab.report.video import render_program, write_video
     from lab.worlds import get_world
     from lab.worlds.checks import run_program
 
@@ -158,20 +159,20 @@ def demo_world(
     table = Table(title=f"{world.name}: reference solutions, seed {seed}")
     for column in ("task", "success", "note"):
         table.add_column(column, overflow="fold")
+    frames: list = []
     for bound in tasks:
         if bound.family.name not in solutions:
             raise LabError(f"no reference solution for {bound.name!r}", hint=f"known: {', '.join(solutions)}")
+        solution = solutions[bound.family.name]
         with console.status(f"running {bound.id}"):
-            succeeded, note = run_program(world, bound, seed, solutions[bound.family.name])
+            succeeded, note = run_program(world, bound, seed, solution)
+            if video is not None:
+                frames += render_program(world, bound, seed, solution)[0]
         table.add_row(bound.id, "[green]yes[/]" if succeeded else "[red]no[/]", note)
     console.print(table)
     if video is not None:
-        from lab.report.video import record_program
-
-        bound = tasks[0]
-        frames, stopped_by = record_program(world, bound, seed, solutions[bound.family.name], video)
-        console.print(f"wrote {video} ({frames} frames of {bound.id})"
-                      + (f"; the program stopped: {stopped_by}" if stopped_by else ""))
+        write_video(frames, video)
+        console.print(f"wrote {video} ({len(frames)} frames, {len(tasks)} task(s))")
 
 
 def main() -> None:

@@ -103,7 +103,7 @@ class PlaygroundRobot:
             grip = self._grip()
             if np.linalg.norm(target - grip) <= ARRIVED:
                 return
-            mocap_grip = self.env.data.mocap_pos[0] + GRIP_OFFSET
+            mocap_grip = self.env.data.mocap_pos[self.env._mocap] + GRIP_OFFSET
             delta = np.clip((target - mocap_grip) / MAX_DELTA, -speed, speed)
             self._step(delta)
         grip = self._grip()

@@ -84,7 +84,8 @@ class PlaygroundEnv(MujocoEnv):
         self._inside_site = _id(model, site, "drawer_inside")
         self._button_site = _id(model, site, "button_top")
         self._handle_geom = _id(model, geom, "handle")
-        self._zone_bodies = np.array([_id(model, body, z) for z in ZONES])
+        self._mocap = int(model.body_mocapid[_id(model, body, "gripper_target")])
+        self._zone_mocaps = np.array([model.body_mocapid[_id(model, body, z)] for z in ZONES])
         self._object_qpos = np.array([model.jnt_qposadr[_id(model, joint, o)] for o in OBJECTS])
         self._object_qvel = np.array([model.jnt_dofadr[_id(model, joint, o)] for o in OBJECTS])
         self._gripper_qpos = int(model.jnt_qposadr[_id(model, joint, "gripper")])
@@ -144,8 +145,8 @@ class PlaygroundEnv(MujocoEnv):
 
     def _command(self, delta: np.ndarray, finger: float) -> None:
         body_pos = self.data.xpos[self._gripper_body]
-        target = np.minimum(np.maximum(self.data.mocap_pos[0] + delta, _MOCAP_LOW), _MOCAP_HIGH)
-        self.data.mocap_pos[0] = np.minimum(np.maximum(target, body_pos - WINDUP), body_pos + WINDUP)
+        target = np.minimum(np.maximum(self.data.mocap_pos[self._mocap] + delta, _MOCAP_LOW), _MOCAP_HIGH)
+        self.data.mocap_pos[self._mocap] = np.minimum(np.maximum(target, body_pos - WINDUP), body_pos + WINDUP)
         self._finger_command = min(max(finger, 0.0), FINGER_MAX)
         self.data.ctrl[:] = self._finger_command
 
@@ -156,7 +157,7 @@ class PlaygroundEnv(MujocoEnv):
         zones = _scatter(rng, len(ZONES), min_gap=0.13, avoid=[])
         objects = _scatter(rng, len(OBJECTS), min_gap=0.075, avoid=[(z, 0.095) for z in zones])
         for index, zone in enumerate(zones):
-            self.model.body_pos[self._zone_bodies[index]][:2] = zone
+            self.data.mocap_pos[self._zone_mocaps[index], :2] = zone
         self._zones_xy = np.concatenate(zones)
         self._zones_xyz = np.array([[x, y, 0.0] for x, y in zones])
         for name, address, xy in zip(OBJECTS, self._object_qpos, objects, strict=True):
@@ -170,7 +171,7 @@ class PlaygroundEnv(MujocoEnv):
         qpos[self._drawer_qpos] = 0.0
         qpos[self._button_qpos] = 0.0
         self.set_state(qpos, qvel)
-        self.data.mocap_pos[0] = body
+        self.data.mocap_pos[self._mocap] = body
         self._finger_command = FINGER_MAX
         self.data.ctrl[:] = FINGER_MAX
         mujoco.mj_forward(self.model, self.data)

@@ -32,11 +32,11 @@ def write_video(frames: list[Any], path: Path, fps: int = VIDEO_FPS) -> None:
     os.replace(partial, path)
 
 
-def record_program(world: World, task: Task, seed: int, program: Callable[..., Any], path: Path,
-                   max_steps: int = 3000) -> tuple[int, str]:
-    """Run a skill program on a seeded episode, render it and write the video.
+def render_program(world: World, task: Task, seed: int, program: Callable[..., Any],
+                   max_steps: int = 3000) -> tuple[list[Any], str]:
+    """Run a skill program on a seeded episode and render it.
 
-    Returns the number of frames and the error that stopped the program ("" when it finished).
+    Returns the frames and the error that stopped the program ("" when it finished).
     """
     env = world.make_env(task, seed=seed, render_mode="rgb_array")
     frames: list[Any] = []
@@ -62,5 +62,4 @@ def record_program(world: World, task: Task, seed: int, program: Callable[..., A
             stopped_by = f"{type(error).__name__}: {error}"
     finally:
         env.close()
-    write_video(frames, path)
-    return len(frames), stopped_by
+    return frames, stopped_by

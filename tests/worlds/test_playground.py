@@ -117,3 +117,12 @@ def test_rl_actions_move_the_gripper_and_fingers():
     assert end["finger_gap"] < 0.01 < start["finger_gap"]
     assert reward == 0.0
     assert WORLD.task("reach").fitness(as_batch(end)).shape == (1,)
+
+
+def test_zones_are_simulated_and_drawn_where_the_state_says():
+    env = WORLD.make_env("sort", seed=6)
+    env.reset()
+    env.step(np.zeros(4, dtype=np.float32))
+    state = read_state(env)
+    for zone in ("zone_red", "zone_green", "zone_blue"):
+        np.testing.assert_allclose(env.unwrapped.data.body(zone).xpos[:2], state[f"{zone}_pos"][:2])
