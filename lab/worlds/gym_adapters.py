@@ -110,6 +110,7 @@ class GymWorldEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self._masses = self._model.body_mass.copy()
         self._total_mass = float(self._masses.sum())
         self._tracks_yaw = spec.kind in ("legged3d", "planar_xy")
+        self._tracks_torso = spec.kind != "arm"
         self._steps = 0
         self._start = np.zeros(3)
         self._prev_torso = np.zeros(3)
@@ -133,7 +134,8 @@ class GymWorldEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
         return observation, info
 
     def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict]:
-        self._prev_torso = self._torso_position()
+        if self._tracks_torso:
+            self._prev_torso = self._torso_position()
         if self._robot.mass_center:
             self._prev_com = self._mass_center()
         result = self.env.step(action)
