@@ -60,7 +60,7 @@ def test_user_mistakes_are_one_clear_line_and_exit_2(args, message):
     assert "Traceback" not in result.stderr + result.stdout
 
 
-def test_check_passes_on_a_world_and_fails_loudly_on_none():
+def test_check_reports_every_check_on_a_healthy_world():
     result = lab("worlds", "check", "reacher")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "check_env" in result.stdout and "same seed" in result.stdout
