@@ -111,36 +111,26 @@ def _different_cubes(p: Params) -> str | None:
     return None if p["a"] != p["b"] else f"a cube cannot be stacked on itself ({p['a']})"
 
 
-def _tower_order(state: State) -> np.ndarray:
-    """Per env, the cubes' indices from lowest to highest."""
-    heights = np.stack([state[f"{c}_pos"][:, 2] for c in CUBES], axis=1)
-    return np.argsort(heights, axis=1)
-
-
-def _tower_errors(state: State) -> tuple[np.ndarray, np.ndarray]:
+def _tower_levels(state: State) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per env, with the cubes sorted by height: the xy offset and the height error of each level on the one
+    below ((n, 2) each), and how far the lowest cube is from resting on the table ((n,))."""
     positions = np.stack([state[f"{c}_pos"] for c in CUBES], axis=1)
-    order = _tower_order(state)
-    ordered = np.take_along_axis(positions, order[:, :, None], axis=1)
-    xy = np.linalg.norm(ordered[:, 1:, :2] - ordered[:, :-1, :2], axis=-1).sum(axis=1)
-    dz = np.abs(ordered[:, 1:, 2] - ordered[:, :-1, 2] - 2 * CUBE_HALF).sum(axis=1)
-    bottom_error = np.abs(ordered[:, 0, 2] - CUBE_HALF)
-    return xy, dz + bottom_error
-
-
-def _tower_success(state: State, p: Params) -> np.ndarray:
-    positions = np.stack([state[f"{c}_pos"] for c in CUBES], axis=1)
-    order = _tower_order(state)
+    order = np.argsort(positions[:, :, 2], axis=1)
     ordered = np.take_along_axis(positions, order[:, :, None], axis=1)
     xy = np.linalg.norm(ordered[:, 1:, :2] - ordered[:, :-1, :2], axis=-1)
     dz = np.abs(ordered[:, 1:, 2] - ordered[:, :-1, 2] - 2 * CUBE_HALF)
+    return xy, dz, np.abs(ordered[:, 0, 2] - CUBE_HALF)
+
+
+def _tower_success(state: State, p: Params) -> np.ndarray:
+    xy, dz, bottom = _tower_levels(state)
     grasped = np.stack([state[f"{c}_grasped"].astype(bool) for c in CUBES], axis=1).any(axis=1)
-    bottom_on_table = ordered[:, 0, 2] <= CUBE_HALF + ON_TABLE
-    return (xy <= STACKED_XY).all(axis=1) & (dz <= STACKED_Z).all(axis=1) & bottom_on_table & ~grasped
+    return (xy <= STACKED_XY).all(axis=1) & (dz <= STACKED_Z).all(axis=1) & (bottom <= ON_TABLE) & ~grasped
 
 
 def _tower_fitness(state: State, p: Params) -> np.ndarray:
-    xy, dz = _tower_errors(state)
-    return -(xy + dz)
+    xy, dz, bottom = _tower_levels(state)
+    return -(xy.sum(axis=1) + dz.sum(axis=1) + bottom)
 
 
 def _drawer_success(state: State, p: Params) -> np.ndarray:
