@@ -104,8 +104,9 @@ class PlaygroundEnv(MujocoEnv):
         self._finger_side = np.zeros(model.ngeom, dtype=np.int64)
         self._finger_side[_id(model, geom, "finger_left")] = 1
         self._finger_side[_id(model, geom, "finger_right")] = 2
-        self._gripper_geoms = np.array([g for g in range(model.ngeom)
-                                        if model.geom_bodyid[g] in self._gripper_bodies()])
+        gripper_bodies = {self._gripper_body, *(b for b in range(model.nbody)
+                                                if model.body_parentid[b] == self._gripper_body)}
+        self._gripper_geoms = np.array([g for g in range(model.ngeom) if model.geom_bodyid[g] in gripper_bodies])
         self._object_keys = tuple(
             (f"{o}_pos", f"{o}_vel", f"{o}_quat" if o in CUBES else "", f"{o}_grasped") for o in OBJECTS
         )
@@ -113,12 +114,6 @@ class PlaygroundEnv(MujocoEnv):
         self._steps = 0
         self._finger_command = FINGER_MAX
         self._prev_grip = np.zeros(3)
-        self._zones_xy = np.zeros(6)
-        self._zones_xyz = np.zeros((len(ZONES), 3))
-
-    def _gripper_bodies(self) -> set[int]:
-        return {self._gripper_body, *(b for b in range(self.model.nbody)
-                                      if self.model.body_parentid[b] == self._gripper_body)}
 
     # ----- Gymnasium API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
@@ -158,8 +153,6 @@ class PlaygroundEnv(MujocoEnv):
         objects = _scatter(rng, len(OBJECTS), min_gap=0.075, avoid=[(z, 0.095) for z in zones])
         for index, zone in enumerate(zones):
             self.data.mocap_pos[self._zone_mocaps[index], :2] = zone
-        self._zones_xy = np.concatenate(zones)
-        self._zones_xyz = np.array([[x, y, 0.0] for x, y in zones])
         for name, address, xy in zip(OBJECTS, self._object_qpos, objects, strict=True):
             yaw = rng.uniform(-0.4, 0.4) if name in CUBES else 0.0
             qpos[address:address + 3] = (xy[0], xy[1], REST_Z[name])
@@ -190,7 +183,7 @@ class PlaygroundEnv(MujocoEnv):
         scalars[3] = self._steps / self.task.horizon
         return np.concatenate((
             grip, (grip - self._prev_grip) / self._dt, data.qpos[self._objects_qpos], data.qvel[self._objects_qvel],
-            self._zones_xy, data.geom_xpos[self._handle_geom], scalars,
+            data.mocap_pos[self._zone_mocaps, :2].ravel(), data.geom_xpos[self._handle_geom], scalars,
         ))
 
     def touching(self) -> np.ndarray:
@@ -234,9 +227,10 @@ class PlaygroundEnv(MujocoEnv):
             if quat_key:
                 state[quat_key] = qpos[address + 3:address + 7]
             state[grasp_key] = grasped[index]
-        zones = self._zones_xyz
-        for index, key in enumerate(self._zone_keys):
-            state[key] = zones[index]
+        for mocap, key in zip(self._zone_mocaps, self._zone_keys, strict=True):
+            zone = data.mocap_pos[mocap].copy()
+            zone[2] = 0.0
+            state[key] = zone
         state["drawer_opening"] = qpos[self._drawer_qpos]
         state["handle_pos"] = data.geom_xpos[self._handle_geom].copy()
         state["handle_grasped"] = grasped[len(OBJECTS)]
