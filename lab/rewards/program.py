@@ -1,0 +1,172 @@
+"""Reward programs: `compute_reward(state, action) -> (reward, components)`, batched numpy, untrusted.
+
+A program is loaded from a file or from text, checked against the rules, dry-run on a batch of real states, and
+called in its sandbox. The task's parameters are visible to it as the global dict `params` (e.g. `params["obj"]`),
+so one human-written program serves every parameter of its task family.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lab.errors import LabError
+from lab.sandbox import ProgramError, ProgramRules, Sandbox, SandboxLimits
+from lab.worlds.core import State, Task, World, read_state, stack_states
+
+REWARD_RULES = ProgramRules("compute_reward", ("state", "action"), kind="reward program")
+BASELINES = ("human", "sparse")
+REPO_REWARDS = Path(__file__).resolve().parents[2] / "rewards"
+
+
+@dataclass(frozen=True)
+class RewardProgram:
+    """The source of one reward program and where it came from."""
+
+    source: str
+    name: str
+    origin: str = "inline"
+
+    @property
+    def sha(self) -> str:
+        return hashlib.sha256(self.source.encode()).hexdigest()[:12]
+
+    @classmethod
+    def from_file(cls, path: Path, name: str | None = None) -> RewardProgram:
+        if not path.is_file():
+            raise LabError(f"no reward program at {path}",
+                           hint="give a .py file that defines compute_reward(state, action), or human / sparse")
+        try:
+            source = path.read_text()
+        except (OSError, UnicodeDecodeError) as error:
+            raise LabError(f"cannot read the reward program {path}: {error}") from None
+        return cls(source=source, name=name or path.stem, origin=str(path))
+
+
+def reward_library_roots() -> list[Path]:
+    """Where baseline and promoted reward programs are found: `$LAB_REWARDS_PATH`, `./rewards`, the repo's."""
+    roots = [Path(p) for p in os.environ.get("LAB_REWARDS_PATH", "").split(os.pathsep) if p]
+    roots += [Path.cwd() / "rewards", REPO_REWARDS]
+    unique: list[Path] = []
+    for root in roots:
+        if root.resolve() not in [u.resolve() for u in unique]:
+            unique.append(root)
+    return unique
+
+
+def baseline_path(world: str, family: str, kind: str) -> Path | None:
+    for root in reward_library_roots():
+        candidate = root / world / family / f"{kind}.py"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def resolve_reward(spec: str, task: Task) -> RewardProgram:
+    """The reward program named by `spec`: `human`, `sparse` (the task family's baselines) or a file path."""
+    if spec in BASELINES:
+        path = baseline_path(task.world, task.family.name, spec)
+        if path is None:
+            known = [k for k in BASELINES if baseline_path(task.world, task.family.name, k)]
+            raise LabError(
+                f"there is no {spec} reward for {task.world}/{task.family.name}",
+                hint=f"baselines here: {', '.join(known) or 'none'}; add rewards/{task.world}/{task.family.name}/"
+                     f"{spec}.py or pass --reward FILE",
+            )
+        return RewardProgram.from_file(path, name=spec)
+    return RewardProgram.from_file(Path(spec))
+
+
+class SandboxedReward:
+    """A reward program running in its sandbox, called on batched states; its outputs are checked every call."""
+
+    def __init__(self, program: RewardProgram, task: Task, limits: SandboxLimits | None = None) -> None:
+        self.program = program
+        self.task = task
+        self._sandbox = Sandbox(program.source, REWARD_RULES, returns="value_and_components",
+                                params=dict(task.param_map), limits=limits)
+
+    def __call__(self, state: State, action: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        n = len(action)
+        reward, components = self._sandbox.call(state=state, action=action)
+        call = self._sandbox.calls
+        problems = []
+        if reward.shape == ():
+            reward = np.full(n, float(reward))
+        if reward.shape != (n,):
+            problems.append(f"the reward has shape {reward.shape}; it must have one value per env, shape ({n},)")
+        elif not np.isfinite(reward).all():
+            problems.append(f"the reward is {_first_bad(reward)} (not finite)")
+        for name, value in components.items():
+            if value.shape == ():
+                components[name] = value = np.full(n, float(value))
+            if value.shape != (n,):
+                problems.append(f"component {name!r} has shape {value.shape}; it must have shape ({n},)")
+            elif not np.isfinite(value).all():
+                problems.append(f"component {name!r} is {_first_bad(value)} (not finite)")
+        if problems:
+            raise ProgramError(f"the reward program returned bad values on call {call}: " + "; ".join(problems),
+                               hint="guard divisions and logs (e.g. np.maximum(x, 1e-6)) and keep every value a "
+                                    "finite float per env")
+        return reward, components
+
+    def close(self) -> None:
+        self._sandbox.close()
+
+    def __enter__(self) -> SandboxedReward:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def _first_bad(values: np.ndarray) -> str:
+    bad = values[~np.isfinite(values)]
+    return str(bad[0]) if len(bad) else "?"
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """What a dry run saw: the components a program returns and their ranges on real states."""
+
+    components: tuple[str, ...]
+    reward_range: tuple[float, float]
+    component_ranges: Mapping[str, tuple[float, float]]
+
+
+def sample_states(world: World, task: Task, seed: int = 0, steps: int = 32) -> tuple[dict[str, np.ndarray],
+                                                                                   np.ndarray]:
+    """A batch of real states (one per step of a random rollout) and the actions that led to them."""
+    env = world.make_env(task, seed=seed)
+    try:
+        env.reset()
+        env.action_space.seed(seed)
+        states, actions = [], []
+        for _ in range(steps):
+            action = env.action_space.sample()
+            _, _, terminated, truncated, _ = env.step(action)
+            states.append(read_state(env))
+            actions.append(np.asarray(action, dtype=np.float64))
+            if terminated or truncated:
+                env.reset()
+        return stack_states(states), np.stack(actions)
+    finally:
+        env.close()
+
+
+def dry_run(program: RewardProgram, world: World, task: Task, seed: int = 0) -> DryRun:
+    """Check `program` and call it on real states (a batch, and a batch of one); raise a ProgramError if it fails."""
+    state, action = sample_states(world, task, seed)
+    with SandboxedReward(program, task) as reward_fn:
+        reward, components = reward_fn(state, action)
+        reward_fn({k: v[:1] for k, v in state.items()}, action[:1])
+    return DryRun(
+        components=tuple(components),
+        reward_range=(float(reward.min()), float(reward.max())),
+        component_ranges={k: (float(v.min()), float(v.max())) for k, v in components.items()},
+    )

@@ -1,0 +1,192 @@
+"""Static rules every generated program must pass before it runs.
+
+A program is parsed, never imported: the rules are checked on its syntax tree, and every violation names its line,
+the rule and what to do instead, so the program's writer (an LLM, a search, a person) can repair it.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from lab.errors import LabError
+
+SAFE_MODULES = frozenset({"numpy", "numpy.linalg", "math"})
+"""Modules a program may import."""
+
+SAFE_BUILTINS = (
+    "abs", "all", "any", "bool", "dict", "divmod", "enumerate", "filter", "float", "frozenset", "int", "isinstance",
+    "len", "list", "map", "max", "min", "pow", "range", "reversed", "round", "set", "slice", "sorted", "str", "sum",
+    "tuple", "zip", "ArithmeticError", "Exception", "FloatingPointError", "IndexError", "KeyError",
+    "OverflowError", "RuntimeError", "TypeError", "ValueError", "ZeroDivisionError",
+)
+"""The builtins a program sees; anything else is a NameError at run time."""
+
+FORBIDDEN_NAMES = frozenset({
+    "__import__", "open", "exec", "eval", "compile", "getattr", "setattr", "delattr", "hasattr", "globals",
+    "locals", "vars", "dir", "input", "breakpoint", "help", "memoryview", "type", "object", "super", "classmethod",
+    "staticmethod", "property", "exit", "quit", "print", "id", "BaseException", "SystemExit", "KeyboardInterrupt",
+    "GeneratorExit",
+})
+
+FORBIDDEN_ATTRIBUTES = frozenset({
+    # files and pickles through numpy
+    "load", "save", "savez", "savez_compressed", "savetxt", "loadtxt", "genfromtxt", "fromfile", "tofile",
+    "fromregex", "memmap", "dump", "dumps", "DataSource", "open",
+    # ways out of numpy's array world
+    "ctypes", "ctypeslib", "lib", "f2py", "testing", "distutils", "show_config", "show_runtime", "info",
+    "get_include", "os", "sys", "builtins",
+    # process-wide state and randomness (a reward must be a function of its inputs)
+    "random", "seterr", "seterrcall", "setbufsize", "set_printoptions",
+    # frame and code objects: introspection that walks out of the sandbox
+    "gi_frame", "gi_code", "gi_yieldfrom", "cr_frame", "cr_code", "ag_frame", "ag_code", "f_globals", "f_locals",
+    "f_builtins", "f_back", "f_code", "tb_frame", "tb_next", "co_code", "func_globals", "mro",
+    # str.format reaches attributes by name inside the string, past these rules
+    "format", "format_map",
+})
+
+TOP_LEVEL = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.Assign, ast.AnnAssign)
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule: where, which rule, and the detail."""
+
+    line: int
+    rule: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.rule}: {self.detail}"
+
+
+class ProgramError(LabError):
+    """A program that broke the rules, failed its dry run or failed while running; `violations` says where."""
+
+    def __init__(self, message: str, violations: tuple[Violation, ...] = (), hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.violations = violations
+
+    def feedback(self) -> str:
+        """The error as its writer should read it: what was wrong, where, and what to do."""
+        lines = [self.message, *(f"  {v}" for v in self.violations)]
+        if self.hint:
+            lines.append(self.hint)
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.feedback()
+
+
+@dataclass(frozen=True)
+class ProgramRules:
+    """What a kind of program must define and may use."""
+
+    entry: str
+    """The function the lab calls."""
+    entry_params: tuple[str, ...]
+    """Its positional parameters, by meaning (their names in the program may differ)."""
+    kind: str = "program"
+    max_chars: int = 20_000
+    modules: frozenset[str] = field(default=SAFE_MODULES)
+
+    def signature(self) -> str:
+        return f"def {self.entry}({', '.join(self.entry_params)})"
+
+
+def check_program(source: str, rules: ProgramRules) -> ast.Module:
+    """Parse `source` and check it against `rules`; return the tree, or raise a ProgramError listing violations."""
+    if len(source) > rules.max_chars:
+        raise ProgramError(
+            f"the {rules.kind} is {len(source):,} characters long, over the limit of {rules.max_chars:,}",
+            hint="write a shorter program: the lab only needs the function it calls and its helpers",
+        )
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as error:
+        violation = Violation(error.lineno or 0, "syntax error", str(error.msg))
+        raise ProgramError(f"the {rules.kind} is not valid Python", (violation,)) from None
+    violations = [*_check_top_level(tree, rules), *_check_nodes(tree, rules)]
+    if violations:
+        violations.sort(key=lambda v: v.line)
+        raise ProgramError(
+            f"the {rules.kind} breaks {len(violations)} rule(s)", tuple(violations),
+            hint=f"a {rules.kind} may import only {', '.join(sorted(rules.modules))}, and must define "
+                 f"`{rules.signature()}` at top level",
+        )
+    return tree
+
+
+def _check_top_level(tree: ast.Module, rules: ProgramRules) -> list[Violation]:
+    violations = []
+    entry: ast.FunctionDef | None = None
+    for node in tree.body:
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            continue
+        if not isinstance(node, TOP_LEVEL):
+            violations.append(Violation(node.lineno, "top-level code",
+                                        f"only imports, constants and functions may be at top level, "
+                                        f"not {type(node).__name__}"))
+        if isinstance(node, ast.FunctionDef) and node.name == rules.entry:
+            entry = node
+    if entry is None:
+        violations.append(Violation(1, "missing function", f"the program must define `{rules.signature()}`"))
+        return violations
+    args = entry.args
+    positional = [*args.posonlyargs, *args.args]
+    required = len(positional) - len(args.defaults)
+    if required != len(rules.entry_params) or args.vararg or args.kwarg or args.kwonlyargs:
+        names = ", ".join(a.arg for a in positional)
+        violations.append(Violation(entry.lineno, "wrong signature",
+                                    f"`{rules.entry}({names})` must take exactly {len(rules.entry_params)} "
+                                    f"arguments: `{rules.signature()}`"))
+    return violations
+
+
+def _check_nodes(tree: ast.Module, rules: ProgramRules) -> list[Violation]:
+    violations = []
+    for node in ast.walk(tree):
+        line = getattr(node, "lineno", 0)
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name not in rules.modules:
+                    violations.append(Violation(line, "import", f"`import {alias.name}` is not allowed"))
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level or module not in rules.modules:
+                violations.append(Violation(line, "import", f"`from {'.' * node.level}{module} import ...` "
+                                                            "is not allowed"))
+            for alias in node.names:
+                if alias.name == "*":
+                    violations.append(Violation(line, "import", "`import *` is not allowed; import names"))
+                elif alias.name.startswith("_") or alias.name in FORBIDDEN_ATTRIBUTES:
+                    violations.append(Violation(line, "forbidden name", f"`{alias.name}` may not be imported"))
+        elif isinstance(node, ast.Name):
+            if node.id.startswith("__"):
+                violations.append(Violation(line, "dunder", f"`{node.id}` is not allowed"))
+            elif node.id in FORBIDDEN_NAMES:
+                violations.append(Violation(line, "forbidden name", f"`{node.id}` is not allowed in a program"))
+        elif isinstance(node, ast.Attribute):
+            if node.attr.startswith("_"):
+                violations.append(Violation(line, "private attribute",
+                                            f"`.{node.attr}`: attributes starting with _ are not allowed"))
+            elif node.attr in FORBIDDEN_ATTRIBUTES:
+                violations.append(Violation(line, "forbidden attribute", f"`.{node.attr}` is not allowed"))
+        elif isinstance(node, (ast.FunctionDef, ast.arg, ast.alias)):
+            name = getattr(node, "name", None) or getattr(node, "arg", None) or getattr(node, "asname", None)
+            if name and name.startswith("__"):
+                violations.append(Violation(line, "dunder", f"the name `{name}` is not allowed"))
+        elif isinstance(node, ast.ClassDef):
+            violations.append(Violation(line, "class", "classes are not allowed; write functions"))
+        elif isinstance(node, (ast.AsyncFunctionDef, ast.Await, ast.AsyncFor, ast.AsyncWith)):
+            violations.append(Violation(line, "async", "async code is not allowed"))
+        elif isinstance(node, (ast.Yield, ast.YieldFrom)):
+            violations.append(Violation(line, "generator", "generators are not allowed; return values"))
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            violations.append(Violation(line, "global state",
+                                        "`global`/`nonlocal` are not allowed: a program must be a function of its "
+                                        "inputs"))
+        elif isinstance(node, ast.ExceptHandler) and node.type is None:
+            violations.append(Violation(line, "bare except", "name the exceptions you catch (e.g. `except "
+                                                             "ValueError:`)"))
+    return violations

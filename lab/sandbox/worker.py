@@ -1,0 +1,183 @@
+"""The sandbox process: loads one program under limits and answers calls to its entry function.
+
+Started by `lab.sandbox.process.Sandbox` as `python -I -m lab.sandbox.worker` with an empty environment (no API keys
+to read). Before the program is loaded the process limits its own address space, forbids writing files, and
+leaves itself no free file descriptors, so a program that got past the static rules still cannot open a file or a
+socket. Requests and replies travel as length-prefixed frames on stdin and a private copy of stdout.
+"""
+
+from __future__ import annotations
+
+import linecache
+import os
+import resource
+import signal
+import struct
+import sys
+import threading
+import time
+import traceback
+from typing import Any
+
+import numpy as np
+
+from lab.sandbox.codec import decode, encode
+from lab.sandbox.rules import SAFE_BUILTINS, SAFE_MODULES
+
+_FRAME = struct.Struct("<Q")
+PROGRAM_FILE = "<program>"
+
+
+def read_frame(fd: int) -> bytes | None:
+    head = _read_exactly(fd, _FRAME.size)
+    if head is None:
+        return None
+    (length,) = _FRAME.unpack(head)
+    return _read_exactly(fd, length)
+
+
+def write_frame(fd: int, payload: bytes) -> None:
+    view = memoryview(_FRAME.pack(len(payload)) + payload)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    chunks, remaining = [], size
+    while remaining:
+        chunk = os.read(fd, min(remaining, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def _restricted_import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:
+    if level or name not in SAFE_MODULES:
+        raise ImportError(f"import of {name!r} is not allowed (allowed: {', '.join(sorted(SAFE_MODULES))})")
+    return __import__(name, globals, locals, fromlist, level)
+
+
+def program_globals(extra: dict[str, Any]) -> dict[str, Any]:
+    import builtins
+
+    safe = {name: getattr(builtins, name) for name in SAFE_BUILTINS}
+    safe["__import__"] = _restricted_import
+    return {"__builtins__": safe, "__name__": "program", **extra}
+
+
+def describe_exception(error: BaseException) -> str:
+    """The exception as the program's writer should see it: type, message, and the program's line."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == PROGRAM_FILE]
+    where = f" (line {frames[-1].lineno}: `{frames[-1].line}`)" if frames else ""
+    if isinstance(error, MemoryError):
+        return f"MemoryError: the program needed more memory than its limit{where}"
+    text = str(error).strip()
+    return f"{type(error).__name__}{': ' + text if text else ''}{where}"[:2000]
+
+
+def _lock_down(memory_bytes: int, channel_out: int) -> None:
+    """Limit memory, forbid file writes, and leave no free file descriptors below the limit."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+    used = {int(fd) for fd in os.listdir("/proc/self/fd")}
+    top = max(*used, channel_out)
+    for fd in range(top):
+        if fd not in used:
+            filler = os.open(os.devnull, os.O_RDONLY)
+            if filler != fd:
+                os.close(filler)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (top + 1, top + 1))
+    if memory_bytes > 0:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+
+
+def _address_space() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent:
+            os._exit(3)
+
+
+def main() -> None:
+    channel_in = 0
+    channel_out = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    os.environ.clear()
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+
+    setup = read_frame(channel_in)
+    if setup is None:
+        return
+    _, meta = decode(setup)
+    program_globals_ = program_globals({"params": dict(meta.get("params", {}))})
+    entry_name = str(meta["entry"])
+    memory_mb = int(meta.get("memory_mb", 0))
+    try:
+        source = str(meta["source"])
+        code = compile(source, PROGRAM_FILE, "exec")
+        linecache.cache[PROGRAM_FILE] = (len(source), None, source.splitlines(True), PROGRAM_FILE)
+        np.seterr(all="ignore")
+        _lock_down(_address_space() + memory_mb * 2**20 if memory_mb else 0, channel_out)
+        exec(code, program_globals_)
+        entry = program_globals_.get(entry_name)
+        if not callable(entry):
+            raise NameError(f"the program does not define {entry_name}()")
+    except BaseException as error:
+        write_frame(channel_out, encode({}, {"status": "error", "error": describe_exception(error)}))
+        return
+    write_frame(channel_out, encode({}, {"status": "ready"}))
+
+    while True:
+        request = read_frame(channel_in)
+        if request is None:
+            return
+        arrays, meta = decode(request)
+        args = [_argument(arrays, name) for name in meta["args"]]
+        try:
+            result = entry(*args)
+            reply = encode(*_result_arrays(result, meta.get("returns", "array")))
+        except BaseException as error:
+            reply = encode({}, {"status": "error", "error": describe_exception(error)})
+        write_frame(channel_out, reply)
+
+
+def _argument(arrays: dict[str, np.ndarray], name: str) -> Any:
+    """The argument `name`: one array, or the dict of arrays sent as `name/<key>`."""
+    if name in arrays:
+        return arrays[name]
+    prefix = f"{name}/"
+    return {key[len(prefix):]: value for key, value in arrays.items() if key.startswith(prefix)}
+
+
+def _result_arrays(result: Any, returns: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Convert what the program returned into plain float arrays, or say what is wrong with it."""
+    if returns == "value_and_components":
+        if not isinstance(result, tuple) or len(result) != 2 or not isinstance(result[1], dict):
+            shown = type(result).__name__ if not isinstance(result, tuple) else f"a tuple of {len(result)}"
+            return {}, {"status": "error",
+                        "error": f"the function must return (reward, components_dict), got {shown}"}
+        arrays = {"value": np.asarray(result[0], dtype=np.float64)}
+        for name, value in result[1].items():
+            if not isinstance(name, str):
+                return {}, {"status": "error", "error": f"component names must be strings, got {name!r}"}
+            arrays[f"c/{name}"] = np.asarray(value, dtype=np.float64)
+        return arrays, {"status": "ok"}
+    return {"value": np.asarray(result, dtype=np.float64 if returns == "array" else bool)}, {"status": "ok"}
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except BaseException:
+        sys.exit(1)
