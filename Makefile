@@ -26,7 +26,7 @@ test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check lab tests bench envs
+	$(BIN)/ruff check lab tests bench envs rewards
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
