@@ -175,6 +175,13 @@ def demo_world(
         console.print(f"wrote {video} ({len(frames)} frames, {len(tasks)} task(s))")
 
 
+from lab.cli_train import eval_command, report_command, train_command  # noqa: E402 - after the app it extends
+
+app.command("train")(train_command)
+app.command("eval")(eval_command)
+app.command("report")(report_command)
+
+
 def main() -> None:
     """Entry point: run the app, turning LabErrors into one clear line and exit code 2."""
     os.environ.setdefault("MUJOCO_GL", "egl")
@@ -182,6 +189,8 @@ def main() -> None:
         app()
     except LabError as error:
         errors.print(f"[red]error:[/] {error.message}", highlight=False)
+        for violation in getattr(error, "violations", ()):
+            errors.print(f"  {violation}", highlight=False, markup=False)
         if error.hint:
             errors.print(f"[yellow]hint:[/] {error.hint}", highlight=False)
         sys.exit(2)

@@ -10,7 +10,7 @@ def compute_reward(state, action):
     distance = np.linalg.norm(state["gripper_pos"] - state[obj + "_pos"], axis=-1)
     grasped = state[obj + "_grasped"].astype(np.float64)
     height = state[obj + "_pos"][:, 2] - REST_Z[obj]
-    approach = 1.0 - np.tanh(10.0 * distance)
+    approach = 1.0 - np.tanh(5.0 * distance)
     grasp = 0.5 * grasped
     lift = 2.0 * grasped * np.clip(height / params["height"], 0.0, 1.0)
     return approach + grasp + lift, {"approach": approach, "grasp": grasp, "lift": lift}

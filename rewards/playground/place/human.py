@@ -13,7 +13,7 @@ def compute_reward(state, action):
     to_object = np.linalg.norm(state["gripper_pos"] - obj, axis=-1)
     to_zone = np.linalg.norm(obj[:, :2] - zone[:, :2], axis=-1)
     height = obj[:, 2] - REST_Z[name]
-    approach = 1.0 - np.tanh(10.0 * to_object)
+    approach = 1.0 - np.tanh(5.0 * to_object)
     grasp = 0.5 * grasped
     lift = 0.5 * grasped * np.clip(height / 0.05, 0.0, 1.0)
     carry = 2.0 * grasped * (1.0 - np.tanh(5.0 * to_zone))

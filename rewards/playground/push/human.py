@@ -14,7 +14,7 @@ def compute_reward(state, action):
     behind[:, 2] = 0.02
     to_object = np.linalg.norm(state["gripper_pos"] - behind, axis=-1)
     to_zone = np.linalg.norm(obj[:, :2] - zone[:, :2], axis=-1)
-    approach = 0.5 * (1.0 - np.tanh(10.0 * to_object))
+    approach = 0.5 * (1.0 - np.tanh(5.0 * to_object))
     push = 2.0 * (1.0 - np.tanh(5.0 * to_zone))
     arrived = 1.0 * (to_zone <= 0.04)
     return approach + push + arrived, {"approach": approach, "push": push, "arrived": arrived}

@@ -1,0 +1,181 @@
+"""`lab train`, `lab eval` and `lab report`: train a policy on a reward program, re-evaluate it, and look at it."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from lab.errors import LabError
+
+console = Console()
+
+
+def _set_path(values: dict[str, Any], dotted: str, raw: str) -> None:
+    keys = dotted.split(".")
+    target = values
+    for key in keys[:-1]:
+        target = target.setdefault(key, {})
+        if not isinstance(target, dict):
+            raise LabError(f"--set {dotted}: {key} is not a group of settings")
+    target[keys[-1]] = yaml.safe_load(raw)
+
+
+def build_config(overrides: dict[str, Any], config_file: Path | None, settings: list[str]) -> Any:
+    """The training config from a YAML file, then the command line's options, then `--set key=value` pairs."""
+    from lab.training import TrainConfig
+
+    values: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            loaded = yaml.safe_load(config_file.read_text())
+        except FileNotFoundError:
+            raise LabError(f"no config file at {config_file}") from None
+        except yaml.YAMLError as error:
+            raise LabError(f"{config_file} is not valid YAML: {error}") from None
+        if not isinstance(loaded, dict):
+            raise LabError(f"{config_file} must hold a mapping of settings, not {type(loaded).__name__}")
+        values.update(loaded)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    for setting in settings:
+        if "=" not in setting:
+            raise LabError(f"--set {setting!r} needs the form key=value", hint="e.g. --set ppo.n_steps=64")
+        key, raw = setting.split("=", 1)
+        _set_path(values, key.strip(), raw.strip())
+    try:
+        return TrainConfig.model_validate(values)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
+        raise LabError(f"invalid training settings: {problems}",
+                       hint="`lab train --help` lists the options; --set takes the fields of TrainConfig") from None
+
+
+def _summary_table(title: str, summary: dict[str, Any]) -> Table:
+    table = Table(title=title)
+    for key in summary:
+        table.add_column(key.replace("_", " "), justify="right")
+    table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in summary.values()))
+    return table
+
+
+def train_command(
+    world: Annotated[str, typer.Argument(metavar="WORLD", help="World name (see `lab worlds`).")],
+    task: Annotated[str, typer.Argument(metavar="TASK", help="Task spec, e.g. forward or 'reach(cube_red)'.")],
+    reward: Annotated[str | None, typer.Option(help="Reward program: human, sparse, or a .py file.")] = None,
+    algo: Annotated[str | None, typer.Option(help="ppo or sac.")] = None,
+    steps: Annotated[int | None, typer.Option(help="Env steps of training.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of policy and envs.")] = None,
+    n_envs: Annotated[int | None, typer.Option(help="Envs stepped together (default 8 for PPO, 1 for SAC).")] = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda.")] = None,
+    target_fitness: Annotated[float | None, typer.Option(help="Stop early at this mean episode fitness.")] = None,
+    eval_episodes: Annotated[int | None, typer.Option(help="Episodes (seeds) of the final evaluation.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Run directory (default: a new one under runs/).")] = None,
+    config: Annotated[Path | None, typer.Option(help="YAML file of training settings.")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Any setting, e.g. ppo.n_steps=64.")] = None,
+    video: Annotated[bool, typer.Option(help="Render the first evaluation episode to video.mp4.")] = False,
+) -> None:
+    """Train a policy on a reward program and write a run directory (curves, policy, TensorBoard, evaluation)."""
+    from lab.runs import Run
+    from lab.training import train
+    from lab.training.evaluation import render_policy
+    from lab.training.trainer import load_policy, run_task
+
+    settings = build_config(
+        {"world": world, "task": task, "reward": reward, "algo": algo, "steps": steps, "seed": seed,
+         "n_envs": n_envs, "device": device, "target_fitness": target_fitness, "eval_episodes": eval_episodes},
+        config, set_ or [])
+    run = Run.create("train", f"{settings.world}-{task}-{Path(settings.reward).stem}", out=out)
+    console.print(f"run directory: [bold]{run.path}[/]")
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]}"), TextColumn("{task.fields[fitness]}"), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        bar = progress.add_task(f"{settings.algo} {settings.world}/{task}", total=settings.steps, rate="",
+                                fitness="")
+        started = time.perf_counter()
+
+        def on_progress(step: int, point: dict[str, Any] | None) -> None:
+            rate = step / max(time.perf_counter() - started, 1e-9)
+            fitness = f"fitness {point['fitness']:.3g}  success {point['success_rate']:.0%}" if (
+                point and "fitness" in point) else ""
+            progress.update(bar, completed=min(step, settings.steps), rate=f"{rate:,.0f} steps/s", fitness=fitness)
+
+        result = train(settings, run, progress=on_progress)
+    if result.stopped_early:
+        console.print(f"stopped early at step {result.steps:,}: target fitness {settings.target_fitness} reached")
+    console.print(f"trained {result.steps:,} steps in {result.seconds:.1f} s ({result.steps_per_second:,.0f} steps/s, "
+                  f"{result.device})")
+    console.print(_summary_table(f"evaluation over {settings.eval_episodes} seeds", result.evaluation.summary()))
+    if video:
+        world_, task_, _ = run_task(run)
+        frames = render_policy(load_policy(run), world_, task_, settings.eval_seed, run.file("video.mp4"))
+        console.print(f"wrote {run.file('video.mp4')} ({frames} frames)")
+    console.print(f"next: `lab report {run.path}` or `lab eval {run.path} --video rollout.mp4`")
+
+
+def eval_command(
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A directory written by `lab train`.")],
+    episodes: Annotated[int, typer.Option(help="Episodes, one per seed, from the run's eval seed.")] = 10,
+    seeds: Annotated[str | None, typer.Option(help="Comma-separated seeds (instead of --episodes).")] = None,
+    video: Annotated[Path | None, typer.Option(help="Render the first seed's episode to this .mp4/.gif.")] = None,
+    stochastic: Annotated[bool, typer.Option(help="Sample actions instead of taking the mean.")] = False,
+) -> None:
+    """Re-evaluate a trained policy over seeds (fitness, success, reward components); optionally render a video."""
+    from lab.runs import Run
+    from lab.training.evaluation import render_policy
+    from lab.training.trainer import evaluate_run, load_policy, run_task
+
+    run = Run.open(run_dir)
+    config = run.read_json("config.json")
+    if seeds:
+        try:
+            chosen = [int(s) for s in seeds.split(",") if s.strip()]
+        except ValueError:
+            raise LabError(f"--seeds {seeds!r} must be comma-separated integers, e.g. 1,2,3") from None
+    else:
+        chosen = [int(config.get("eval_seed", 10_000)) + i for i in range(episodes)]
+    if not chosen:
+        raise LabError("no seeds to evaluate")
+    world, task, program = run_task(run)
+    policy = load_policy(run)
+    record = f"eval-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    with console.status(f"evaluating {len(chosen)} episode(s)"):
+        if stochastic:
+            from lab.rewards.program import SandboxedReward
+            from lab.training.evaluation import evaluate_policy
+
+            with SandboxedReward(program, task) as reward_fn:
+                evaluation = evaluate_policy(policy, world, task, chosen, reward_fn, deterministic=False)
+            run.write_json(record, evaluation.to_dict())
+        else:
+            evaluation = evaluate_run(run, policy, world, task, program, chosen, record=record)
+    console.print(_summary_table(f"{run.path.name}: {task.id}", evaluation.summary()))
+    per_episode = Table(title="episodes")
+    for column in ("seed", "fitness", "success", "length", "reward"):
+        per_episode.add_column(column, justify="right")
+    for episode in evaluation.episodes:
+        per_episode.add_row(str(episode["seed"]), f"{episode['fitness']:.4g}", "yes" if episode["success"] else "no",
+                            str(episode["length"]), f"{episode['reward']:.4g}")
+    console.print(per_episode)
+    console.print(f"wrote {run.file(record)}")
+    if video is not None:
+        with console.status("rendering"):
+            frames = render_policy(policy, world, task, chosen[0], video, deterministic=not stochastic)
+        console.print(f"wrote {video} ({frames} frames, seed {chosen[0]})")
+
+
+def report_command(
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A run directory.")],
+) -> None:
+    """Write report.html into a run directory: learning curves, reward components, program, evaluation."""
+    from lab.report.html import write_report
+
+    with console.status("writing the report"):
+        path = write_report(run_dir)
+    console.print(f"wrote {path}")

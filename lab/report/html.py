@@ -1,0 +1,119 @@
+"""`lab report RUN_DIR`: a self-contained `report.html` beside the run's files (plots inline as SVG).
+
+Each kind of run has its sections; a training run shows its learning curves, every reward component, the reward
+program, the final evaluation and any videos in the directory.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from lab.errors import LabError
+from lab.report.plots import line_chart
+from lab.runs import Run
+
+REPORT = "report.html"
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; }
+h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-top: 2rem; border-bottom: 1px solid #ddd; }
+.grid { display: flex; flex-wrap: wrap; gap: 1rem; } .grid > div { flex: 1 1 520px; }
+table { border-collapse: collapse; font-size: 0.9rem; } td, th { padding: 0.25rem 0.6rem; border: 1px solid #ddd; }
+th { background: #f4f4f4; text-align: left; } pre { background: #f7f7f7; padding: 0.8rem; overflow-x: auto; }
+.muted { color: #777; } .bad { color: #b00020; }
+"""
+
+
+def table(rows: list[dict[str, Any]], columns: list[str] | None = None) -> str:
+    if not rows:
+        return "<p class='muted'>none</p>"
+    columns = columns or list(rows[0])
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(_cell(r.get(c)))}</td>" for c in columns) + "</tr>"
+                   for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_cell(v)}" for k, v in value.items())
+    return "" if value is None else str(value)
+
+
+def page(title: str, sections: list[tuple[str, str]]) -> str:
+    body = "".join(f"<h2>{html.escape(name)}</h2>{content}" for name, content in sections)
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>")
+
+
+def training_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str]]:
+    """The sections of one training run: curves, components, evaluation, reward program, videos, config."""
+    curve = run.read_json("curves.json") if run.file("curves.json").exists() else []
+    sections: list[tuple[str, str]] = []
+    failure = next((e for e in run.events() if e["event"] in ("failed", "rejected")), None)
+    if failure:
+        sections.append(("Failure", f"<pre class='bad'>{html.escape(str(failure.get('error')))}</pre>"))
+    if curve:
+        steps = [p["step"] for p in curve]
+        charts = [
+            line_chart("task fitness (episodes ending in each window)",
+                       {"episode fitness": (steps, [p.get("fitness") for p in curve]),
+                        "per-step fitness": (steps, [p.get("step_fitness") for p in curve])}),
+            line_chart("success rate", {"success rate": (steps, [p.get("success_rate") for p in curve])}),
+            line_chart("episode length", {"length": (steps, [p.get("episode_length") for p in curve])}),
+            line_chart("episode return (reward program and env's own)",
+                       {"reward program": (steps, [p.get("episode_reward") for p in curve]),
+                        "env reward": (steps, [p.get("episode_env_reward") for p in curve])}),
+        ]
+        names = sorted({n for p in curve for n in p.get("step_components", {})})
+        component_charts = [
+            line_chart("reward components, mean per step",
+                       {n: (steps, [p.get("step_components", {}).get(n) for p in curve]) for n in names}),
+            line_chart("reward components, sum per episode",
+                       {n: (steps, [p.get("episode_components", {}).get(n) for p in curve]) for n in names}),
+        ]
+        sections.append(("Learning curves", _grid(charts)))
+        sections.append(("Reward components", _grid(component_charts)))
+    for record in sorted(run.path.glob("eval*.json")):
+        evaluation = json.loads(record.read_text())
+        rows = [{k: v for k, v in e.items() if k != "components"} for e in evaluation.get("episodes", [])]
+        sections.append((f"Evaluation ({record.name})", table([evaluation.get("summary", {})]) + table(rows)))
+    videos = sorted(p for p in run.path.rglob("*") if p.suffix in (".mp4", ".gif"))
+    if videos:
+        tags = "".join(
+            f"<div><p>{html.escape(v.name)}</p>" + (
+                f"<video src='{html.escape(str(v.relative_to(run.path)))}' controls width='480'></video>"
+                if v.suffix == ".mp4" else f"<img src='{html.escape(str(v.relative_to(run.path)))}' width='480'>")
+            + "</div>" for v in videos)
+        sections.append(("Videos", f"<div class='grid'>{tags}</div>"))
+    if run.file("reward.py").exists():
+        sections.append(("Reward program", f"<pre>{html.escape(run.file('reward.py').read_text())}</pre>"))
+    sections.append(("Configuration", f"<pre>{html.escape(json.dumps(config, indent=2))}</pre>"))
+    return sections
+
+
+def _grid(svgs: list[str]) -> str:
+    return "<div class='grid'>" + "".join(f"<div>{svg}</div>" for svg in svgs) + "</div>"
+
+
+SECTIONS: dict[str, Callable[[Run, dict[str, Any]], list[tuple[str, str]]]] = {"train": training_sections}
+"""Report sections per kind of run (the `command` in its config); later kinds of runs add theirs here."""
+
+
+def write_report(path: Path) -> Path:
+    """Write `report.html` into the run directory at `path`; returns its path."""
+    run = Run.open(path)
+    config = run.read_json("config.json")
+    command = str(config.get("command", ""))
+    make_sections = SECTIONS.get(command)
+    if make_sections is None:
+        raise LabError(f"cannot report on a {command!r} run yet", hint=f"reports exist for: {', '.join(SECTIONS)}")
+    title = f"{command}: {config.get('world', '')} / {config.get('task', '')} ({path.name})"
+    run.write_text(REPORT, page(title, make_sections(run, config)))
+    return run.file(REPORT)

@@ -1,0 +1,33 @@
+"""Plots as inline SVG for HTML reports (matplotlib figures without pyplot: no display, no global backend)."""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Mapping, Sequence
+
+from matplotlib.figure import Figure
+
+Series = Mapping[str, tuple[Sequence[float], Sequence[float | None]]]
+
+
+def line_chart(title: str, series: Series, xlabel: str = "env steps", ylabel: str = "",
+               width: float = 6.4, height: float = 3.4) -> str:
+    """A line chart of named (x, y) series as an SVG string; None values leave gaps."""
+    figure = Figure(figsize=(width, height))
+    axes = figure.add_subplot()
+    for name, (xs, ys) in series.items():
+        values = [math.nan if y is None else y for y in ys]
+        axes.plot(list(xs), values, marker="o", markersize=3, linewidth=1.5, label=name)
+    axes.set_title(title, fontsize=11)
+    axes.set_xlabel(xlabel)
+    if ylabel:
+        axes.set_ylabel(ylabel)
+    axes.grid(alpha=0.3)
+    if len(series) > 1:
+        axes.legend(fontsize=8, loc="best")
+    figure.tight_layout()
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg")
+    svg = buffer.getvalue()
+    return svg[svg.index("<svg"):]

@@ -1,0 +1,118 @@
+"""Run directories: `runs/<time>-<command>-<slug>/` with the resolved config, an append-only event log, artefacts.
+
+Every file but the event log is written to a temporary name and renamed into place, so a killed process leaves
+either the old file or the new one, never half of one. The event log is appended one flushed JSON line at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from lab.errors import LabError
+
+CONFIG = "config.json"
+EVENTS = "events.jsonl"
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write `data` to `path` through a temporary file in the same folder, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    with open(partial, "wb") as handle:
+        handle.write(data.encode() if isinstance(data, str) else data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, path)
+
+
+def slugify(text: str, limit: int = 48) -> str:
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
+    return slug[:limit].rstrip("-") or "run"
+
+
+class Run:
+    """One run's directory."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @classmethod
+    def create(cls, command: str, slug: str, out: Path | None = None, root: Path = Path("runs")) -> Run:
+        """A new run directory: `out` if given (it must be empty or absent), else a fresh one under `root`."""
+        if out is None:
+            stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+            out = root / f"{stamp}-{command}-{slugify(slug)}"
+            suffix = 1
+            while out.exists():
+                suffix += 1
+                out = root / f"{stamp}-{command}-{slugify(slug)}-{suffix}"
+        elif out.exists() and any(out.iterdir()):
+            raise LabError(f"{out} already exists and is not empty",
+                           hint="pass a new --out directory, or leave --out out to get a fresh one under runs/")
+        out.mkdir(parents=True, exist_ok=True)
+        return cls(out)
+
+    @classmethod
+    def open(cls, path: Path) -> Run:
+        """An existing run directory (it must hold a config)."""
+        if not (path / CONFIG).is_file():
+            raise LabError(f"{path} is not a run directory (it has no {CONFIG})",
+                           hint="give a directory written by `lab train` (runs/<time>-train-...)")
+        return cls(path)
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    def write_json(self, name: str, data: Any) -> None:
+        write_atomic(self.path / name, json.dumps(data, indent=2, default=_plain) + "\n")
+
+    def read_json(self, name: str) -> Any:
+        path = self.path / name
+        try:
+            return json.loads(path.read_text())
+        except FileNotFoundError:
+            raise LabError(f"{path} is missing", hint="the run may not have finished") from None
+        except json.JSONDecodeError as error:
+            raise LabError(f"{path} is not valid JSON ({error})") from None
+
+    def write_text(self, name: str, text: str) -> None:
+        write_atomic(self.path / name, text)
+
+    def event(self, kind: str, **fields: Any) -> None:
+        """Append one event to the run's log."""
+        line = json.dumps({"time": round(time.time(), 3), "event": kind, **fields}, default=_plain)
+        with open(self.path / EVENTS, "a") as handle:
+            handle.write(line + "\n")
+            handle.flush()
+
+    def events(self) -> Iterator[dict[str, Any]]:
+        """The events logged so far; a line cut short by a kill is skipped."""
+        path = self.path / EVENTS
+        if not path.exists():
+            return
+        with open(path) as handle:
+            for line in handle:
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+
+
+def _plain(value: Any) -> Any:
+    """JSON for numpy scalars and arrays, paths and dataclass-like objects."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if hasattr(value, "model_dump"):
+        return value.model_dump()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")

@@ -1,0 +1,18 @@
+"""Trainers (stable-baselines3 PPO and SAC), learning curves, and evaluation over seeds."""
+
+from lab.training.config import PPOSettings, SACSettings, TrainConfig
+from lab.training.evaluation import Evaluation, Policy, evaluate_policy, render_policy
+from lab.training.trainer import TrainResult, load_policy, train
+
+__all__ = [
+    "Evaluation",
+    "PPOSettings",
+    "Policy",
+    "SACSettings",
+    "TrainConfig",
+    "TrainResult",
+    "evaluate_policy",
+    "load_policy",
+    "render_policy",
+    "train",
+]

@@ -1,0 +1,69 @@
+"""Training configuration: typed, documented per field, written resolved into every run directory."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class PPOSettings(BaseModel):
+    """Hyperparameters of stable-baselines3 PPO (per-env rollout length; batch over all envs)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    n_steps: int = Field(256, ge=8, description="steps collected per env before each update")
+    batch_size: int = Field(64, ge=8, description="minibatch size of each gradient step")
+    n_epochs: int = Field(10, ge=1, description="passes over each rollout")
+    learning_rate: float = Field(3e-4, gt=0, description="Adam learning rate")
+    gamma: float = Field(0.99, gt=0, le=1, description="discount factor")
+    gae_lambda: float = Field(0.95, ge=0, le=1, description="GAE lambda")
+    clip_range: float = Field(0.2, gt=0, description="PPO clipping of the policy ratio")
+    ent_coef: float = Field(0.0, ge=0, description="entropy bonus")
+    log_std_init: float = Field(0.0, description="initial log standard deviation of the Gaussian policy")
+    net_arch: list[int] = Field(default_factory=lambda: [64, 64], description="hidden layers of policy and value")
+
+
+class SACSettings(BaseModel):
+    """Hyperparameters of stable-baselines3 SAC."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    learning_rate: float = Field(3e-4, gt=0, description="Adam learning rate")
+    buffer_size: int = Field(300_000, ge=1000, description="replay buffer capacity (transitions)")
+    learning_starts: int = Field(1000, ge=0, description="random-action steps before learning starts")
+    batch_size: int = Field(256, ge=8, description="minibatch size")
+    tau: float = Field(0.005, gt=0, le=1, description="target network soft-update rate")
+    gamma: float = Field(0.99, gt=0, le=1, description="discount factor")
+    train_freq: int = Field(1, ge=1, description="env steps between updates")
+    gradient_steps: int = Field(1, ge=1, description="gradient steps per update")
+    net_arch: list[int] = Field(default_factory=lambda: [256, 256], description="hidden layers of actor and critics")
+
+
+class TrainConfig(BaseModel):
+    """One training run: a policy for one task of one world, on one reward program."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    world: str = Field(description="world name (`lab worlds` lists them)")
+    task: str = Field(description="task spec, e.g. `forward` or `place(cube_red, zone_blue)`")
+    reward: str = Field("human", description="`human`, `sparse` (the task's baselines) or a reward program file")
+    algo: Literal["ppo", "sac"] = Field("ppo", description="stable-baselines3 algorithm")
+    steps: int = Field(100_000, ge=1, description="total env steps of training")
+    seed: int = Field(0, ge=0, description="seeds the policy, the envs (seed + i) and the sampling")
+    n_envs: int | None = Field(None, ge=1, le=256, description="envs stepped together; default 8 for PPO, 1 for SAC")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="torch device; auto takes CUDA when present")
+    torch_threads: int = Field(1, ge=1, description="torch CPU threads in the training process")
+    normalize: bool = Field(True, description="normalise observations and rewards (running statistics)")
+    curve_points: int = Field(20, ge=10, le=1000, description="points on each learning curve")
+    target_fitness: float | None = Field(None, description="stop early once episodes reach this mean task fitness")
+    eval_episodes: int = Field(10, ge=1, description="episodes of the final evaluation, one seed each")
+    eval_seed: int = Field(10_000, ge=0, description="first seed of the final evaluation (then +1 per episode)")
+    reward_call_seconds: float = Field(2.0, gt=0, description="time limit on one reward program call")
+    reward_memory_mb: int = Field(512, ge=16, description="memory a reward program may allocate")
+    ppo: PPOSettings = Field(default_factory=lambda: PPOSettings())
+    sac: SACSettings = Field(default_factory=lambda: SACSettings())
+
+    @property
+    def envs(self) -> int:
+        return self.n_envs if self.n_envs is not None else (8 if self.algo == "ppo" else 1)

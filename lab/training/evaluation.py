@@ -1,0 +1,109 @@
+"""Evaluate a trained policy over seeded episodes: the task's fitness and success, and the reward's components."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.vec_env import DummyVecEnv
+
+from lab.report.video import VIDEO_FPS, write_video
+from lab.rewards.wrapper import EPISODE_KEY, EpisodeStats, RewardFunction, RewardVecEnv, StateInInfo
+from lab.worlds.core import Task, World
+
+
+@dataclass
+class Policy:
+    """A trained policy with the observation normalisation it was trained with."""
+
+    model: BaseAlgorithm
+    obs_mean: np.ndarray | None = None
+    obs_var: np.ndarray | None = None
+    clip_obs: float = 10.0
+    epsilon: float = 1e-8
+
+    def act(self, observations: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        observations = np.asarray(observations, dtype=np.float32)
+        if self.obs_mean is not None and self.obs_var is not None:
+            observations = np.clip((observations - self.obs_mean) / np.sqrt(self.obs_var + self.epsilon),
+                                   -self.clip_obs, self.clip_obs).astype(np.float32)
+        actions, _ = self.model.predict(observations, deterministic=deterministic)
+        return np.asarray(actions)
+
+
+@dataclass
+class Evaluation:
+    """Per-episode results of an evaluation and their summary."""
+
+    seeds: list[int]
+    episodes: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def fitness(self) -> np.ndarray:
+        return np.array([e["fitness"] for e in self.episodes])
+
+    def summary(self) -> dict[str, float]:
+        if not self.episodes:
+            return {}
+        return {
+            "episodes": len(self.episodes),
+            "fitness_mean": float(self.fitness.mean()),
+            "fitness_std": float(self.fitness.std()),
+            "success_rate": float(np.mean([e["success"] for e in self.episodes])),
+            "episode_length": float(np.mean([e["length"] for e in self.episodes])),
+            "reward_mean": float(np.mean([e["reward"] for e in self.episodes])),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"summary": self.summary(), **asdict(self)}
+
+
+def evaluate_policy(policy: Policy, world: World, task: Task, seeds: list[int], reward_fn: RewardFunction,
+                    deterministic: bool = True) -> Evaluation:
+    """One episode per seed, all stepped together; each episode's fitness, success, length and reward terms."""
+    def make(seed: int) -> Any:
+        return lambda: StateInInfo(world.make_env(task, seed=seed))
+
+    venv = RewardVecEnv(DummyVecEnv([make(seed) for seed in seeds]), task, reward_fn)
+    results: list[EpisodeStats | None] = [None] * len(seeds)
+    try:
+        observations = venv.reset()
+        while any(r is None for r in results):
+            observations, _, _, infos = venv.step(policy.act(observations, deterministic))
+            for index, info in enumerate(infos):
+                if results[index] is None and EPISODE_KEY in info:
+                    results[index] = info[EPISODE_KEY]
+    finally:
+        venv.venv.close()
+    evaluation = Evaluation(seeds=list(seeds))
+    for seed, stats in zip(seeds, results, strict=True):
+        assert stats is not None
+        evaluation.episodes.append({"seed": seed, **stats.to_dict()})
+    return evaluation
+
+
+def render_policy(policy: Policy, world: World, task: Task, seed: int, path: Path,
+                  deterministic: bool = True) -> int:
+    """Render one seeded episode of the policy to a video file; returns the number of frames."""
+    env = world.make_env(task, seed=seed, render_mode="rgb_array")
+    frames = []
+    try:
+        observation, _ = env.reset()
+        every = max(1, round(1.0 / (VIDEO_FPS * float(env.unwrapped.dt))))  # type: ignore[attr-defined]
+        frames.append(np.asarray(env.render()))
+        step = 0
+        while True:
+            action = policy.act(np.asarray(observation)[None], deterministic)[0]
+            observation, _, terminated, truncated, _ = env.step(action)
+            step += 1
+            if step % every == 0:
+                frames.append(np.asarray(env.render()))
+            if terminated or truncated:
+                break
+    finally:
+        env.close()
+    write_video(frames, path)
+    return len(frames)

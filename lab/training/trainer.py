@@ -1,0 +1,200 @@
+"""Train a policy on a reward program with stable-baselines3, and load it back from its run directory.
+
+A run directory holds: `config.json` (resolved), `events.jsonl`, `reward.py`, `curves.json`, `policy.zip`,
+`normalization.npz`, `tb/` (TensorBoard) and `eval.json` (the final evaluation over seeds).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lab.errors import LabError
+from lab.rewards.program import RewardProgram, SandboxedReward, dry_run, resolve_reward
+from lab.rewards.wrapper import RewardFunction, RewardVecEnv, StateInInfo
+from lab.runs import Run
+from lab.sandbox import ProgramError, SandboxLimits
+from lab.training.config import TrainConfig
+from lab.training.curves import LearningCurve
+from lab.training.evaluation import Evaluation, Policy, evaluate_policy
+from lab.worlds import get_world
+from lab.worlds.core import Task, World
+
+POLICY = "policy.zip"
+NORMALIZATION = "normalization.npz"
+REWARD = "reward.py"
+CURVES = "curves.json"
+EVALUATION = "eval.json"
+
+ProgressFn = Callable[[int, dict[str, Any] | None], None]
+
+
+@dataclass
+class TrainResult:
+    run: Run
+    config: TrainConfig
+    curve: list[dict[str, Any]]
+    evaluation: Evaluation
+    steps: int
+    seconds: float
+    stopped_early: bool
+    device: str
+
+    @property
+    def steps_per_second(self) -> float:
+        return self.steps / max(self.seconds, 1e-9)
+
+
+def resolve_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise LabError("--device cuda was asked for, but torch sees no CUDA device", hint="use --device auto or cpu")
+    return device
+
+
+def make_training_env(world: World, task: Task, reward_fn: RewardFunction, n_envs: int, seed: int) -> Any:
+    """World envs (seeds seed, seed + 1, ...) stepped together, rewarded by `reward_fn`, with episode monitoring."""
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
+
+    def make(index: int) -> Callable[[], Any]:
+        return lambda: StateInInfo(world.make_env(task, seed=seed + index))
+
+    return VecMonitor(RewardVecEnv(DummyVecEnv([make(i) for i in range(n_envs)]), task, reward_fn))
+
+
+def make_model(config: TrainConfig, venv: Any, device: str) -> Any:
+    """The stable-baselines3 model of `config` on `venv`."""
+    from stable_baselines3 import PPO, SAC
+
+    if config.algo == "ppo":
+        settings = config.ppo.model_dump()
+        policy_kwargs = {"net_arch": settings.pop("net_arch"), "log_std_init": settings.pop("log_std_init")}
+        return PPO("MlpPolicy", venv, seed=config.seed, device=device, verbose=0, policy_kwargs=policy_kwargs,
+                   **settings)
+    settings = config.sac.model_dump()
+    net_arch = settings.pop("net_arch")
+    return SAC("MlpPolicy", venv, seed=config.seed, device=device, verbose=0,
+               policy_kwargs={"net_arch": net_arch}, **settings)
+
+
+def train(config: TrainConfig, run: Run | None = None, progress: ProgressFn | None = None) -> TrainResult:
+    """Train a policy as `config` says, writing everything into `run` (a fresh run directory by default).
+
+    The reward program is checked and dry-run before any training; a program that fails while training stops the
+    run with a ProgramError that names the call and the program's line, and the run's log records it.
+    """
+    import torch
+    from stable_baselines3.common.logger import configure
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    world = get_world(config.world)
+    task = world.task(config.task)
+    program = resolve_reward(config.reward, task)
+    run = run or Run.create("train", f"{world.name}-{task.family.name}-{program.name}")
+    device = resolve_device(config.device)
+    run.write_json("config.json", {
+        "command": "train", **config.model_dump(),
+        "resolved": {"world_version": world.version, "task": task.id, "task_description": task.description,
+                     "reward_origin": program.origin, "reward_sha": program.sha, "n_envs": config.envs,
+                     "device": device},
+    })
+    run.write_text(REWARD, program.source)
+    try:
+        checked = dry_run(program, world, task, seed=config.seed)
+    except ProgramError as error:
+        run.event("rejected", stage="dry_run", error=error.feedback())
+        raise
+    run.event("dry_run", components=list(checked.components), reward_range=list(checked.reward_range))
+
+    torch.set_num_threads(config.torch_threads)
+    limits = SandboxLimits(call_seconds=config.reward_call_seconds, memory_mb=config.reward_memory_mb)
+    reward_fn = SandboxedReward(program, task, limits)
+    venv: Any = make_training_env(world, task, reward_fn, config.envs, config.seed)
+    if config.normalize:
+        gamma = config.ppo.gamma if config.algo == "ppo" else config.sac.gamma
+        venv = VecNormalize(venv, norm_obs=True, norm_reward=config.algo == "ppo", gamma=gamma)
+    model = make_model(config, venv, device)
+    model.set_logger(configure(str(run.file("tb")), ["tensorboard"]))
+    curve = LearningCurve(config.steps, config.curve_points, config.target_fitness,
+                          on_point=lambda point: run.event("curve_point", **point), on_progress=progress)
+    run.event("started", algo=config.algo, steps=config.steps, n_envs=config.envs, device=device)
+    start = time.perf_counter()
+    try:
+        model.learn(total_timesteps=config.steps, callback=curve)
+    except ProgramError as error:
+        run.event("failed", step=int(model.num_timesteps), error=error.feedback())
+        raise
+    finally:
+        venv.close()
+    seconds = time.perf_counter() - start
+    run.event("trained", steps=int(model.num_timesteps), seconds=round(seconds, 3),
+              steps_per_second=round(model.num_timesteps / max(seconds, 1e-9), 1), stopped_early=curve.stopped_early)
+    run.write_json(CURVES, curve.points)
+    save_policy(run, model, venv if config.normalize else None)
+
+    policy = load_policy(run, device=device)
+    seeds = [config.eval_seed + i for i in range(config.eval_episodes)]
+    evaluation = evaluate_run(run, policy, world, task, program, seeds, limits)
+    return TrainResult(run, config, curve.points, evaluation, int(model.num_timesteps), seconds,
+                       curve.stopped_early, device)
+
+
+def evaluate_run(run: Run, policy: Policy, world: World, task: Task, program: RewardProgram, seeds: list[int],
+                 limits: SandboxLimits | None = None, record: str = EVALUATION) -> Evaluation:
+    """Evaluate `policy` over `seeds`, log the result, and write it to `record` in the run directory."""
+    with SandboxedReward(program, task, limits) as reward_fn:
+        evaluation = evaluate_policy(policy, world, task, seeds, reward_fn)
+    run.write_json(record, evaluation.to_dict())
+    run.event("evaluated", file=record, **evaluation.summary())
+    return evaluation
+
+
+def save_policy(run: Run, model: Any, normalizer: Any | None) -> None:
+    """Write the policy (and the observation normalisation it needs) into the run, each file renamed into place."""
+    partial = run.file(".policy.partial.zip")
+    model.save(partial)
+    os.replace(partial, run.file(POLICY))
+    if normalizer is not None:
+        rms = normalizer.obs_rms
+        partial = run.file(".normalization.partial.npz")
+        with open(partial, "wb") as handle:
+            np.savez(handle, mean=rms.mean, var=rms.var, clip_obs=normalizer.clip_obs, epsilon=normalizer.epsilon)
+        os.replace(partial, run.file(NORMALIZATION))
+
+
+def load_policy(run: Run, device: str = "auto") -> Policy:
+    """The policy saved in a run directory, ready to act on raw observations."""
+    from stable_baselines3 import PPO, SAC
+
+    config = run.read_json("config.json")
+    path = run.file(POLICY)
+    if not path.is_file():
+        raise LabError(f"{run.path} has no trained policy ({POLICY})",
+                       hint="the run may have failed or been stopped before training finished; see events.jsonl")
+    algo: type[PPO] | type[SAC] = PPO if config["algo"] == "ppo" else SAC
+    model = algo.load(path, device=resolve_device(device))
+    policy = Policy(model)
+    normalization = run.file(NORMALIZATION)
+    if normalization.is_file():
+        with np.load(normalization) as saved:
+            policy.obs_mean, policy.obs_var = saved["mean"], saved["var"]
+            policy.clip_obs, policy.epsilon = float(saved["clip_obs"]), float(saved["epsilon"])
+    return policy
+
+
+def run_task(run: Run) -> tuple[World, Task, RewardProgram]:
+    """The world, task and reward program a run was trained on."""
+    config = run.read_json("config.json")
+    world = get_world(config["world"])
+    task = world.task(config["task"])
+    program = RewardProgram.from_file(run.file(REWARD), name=Path(str(config["reward"])).stem)
+    return world, task, program
