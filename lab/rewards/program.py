@@ -159,10 +159,11 @@ def sample_states(world: World, task: Task, seed: int = 0, steps: int = 32) -> t
         env.close()
 
 
-def dry_run(program: RewardProgram, world: World, task: Task, seed: int = 0) -> DryRun:
+def dry_run(program: RewardProgram, world: World, task: Task, seed: int = 0,
+            limits: SandboxLimits | None = None) -> DryRun:
     """Check `program` and call it on real states (a batch, and a batch of one); raise a ProgramError if it fails."""
     state, action = sample_states(world, task, seed)
-    with SandboxedReward(program, task) as reward_fn:
+    with SandboxedReward(program, task, limits) as reward_fn:
         reward, components = reward_fn(state, action)
         reward_fn({k: v[:1] for k, v in state.items()}, action[:1])
     return DryRun(

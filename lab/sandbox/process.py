@@ -43,17 +43,19 @@ class Sandbox:
 
     def __init__(self, source: str, rules: ProgramRules, *, returns: Returns = "array",
                  params: Mapping[str, Any] | None = None, limits: SandboxLimits | None = None) -> None:
+        self._process: subprocess.Popen[bytes] | None = None
         check_program(source, rules)
         self.rules = rules
         self.returns = returns
         self.limits = limits or SandboxLimits()
         self.calls = 0
-        self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
+        self._process = subprocess.Popen(
             [sys.executable, "-I", "-c", _BOOT, _PACKAGE_ROOT],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd="/",
             env={"PATH": os.defpath, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
         )
         setup = {"source": source, "entry": rules.entry, "memory_mb": self.limits.memory_mb,
+                 "modules": sorted(rules.modules),
                  "params": {k: v for k, v in (params or {}).items()}}
         reply = self._exchange(encode({}, setup), self.limits.load_seconds, "loading")
         if reply[1].get("status") != "ready":

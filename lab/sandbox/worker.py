@@ -54,17 +54,22 @@ def _read_exactly(fd: int, size: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def _restricted_import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:
-    if level or name not in SAFE_MODULES:
-        raise ImportError(f"import of {name!r} is not allowed (allowed: {', '.join(sorted(SAFE_MODULES))})")
-    return __import__(name, globals, locals, fromlist, level)
+def _importer(allowed: frozenset[str]) -> Any:
+    def restricted_import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (),
+                          level: int = 0) -> Any:
+        if level or name not in allowed:
+            raise ImportError(f"import of {name!r} is not allowed (allowed: {', '.join(sorted(allowed))})")
+        return __import__(name, globals, locals, fromlist, level)
+
+    return restricted_import
 
 
-def program_globals(extra: dict[str, Any]) -> dict[str, Any]:
+def program_globals(extra: dict[str, Any], modules: frozenset[str] = SAFE_MODULES) -> dict[str, Any]:
+    """The globals a program runs in: the safe builtins, an import that admits only `modules`, and `extra`."""
     import builtins
 
     safe = {name: getattr(builtins, name) for name in SAFE_BUILTINS}
-    safe["__import__"] = _restricted_import
+    safe["__import__"] = _importer(modules)
     return {"__builtins__": safe, "__name__": "program", **extra}
 
 
@@ -82,7 +87,7 @@ def _lock_down(memory_bytes: int, channel_out: int) -> None:
     """Limit memory, forbid file writes, and leave no free file descriptors below the limit."""
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
-    used = {int(fd) for fd in os.listdir("/proc/self/fd")}
+    used = {fd for fd in map(int, os.listdir("/proc/self/fd")) if _is_open(fd)}
     top = max(*used, channel_out)
     for fd in range(top):
         if fd not in used:
@@ -92,6 +97,14 @@ def _lock_down(memory_bytes: int, channel_out: int) -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (top + 1, top + 1))
     if memory_bytes > 0:
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
 
 
 def _address_space() -> int:
@@ -120,7 +133,10 @@ def main() -> None:
     if setup is None:
         return
     _, meta = decode(setup)
-    program_globals_ = program_globals({"params": dict(meta.get("params", {}))})
+    modules = frozenset(meta.get("modules", SAFE_MODULES))
+    program_globals_ = program_globals({"params": dict(meta.get("params", {}))}, modules)
+    for module in modules:
+        __import__(module)
     entry_name = str(meta["entry"])
     memory_mb = int(meta.get("memory_mb", 0))
     try:

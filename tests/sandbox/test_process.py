@@ -1,0 +1,54 @@
+"""The sandbox process holds even when a program gets past the static rules: no files, no sockets, no secrets."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lab.sandbox import ProgramError, ProgramRules, Sandbox, SandboxLimits
+from lab.sandbox.rules import SAFE_MODULES
+
+LOOSE = ProgramRules("run", ("x",), kind="test program", modules=SAFE_MODULES | {"pathlib", "socket", "os"})
+LIMITS = SandboxLimits(call_seconds=1.0, load_seconds=20.0, memory_mb=256)
+
+
+def call(source: str) -> np.ndarray:
+    with Sandbox(source, LOOSE, limits=LIMITS) as sandbox:
+        return sandbox.call(x=np.zeros(3))[0]
+
+
+def test_a_program_cannot_write_a_file_even_with_pathlib(tmp_path: Path) -> None:
+    target = tmp_path / "written.txt"
+    with pytest.raises(ProgramError, match=r"OSError|Too many open files|File too large"):
+        call(f"import pathlib\ndef run(x):\n    pathlib.Path({str(target)!r}).write_text('x')\n    return x\n")
+    assert not target.exists()
+
+
+def test_a_program_cannot_open_a_socket() -> None:
+    with pytest.raises(ProgramError, match="Too many open files"):
+        call("import socket\ndef run(x):\n    socket.socket()\n    return x\n")
+
+
+def test_a_program_sees_no_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret")
+    assert call("import os\ndef run(x):\n    return x + len(os.environ)\n").tolist() == [0.0, 0.0, 0.0]
+
+
+def test_a_call_over_its_time_limit_kills_the_process() -> None:
+    sandbox = Sandbox("def run(x):\n    while True:\n        pass\n", LOOSE, limits=LIMITS)
+    with pytest.raises(ProgramError, match="longer than its limit of 1 s"):
+        sandbox.call(x=np.zeros(3))
+    assert not sandbox.alive
+    with pytest.raises(ProgramError, match="not running"):
+        sandbox.call(x=np.zeros(3))
+
+
+def test_an_allocation_over_the_memory_limit_is_a_clear_error() -> None:
+    with pytest.raises(ProgramError, match=r"MemoryError.*line 3"):
+        call("import numpy as np\ndef run(x):\n    big = np.ones((20000, 20000))\n    return x\n")
+
+
+def test_arrays_round_trip_with_their_dtypes() -> None:
+    with Sandbox("def run(x):\n    return x['a'] * 2 + x['flag']\n", LOOSE, limits=LIMITS) as sandbox:
+        value, _ = sandbox.call(x={"a": np.arange(3.0), "flag": np.array([True, False, True])})
+    assert value.tolist() == [1.0, 2.0, 5.0]
