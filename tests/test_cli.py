@@ -19,7 +19,7 @@ def lab(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("command", [[], ["worlds"], ["worlds", "list"], ["worlds", "show"], ["worlds", "check"],
-                                     ["worlds", "demo"]])
+                                     ["worlds", "demo"], ["train"], ["eval"], ["report"]])
 def test_every_command_has_help(command):
     result = runner.invoke(app, [*command, "--help"])
     assert result.exit_code == 0, result.output
@@ -72,3 +72,44 @@ def test_demo_runs_reference_solutions_and_writes_a_video(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "press_button" in result.stdout and "yes" in result.stdout
     assert video.stat().st_size > 10_000
+
+
+def test_train_eval_report_from_the_command_line(tmp_path):
+    out = tmp_path / "run"
+    result = lab("train", "reacher", "reach", "--steps", "600", "--eval-episodes", "2", "--out", str(out),
+                 "--set", "ppo.n_steps=32", "--video")
+    assert result.returncode == 0, result.stderr
+    assert "evaluation over 2 seeds" in result.stdout
+    assert (out / "policy.zip").is_file() and (out / "video.mp4").stat().st_size > 0
+    result = lab("eval", str(out), "--seeds", "3,4", "--video", str(tmp_path / "again.gif"))
+    assert result.returncode == 0, result.stderr
+    assert "10000" not in result.stdout and (tmp_path / "again.gif").stat().st_size > 0
+    result = lab("report", str(out))
+    assert result.returncode == 0, result.stderr
+    report = (out / "report.html").read_text()
+    assert report.count("<svg") >= 6 and "compute_reward" in report and "fitness_mean" in report
+
+
+@pytest.mark.parametrize("args,message", [
+    (["train", "reacher", "reach", "--reward", "missing.py"], "no reward program at missing.py"),
+    (["train", "reacher", "reach", "--reward", "dense"], "no reward program at dense"),
+    (["train", "ant", "turn", "--reward", "human"], "there is no human reward for ant/turn"),
+    (["train", "raecher", "reach"], "unknown world: 'raecher'"),
+    (["train", "reacher", "reach", "--set", "ppo.n_stepz=3"], "invalid training settings: ppo.n_stepz"),
+    (["train", "reacher", "reach", "--algo", "dqn"], "invalid training settings: algo"),
+    (["eval", "."], "is not a run directory"),
+    (["report", "."], "is not a run directory"),
+])
+def test_training_commands_explain_bad_input(args, message, tmp_path):
+    result = lab(*args, "--out", str(tmp_path / "x")) if args[0] == "train" else lab(*args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert message in result.stderr
+
+
+def test_a_reward_program_that_breaks_the_rules_is_reported_line_by_line(tmp_path):
+    program = tmp_path / "evil.py"
+    program.write_text("import os\n\ndef compute_reward(state, action):\n    return open('x').read(), {}\n")
+    result = lab("train", "reacher", "reach", "--reward", str(program), "--out", str(tmp_path / "run"))
+    assert result.returncode == 2
+    assert "line 1: import: `import os` is not allowed" in result.stderr
+    assert "line 4: forbidden name: `open`" in result.stderr
