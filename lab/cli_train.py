@@ -72,7 +72,7 @@ def train_command(
     algo: Annotated[str | None, typer.Option(help="ppo or sac.")] = None,
     steps: Annotated[int | None, typer.Option(help="Env steps of training.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of policy and envs.")] = None,
-    n_envs: Annotated[int | None, typer.Option(help="Envs stepped together (default 8 for PPO, 1 for SAC).")] = None,
+    n_envs: Annotated[int | None, typer.Option(help="Envs stepped together (default 16 for PPO, 1 for SAC).")] = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu or cuda.")] = None,
     target_fitness: Annotated[float | None, typer.Option(help="Stop early at this mean episode fitness.")] = None,
     eval_episodes: Annotated[int | None, typer.Option(help="Episodes (seeds) of the final evaluation.")] = None,

@@ -9,7 +9,7 @@ from lab.rewards.program import (
     resolve_reward,
     sample_states,
 )
-from lab.rewards.wrapper import EpisodeStats, RewardVecEnv, StateInInfo
+from lab.rewards.wrapper import EpisodeStats, RewardVecEnv, StateBatch, StateRecorder, make_rewarded_env
 
 __all__ = [
     "REWARD_RULES",
@@ -18,8 +18,10 @@ __all__ = [
     "RewardProgram",
     "RewardVecEnv",
     "SandboxedReward",
-    "StateInInfo",
+    "StateBatch",
+    "StateRecorder",
     "dry_run",
+    "make_rewarded_env",
     "resolve_reward",
     "sample_states",
 ]

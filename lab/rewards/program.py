@@ -88,12 +88,23 @@ class SandboxedReward:
     def __init__(self, program: RewardProgram, task: Task, limits: SandboxLimits | None = None) -> None:
         self.program = program
         self.task = task
+        self._n = 0
         self._sandbox = Sandbox(program.source, REWARD_RULES, returns="value_and_components",
                                 params=dict(task.param_map), limits=limits)
 
     def __call__(self, state: State, action: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        n = len(action)
-        reward, components = self._sandbox.call(state=state, action=action)
+        self.submit(state, action)
+        return self.collect()
+
+    def submit(self, state: State, action: np.ndarray) -> None:
+        """Start computing the rewards of a batch; `collect()` returns them. The caller may work in between."""
+        self._n = len(action)
+        self._sandbox.submit(state=state, action=action)
+
+    def collect(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The rewards and components of the submitted batch, checked: one finite value per env each."""
+        n = self._n
+        reward, components = self._sandbox.collect()
         call = self._sandbox.calls
         problems = []
         if reward.shape == ():

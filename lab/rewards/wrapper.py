@@ -1,34 +1,74 @@
 """Apply a reward program to training: rewards computed from the state, every component carried in `info`.
 
-`StateInInfo` puts each env's post-step state into its `info` (before a vectorised env resets it), and
-`RewardVecEnv` calls the reward program once per vectorised step on the whole batch, replaces the env's reward with
-the program's, and keeps per-episode sums of every component with the task's fitness and success.
+Each env's `StateRecorder` writes its post-step state into its row of a shared `StateBatch` (before a vectorised
+env resets it); `RewardVecEnv` then calls the reward program once per vectorised step on the whole batch, replaces
+the env's reward with the program's, keeps per-episode sums of every component with the task's fitness and success,
+and keeps running totals that learning-curve callbacks take without walking `info` dicts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecEnvWrapper
 
-from lab.worlds.core import State, Task, read_state
+from lab.worlds.core import State, Task, World, read_state
 
 RewardFunction = Callable[[State, np.ndarray], tuple[np.ndarray, dict[str, np.ndarray]]]
-STATE_KEY = "lab_state"
 EPISODE_KEY = "lab_episode"
 
 
-class StateInInfo(gym.Wrapper):
-    """Adds the state after each step to `info["lab_state"]`."""
+class StateBatch:
+    """The latest state of every env of a vectorised env, one row per env."""
+
+    def __init__(self, n_envs: int) -> None:
+        self.n_envs = n_envs
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def write(self, index: int, state: dict[str, np.ndarray]) -> None:
+        if not self.arrays:
+            self.arrays = {name: np.zeros((self.n_envs, *np.shape(value)), dtype=np.asarray(value).dtype)
+                           for name, value in state.items()}
+        for name, value in state.items():
+            self.arrays[name][index] = value
+
+
+class StateRecorder(gym.Wrapper):
+    """Writes the state after each step into row `index` of a shared StateBatch."""
+
+    def __init__(self, env: gym.Env, batch: StateBatch, index: int) -> None:
+        super().__init__(env)
+        self.batch = batch
+        self.index = index
 
     def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict]:
-        observation, reward, terminated, truncated, info = self.env.step(action)
-        info[STATE_KEY] = read_state(self.env)
-        return observation, reward, terminated, truncated, info
+        result = self.env.step(action)
+        self.batch.write(self.index, read_state(self.env))
+        return result
+
+
+class WorldVecEnv(DummyVecEnv):
+    """stable-baselines3's DummyVecEnv, less its deep copy of every `info` on every step.
+
+    Each env's info dict is copied shallowly instead: the world envs hand out a new info dict per step holding
+    plain numbers and fresh arrays, so a deep copy (a large share of stepping time for fast envs) buys nothing.
+    """
+
+    def step_wait(self) -> Any:
+        for index, env in enumerate(self.envs):
+            observation, self.buf_rews[index], terminated, truncated, info = env.step(self.actions[index])
+            info = self.buf_infos[index] = dict(info)
+            self.buf_dones[index] = terminated or truncated
+            info["TimeLimit.truncated"] = truncated and not terminated
+            if self.buf_dones[index]:
+                info["terminal_observation"] = observation
+                observation, self.reset_infos[index] = env.reset()
+            self._save_obs(index, observation)
+        return self._obs_from_buf(), np.copy(self.buf_rews), np.copy(self.buf_dones), list(self.buf_infos)
 
 
 @dataclass
@@ -49,41 +89,14 @@ class EpisodeStats:
         return asdict(self)
 
 
-class _Accumulator:
-    """Running sums of one env's current episode."""
+@dataclass
+class Window:
+    """Totals over the steps since the last time a callback took them."""
 
-    def __init__(self, task: Task) -> None:
-        self.task = task
-        self.length = 0
-        self.reward = 0.0
-        self.env_reward = 0.0
-        self.components: dict[str, float] = {}
-        self.fitness_sum = 0.0
-        self.fitness_last = 0.0
-        self.fitness_max = -np.inf
-        self.success_any = False
-        self.success_last = False
-
-    def add(self, reward: float, env_reward: float, components: dict[str, float], fitness: float,
-            success: bool) -> None:
-        self.length += 1
-        self.reward += reward
-        self.env_reward += env_reward
-        for name, value in components.items():
-            self.components[name] = self.components.get(name, 0.0) + value
-        self.fitness_sum += fitness
-        self.fitness_last = fitness
-        self.fitness_max = max(self.fitness_max, fitness)
-        self.success_any |= success
-        self.success_last = success
-
-    def finish(self) -> EpisodeStats:
-        family = self.task.family
-        fitness = {"mean": self.fitness_sum / max(self.length, 1), "final": self.fitness_last,
-                   "max": self.fitness_max}[family.fitness_over]
-        success = self.success_last if family.success_when == "final" else self.success_any
-        return EpisodeStats(self.length, self.reward, self.env_reward, float(fitness), bool(success),
-                            dict(self.components))
+    steps: int = 0
+    component_sums: dict[str, float] = field(default_factory=dict)
+    fitness_sum: float = 0.0
+    episodes: list[EpisodeStats] = field(default_factory=list)
 
 
 class RewardVecEnv(VecEnvWrapper):
@@ -93,15 +106,39 @@ class RewardVecEnv(VecEnvWrapper):
     `task_success`, `env_reward`, and at an episode's end `lab_episode` (an EpisodeStats).
     """
 
-    def __init__(self, venv: VecEnv, task: Task, reward_fn: RewardFunction) -> None:
+    def __init__(self, venv: VecEnv, task: Task, reward_fn: RewardFunction, states: StateBatch) -> None:
         super().__init__(venv)
         self.task = task
         self.reward_fn = reward_fn
+        self.states = states
         self._actions = np.zeros((venv.num_envs, *venv.action_space.shape), dtype=np.float64)  # type: ignore[misc]
-        self._episodes = [_Accumulator(task) for _ in range(venv.num_envs)]
+        self.window = Window()
+        self._clear(np.ones(venv.num_envs, dtype=bool))
+
+    def _clear(self, which: np.ndarray) -> None:
+        n = self.num_envs
+        if not hasattr(self, "_length"):
+            self._length = np.zeros(n, dtype=np.int64)
+            self._reward = np.zeros(n)
+            self._env_reward = np.zeros(n)
+            self._fitness_sum = np.zeros(n)
+            self._fitness_last = np.zeros(n)
+            self._fitness_max = np.full(n, -np.inf)
+            self._success_any = np.zeros(n, dtype=bool)
+            self._success_last = np.zeros(n, dtype=bool)
+            self._components: dict[str, np.ndarray] = {}
+        for array in (self._length, self._reward, self._env_reward, self._fitness_sum, self._fitness_last,
+                      self._success_any, self._success_last, *self._components.values()):
+            array[which] = 0
+        self._fitness_max[which] = -np.inf
+
+    def take_window(self) -> Window:
+        """The totals since the last call, and start new ones."""
+        window, self.window = self.window, Window()
+        return window
 
     def reset(self) -> Any:
-        self._episodes = [_Accumulator(self.task) for _ in range(self.num_envs)]
+        self._clear(np.ones(self.num_envs, dtype=bool))
         return self.venv.reset()
 
     def step_async(self, actions: np.ndarray) -> None:
@@ -110,27 +147,70 @@ class RewardVecEnv(VecEnvWrapper):
 
     def step_wait(self) -> Any:
         observations, env_rewards, dones, infos = self.venv.step_wait()
-        states = [info.pop(STATE_KEY) for info in infos]
-        batch = {name: np.stack([s[name] for s in states]) for name in states[0]}
-        rewards, components = self.reward_fn(batch, self._actions)
+        batch = self.states.arrays
+        submit = getattr(self.reward_fn, "submit", None)
+        if submit is not None:
+            submit(batch, self._actions)
         fitness = self.task.fitness(batch)
         success = self.task.success(batch)
+        fitness_list, success_list, env_list = fitness.tolist(), success.tolist(), env_rewards.tolist()
         for index, info in enumerate(infos):
-            step_components = {name: float(values[index]) for name, values in components.items()}
-            info["reward_components"] = step_components
-            info["task_fitness"] = float(fitness[index])
-            info["task_success"] = bool(success[index])
-            info["env_reward"] = float(env_rewards[index])
-            episode = self._episodes[index]
-            episode.add(float(rewards[index]), float(env_rewards[index]), step_components, float(fitness[index]),
-                        bool(success[index]))
-            if dones[index]:
-                info[EPISODE_KEY] = episode.finish()
-                self._episodes[index] = _Accumulator(self.task)
+            info["task_fitness"] = fitness_list[index]
+            info["task_success"] = success_list[index]
+            info["env_reward"] = env_list[index]
+        rewards, components = self.reward_fn.collect() if submit is not None else self.reward_fn(  # type: ignore[attr-defined]
+            batch, self._actions)
+
+        self._length += 1
+        self._reward += rewards
+        self._env_reward += env_rewards
+        self._fitness_sum += fitness
+        self._fitness_last[:] = fitness
+        np.maximum(self._fitness_max, fitness, out=self._fitness_max)
+        self._success_any |= success
+        self._success_last[:] = success
+        window = self.window
+        window.steps += self.num_envs
+        window.fitness_sum += float(fitness.sum())
+        for name, values in components.items():
+            totals = self._components.get(name)
+            if totals is None:
+                totals = self._components[name] = np.zeros(self.num_envs)
+            totals += values
+            window.component_sums[name] = window.component_sums.get(name, 0.0) + float(values.sum())
+
+        columns = {name: values.tolist() for name, values in components.items()}
+        for index, info in enumerate(infos):
+            info["reward_components"] = {name: values[index] for name, values in columns.items()}
+        if dones.any():
+            for index in np.flatnonzero(dones).tolist():
+                episode = self._finish(index)
+                infos[index][EPISODE_KEY] = episode
+                window.episodes.append(episode)
+            self._clear(dones.astype(bool))
         return observations, rewards.astype(np.float32), dones, infos
+
+    def _finish(self, index: int) -> EpisodeStats:
+        family = self.task.family
+        length = int(self._length[index])
+        fitness = {"mean": self._fitness_sum[index] / max(length, 1), "final": self._fitness_last[index],
+                   "max": self._fitness_max[index]}[family.fitness_over]
+        success = self._success_last[index] if family.success_when == "final" else self._success_any[index]
+        return EpisodeStats(length, float(self._reward[index]), float(self._env_reward[index]), float(fitness),
+                            bool(success), {name: float(v[index]) for name, v in self._components.items()})
 
     def close(self) -> None:
         close = getattr(self.reward_fn, "close", None)
         if close is not None:
             close()
         self.venv.close()
+
+
+def make_rewarded_env(world: World, task: Task, reward_fn: RewardFunction, seeds: Sequence[int]) -> RewardVecEnv:
+    """One world env per seed, stepped together, rewarded by `reward_fn` from their states."""
+    states = StateBatch(len(seeds))
+
+    def make(index: int, seed: int) -> Callable[[], gym.Env]:
+        return lambda: StateRecorder(world.make_env(task, seed=seed), states, index)
+
+    return RewardVecEnv(WorldVecEnv([make(i, s) for i, s in enumerate(seeds)]), task, reward_fn, states)

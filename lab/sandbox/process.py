@@ -10,6 +10,7 @@ import os
 import select
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,21 @@ class SandboxLimits:
     """Memory the program may allocate beyond the interpreter and numpy."""
 
 
+SPIN_SECONDS = 0.0005
+"""How long a caller polls for a reply before sleeping on it: a reply usually comes within this, and waking a
+sleeping process costs more than polling on the machines we measured (a VM's cross-core wake-ups)."""
+
+
+def _wait_readable(fd: int, timeout: float) -> bool:
+    spin_until = time.perf_counter() + min(SPIN_SECONDS, timeout)
+    while True:
+        if select.select([fd], [], [], 0)[0]:
+            return True
+        if time.perf_counter() >= spin_until:
+            break
+    return bool(select.select([fd], [], [], timeout)[0])
+
+
 class Sandbox:
     """One program loaded in a locked-down process; call its entry function with arrays, get arrays back."""
 
@@ -49,6 +65,7 @@ class Sandbox:
         self.returns = returns
         self.limits = limits or SandboxLimits()
         self.calls = 0
+        self._pending = False
         self._process = subprocess.Popen(
             [sys.executable, "-I", "-c", _BOOT, _PACKAGE_ROOT],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd="/",
@@ -74,46 +91,78 @@ class Sandbox:
 
     def call(self, **args: np.ndarray | Mapping[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Call the entry function with `args` in the rules' order; returns its value and its components."""
+        self.submit(**args)
+        return self.collect()
+
+    def submit(self, **args: np.ndarray | Mapping[str, np.ndarray]) -> None:
+        """Send a call without waiting for it, so the caller can work while the program runs; then `collect()`."""
+        if self._pending:
+            raise RuntimeError("collect() the previous call before submitting another")
         arrays: dict[str, Any] = {}
         for name, value in args.items():
             if isinstance(value, Mapping):
                 arrays.update({f"{name}/{key}": item for key, item in value.items()})
             else:
                 arrays[name] = value
-        message = encode(arrays, {"args": list(args), "returns": self.returns})
         self.calls += 1
-        values, meta = self._exchange(message, self.limits.call_seconds, f"call {self.calls}")
+        self._send(encode(arrays, {"args": list(args), "returns": self.returns}), f"call {self.calls}")
+        self._pending = True
+
+    def collect(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The result of the submitted call (its value and components), or a ProgramError saying what went wrong."""
+        if not self._pending:
+            raise RuntimeError("nothing was submitted")
+        self._pending = False
+        values, meta = self._receive(self.limits.call_seconds, f"call {self.calls}")
         if meta.get("status") != "ok":
             raise ProgramError(f"the {self.rules.kind} raised on call {self.calls}: {meta.get('error')}")
         components = {key[2:]: value for key, value in values.items() if key.startswith("c/")}
         return values["value"], components
 
     def _exchange(self, message: bytes, timeout: float, what: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        self._send(message, what)
+        return self._receive(timeout, what)
+
+    def _send(self, message: bytes, what: str) -> None:
         process = self._process
-        if process is None or process.poll() is not None:
+        if process is None:
             raise ProgramError(f"the {self.rules.kind}'s sandbox is not running (it was stopped earlier)")
-        assert process.stdin is not None and process.stdout is not None
+        assert process.stdin is not None
         try:
             write_frame(process.stdin.fileno(), message)
-            ready, _, _ = select.select([process.stdout], [], [], timeout)
-            if not ready:
-                self.close()
-                raise ProgramError(
-                    f"the {self.rules.kind} was stopped: {what} took longer than its limit of {timeout:g} s",
-                    hint="a loop that never ends, or far too much work per call: keep the program vectorised "
-                         "over the batch",
-                )
-            reply = read_frame(process.stdout.fileno())
         except (BrokenPipeError, ConnectionResetError):
+            self._died(what)
+
+    def _receive(self, timeout: float, what: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        process = self._process
+        if process is None:
+            raise ProgramError(f"the {self.rules.kind}'s sandbox is not running (it was stopped earlier)")
+        assert process.stdout is not None
+        channel = process.stdout.fileno()
+        if not _wait_readable(channel, timeout):
+            self.close()
+            raise ProgramError(
+                f"the {self.rules.kind} was stopped: {what} took longer than its limit of {timeout:g} s",
+                hint="a loop that never ends, or far too much work per call: keep the program vectorised "
+                     "over the batch",
+            )
+        try:
+            reply = read_frame(channel)
+        except ConnectionResetError:
             reply = None
         if reply is None:
-            code = process.wait(timeout=5)
-            self.close()
-            cause = f"signal {-code}" if code < 0 else f"exit code {code}"
-            raise ProgramError(f"the {self.rules.kind}'s process died during {what} ({cause})",
-                               hint="it may have exceeded its memory limit "
-                                    f"({self.limits.memory_mb} MiB) or tried something the sandbox forbids")
+            self._died(what)
+        assert reply is not None
         return decode(reply)
+
+    def _died(self, what: str) -> None:
+        process = self._process
+        code = process.wait(timeout=5) if process is not None else 0
+        self.close()
+        cause = f"signal {-code}" if code < 0 else f"exit code {code}"
+        raise ProgramError(f"the {self.rules.kind}'s process died during {what} ({cause})",
+                           hint=f"it may have exceeded its memory limit ({self.limits.memory_mb} MiB) or tried "
+                                "something the sandbox forbids")
 
     def close(self) -> None:
         process, self._process = self._process, None

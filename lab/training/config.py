@@ -12,7 +12,7 @@ class PPOSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    n_steps: int = Field(256, ge=8, description="steps collected per env before each update")
+    n_steps: int = Field(128, ge=8, description="steps collected per env before each update")
     batch_size: int = Field(64, ge=8, description="minibatch size of each gradient step")
     n_epochs: int = Field(10, ge=1, description="passes over each rollout")
     learning_rate: float = Field(3e-4, gt=0, description="Adam learning rate")
@@ -51,7 +51,7 @@ class TrainConfig(BaseModel):
     algo: Literal["ppo", "sac"] = Field("ppo", description="stable-baselines3 algorithm")
     steps: int = Field(100_000, ge=1, description="total env steps of training")
     seed: int = Field(0, ge=0, description="seeds the policy, the envs (seed + i) and the sampling")
-    n_envs: int | None = Field(None, ge=1, le=256, description="envs stepped together; default 8 for PPO, 1 for SAC")
+    n_envs: int | None = Field(None, ge=1, le=256, description="envs stepped together; default 16 for PPO, 1 for SAC")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="torch device; auto takes CUDA when present")
     torch_threads: int = Field(1, ge=1, description="torch CPU threads in the training process")
     normalize: bool = Field(True, description="normalise observations and rewards (running statistics)")
@@ -66,4 +66,4 @@ class TrainConfig(BaseModel):
 
     @property
     def envs(self) -> int:
-        return self.n_envs if self.n_envs is not None else (8 if self.algo == "ppo" else 1)
+        return self.n_envs if self.n_envs is not None else (16 if self.algo == "ppo" else 1)

@@ -15,62 +15,49 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
-from lab.rewards.wrapper import EPISODE_KEY, EpisodeStats
+from lab.rewards.wrapper import RewardVecEnv, Window
 
 
-class _Window:
-    """Statistics of the steps and episodes since the last point."""
-
-    def __init__(self) -> None:
-        self.steps = 0
-        self.component_sums: dict[str, float] = {}
-        self.fitness_sum = 0.0
-        self.episodes: list[EpisodeStats] = []
-
-    def add_step(self, info: dict[str, Any]) -> None:
-        self.steps += 1
-        for name, value in info.get("reward_components", {}).items():
-            self.component_sums[name] = self.component_sums.get(name, 0.0) + value
-        self.fitness_sum += info.get("task_fitness", 0.0)
-        episode = info.get(EPISODE_KEY)
-        if episode is not None:
-            self.episodes.append(episode)
-
-    def point(self, step: int, elapsed: float) -> dict[str, Any]:
-        steps = max(self.steps, 1)
-        point: dict[str, Any] = {
-            "step": step,
-            "time": round(elapsed, 3),
-            "step_components": {k: v / steps for k, v in self.component_sums.items()},
-            "step_fitness": self.fitness_sum / steps,
-            "episodes": len(self.episodes),
-        }
-        if self.episodes:
-            names = sorted({n for e in self.episodes for n in e.components})
-            point.update({
-                "fitness": float(np.mean([e.fitness for e in self.episodes])),
-                "fitness_std": float(np.std([e.fitness for e in self.episodes])),
-                "success_rate": float(np.mean([e.success for e in self.episodes])),
-                "episode_length": float(np.mean([e.length for e in self.episodes])),
-                "episode_reward": float(np.mean([e.reward for e in self.episodes])),
-                "episode_env_reward": float(np.mean([e.env_reward for e in self.episodes])),
-                "episode_components": {n: float(np.mean([e.components.get(n, 0.0) for e in self.episodes]))
-                                       for n in names},
-            })
-        return point
+def make_point(window: Window, step: int, elapsed: float) -> dict[str, Any]:
+    """One curve point from the totals of a window of training."""
+    steps = max(window.steps, 1)
+    episodes = window.episodes
+    point: dict[str, Any] = {
+        "step": step,
+        "time": round(elapsed, 3),
+        "step_components": {k: v / steps for k, v in window.component_sums.items()},
+        "step_fitness": window.fitness_sum / steps,
+        "episodes": len(episodes),
+    }
+    if episodes:
+        names = sorted({n for e in episodes for n in e.components})
+        point.update({
+            "fitness": float(np.mean([e.fitness for e in episodes])),
+            "fitness_std": float(np.std([e.fitness for e in episodes])),
+            "success_rate": float(np.mean([e.success for e in episodes])),
+            "episode_length": float(np.mean([e.length for e in episodes])),
+            "episode_reward": float(np.mean([e.reward for e in episodes])),
+            "episode_env_reward": float(np.mean([e.env_reward for e in episodes])),
+            "episode_components": {n: float(np.mean([e.components.get(n, 0.0) for e in episodes]))
+                                   for n in names},
+        })
+    return point
 
 
 class LearningCurve(BaseCallback):
     """Gathers training statistics into `points` curve points; stops training once a target fitness is reached.
 
+The statistics are the totals kept by `rewarded` (the env that computes the rewards), taken at each point.
+
     `on_point` is called with each point as it is made (to log it); the callback also records every point under
     namespaced keys (`reward/<term>`, `task/fitness`, `task/success_rate`, `rollout/ep_len`) in the model's logger.
     """
 
-    def __init__(self, total_steps: int, points: int = 20, target_fitness: float | None = None,
+    def __init__(self, rewarded: RewardVecEnv, total_steps: int, points: int = 20, target_fitness: float | None = None,
                  on_point: Callable[[dict[str, Any]], None] | None = None,
                  on_progress: Callable[[int, dict[str, Any] | None], None] | None = None) -> None:
         super().__init__()
+        self.rewarded = rewarded
         self.total_steps = total_steps
         self.every = max(1, math.ceil(total_steps / points))
         self.target_fitness = target_fitness
@@ -78,7 +65,6 @@ class LearningCurve(BaseCallback):
         self.on_progress = on_progress
         self.points: list[dict[str, Any]] = []
         self.stopped_early = False
-        self._window = _Window()
         self._next = self.every
         self._start = 0.0
 
@@ -86,8 +72,6 @@ class LearningCurve(BaseCallback):
         self._start = time.perf_counter()
 
     def _on_step(self) -> bool:
-        for info in self.locals["infos"]:
-            self._window.add_step(info)
         if self.num_timesteps >= self._next:
             while self._next <= self.num_timesteps:
                 self._next += self.every
@@ -100,7 +84,7 @@ class LearningCurve(BaseCallback):
         return True
 
     def _on_training_end(self) -> None:
-        if self._window.steps:
+        if self.rewarded.window.steps:
             self._flush()
         if self.on_progress is not None:
             self.on_progress(self.num_timesteps, self.points[-1] if self.points else None)
@@ -109,8 +93,7 @@ class LearningCurve(BaseCallback):
         return self.target_fitness is not None and point.get("fitness", -math.inf) >= self.target_fitness
 
     def _flush(self) -> dict[str, Any]:
-        point = self._window.point(self.num_timesteps, time.perf_counter() - self._start)
-        self._window = _Window()
+        point = make_point(self.rewarded.take_window(), self.num_timesteps, time.perf_counter() - self._start)
         self.points.append(point)
         for name, value in point["step_components"].items():
             self.logger.record(f"reward/{name}", value)

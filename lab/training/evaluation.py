@@ -8,10 +8,9 @@ from typing import Any
 
 import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.vec_env import DummyVecEnv
 
 from lab.report.video import VIDEO_FPS, write_video
-from lab.rewards.wrapper import EPISODE_KEY, EpisodeStats, RewardFunction, RewardVecEnv, StateInInfo
+from lab.rewards.wrapper import EPISODE_KEY, EpisodeStats, RewardFunction, make_rewarded_env
 from lab.worlds.core import Task, World
 
 
@@ -64,10 +63,7 @@ class Evaluation:
 def evaluate_policy(policy: Policy, world: World, task: Task, seeds: list[int], reward_fn: RewardFunction,
                     deterministic: bool = True) -> Evaluation:
     """One episode per seed, all stepped together; each episode's fitness, success, length and reward terms."""
-    def make(seed: int) -> Any:
-        return lambda: StateInInfo(world.make_env(task, seed=seed))
-
-    venv = RewardVecEnv(DummyVecEnv([make(seed) for seed in seeds]), task, reward_fn)
+    venv = make_rewarded_env(world, task, reward_fn, seeds)
     results: list[EpisodeStats | None] = [None] * len(seeds)
     try:
         observations = venv.reset()

@@ -17,7 +17,7 @@ import numpy as np
 
 from lab.errors import LabError
 from lab.rewards.program import RewardProgram, SandboxedReward, dry_run, resolve_reward
-from lab.rewards.wrapper import RewardFunction, RewardVecEnv, StateInInfo
+from lab.rewards.wrapper import RewardFunction, RewardVecEnv, make_rewarded_env
 from lab.runs import Run
 from lab.sandbox import ProgramError, SandboxLimits
 from lab.training.config import TrainConfig
@@ -61,14 +61,14 @@ def resolve_device(device: str) -> str:
     return device
 
 
-def make_training_env(world: World, task: Task, reward_fn: RewardFunction, n_envs: int, seed: int) -> Any:
-    """World envs (seeds seed, seed + 1, ...) stepped together, rewarded by `reward_fn`, with episode monitoring."""
-    from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
+def make_training_env(world: World, task: Task, reward_fn: RewardFunction, n_envs: int,
+                      seed: int) -> tuple[Any, RewardVecEnv]:
+    """World envs (seeds seed, seed + 1, ...) stepped together, rewarded by `reward_fn`, with episode monitoring;
+    returns the outermost env and the rewarding one (whose totals the learning curve takes)."""
+    from stable_baselines3.common.vec_env import VecMonitor
 
-    def make(index: int) -> Callable[[], Any]:
-        return lambda: StateInInfo(world.make_env(task, seed=seed + index))
-
-    return VecMonitor(RewardVecEnv(DummyVecEnv([make(i) for i in range(n_envs)]), task, reward_fn))
+    rewarded = make_rewarded_env(world, task, reward_fn, [seed + i for i in range(n_envs)])
+    return VecMonitor(rewarded), rewarded
 
 
 def make_model(config: TrainConfig, venv: Any, device: str) -> Any:
@@ -118,13 +118,13 @@ def train(config: TrainConfig, run: Run | None = None, progress: ProgressFn | No
     torch.set_num_threads(config.torch_threads)
     limits = SandboxLimits(call_seconds=config.reward_call_seconds, memory_mb=config.reward_memory_mb)
     reward_fn = SandboxedReward(program, task, limits)
-    venv: Any = make_training_env(world, task, reward_fn, config.envs, config.seed)
+    venv, rewarded = make_training_env(world, task, reward_fn, config.envs, config.seed)
     if config.normalize:
         gamma = config.ppo.gamma if config.algo == "ppo" else config.sac.gamma
         venv = VecNormalize(venv, norm_obs=True, norm_reward=config.algo == "ppo", gamma=gamma)
     model = make_model(config, venv, device)
     model.set_logger(configure(str(run.file("tb")), ["tensorboard"]))
-    curve = LearningCurve(config.steps, config.curve_points, config.target_fitness,
+    curve = LearningCurve(rewarded, config.steps, config.curve_points, config.target_fitness,
                           on_point=lambda point: run.event("curve_point", **point), on_progress=progress)
     run.event("started", algo=config.algo, steps=config.steps, n_envs=config.envs, device=device)
     start = time.perf_counter()

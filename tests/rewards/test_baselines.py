@@ -2,9 +2,8 @@
 
 import numpy as np
 import pytest
-from stable_baselines3.common.vec_env import DummyVecEnv
 
-from lab.rewards import RewardVecEnv, SandboxedReward, StateInInfo, dry_run, resolve_reward
+from lab.rewards import SandboxedReward, dry_run, make_rewarded_env, resolve_reward
 from lab.worlds import get_world
 from lab.worlds.gym_adapters import ROBOTS
 
@@ -15,9 +14,8 @@ GYM_WORLDS = [spec.world for spec in ROBOTS]
 def test_human_reward_equals_gymnasium_builtin_reward(world_name: str) -> None:
     world = get_world(world_name)
     task = next(t for t in world.default_tasks() if t.family.builtin_reward)
-    make = [lambda s=s: StateInInfo(world.make_env(task, seed=s)) for s in (5, 6)]
     with SandboxedReward(resolve_reward("human", task), task) as reward_fn:
-        venv = RewardVecEnv(DummyVecEnv(make), task, reward_fn)
+        venv = make_rewarded_env(world, task, reward_fn, [5, 6])
         venv.reset()
         venv.action_space.seed(5)
         worst = 0.0
