@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)
 	$(BIN)/lab worlds check --all
 	$(BIN)/lab worlds demo playground --video runs/demo/playground.mp4
+	$(BIN)/lab train playground 'reach(cube_red)' --reward human --steps 20000 --set ppo.n_steps=64 --video --report
 
 test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest

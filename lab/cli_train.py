@@ -80,6 +80,7 @@ def train_command(
     config: Annotated[Path | None, typer.Option(help="YAML file of training settings.")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Any setting, e.g. ppo.n_steps=64.")] = None,
     video: Annotated[bool, typer.Option(help="Render the first evaluation episode to video.mp4.")] = False,
+    report: Annotated[bool, typer.Option(help="Write report.html into the run directory at the end.")] = False,
 ) -> None:
     """Train a policy on a reward program and write a run directory (curves, policy, TensorBoard, evaluation)."""
     from lab.runs import Run
@@ -116,7 +117,12 @@ def train_command(
         world_, task_, _ = run_task(run)
         frames = render_policy(load_policy(run), world_, task_, settings.eval_seed, run.file("video.mp4"))
         console.print(f"wrote {run.file('video.mp4')} ({frames} frames)")
-    console.print(f"next: `lab report {run.path}` or `lab eval {run.path} --video rollout.mp4`")
+    if report:
+        from lab.report.html import write_report
+
+        console.print(f"wrote {write_report(run.path)}")
+    else:
+        console.print(f"next: `lab report {run.path}` or `lab eval {run.path} --video rollout.mp4`")
 
 
 def eval_command(

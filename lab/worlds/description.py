@@ -38,6 +38,15 @@ def describe(world: World, task: Task | None = None, role: Role = "reward") -> s
         parts += ["", "## Action", f"`action` has shape (n, action_dim): {world.action_meaning}"]
     if task is not None:
         parts += ["", "## Task", f"{task.description}.", f"An episode lasts at most {task.horizon} steps."]
+        if task.params:
+            values = ", ".join(f"{k!r}: {v!r}" for k, v in task.params)
+            parts.append(f"Its parameters are available to programs as the global dict `params` = {{{values}}}.")
+    if role == "reward":
+        parts += ["", "## Reward program",
+                  "Write `compute_reward(state, action) -> (reward, components)`: `reward` has shape (n,), "
+                  "`components` maps a name to an array of shape (n,) for every term you add up, so each can be "
+                  "watched during training. Import only numpy and math; no files, no printing, no classes, no "
+                  "`global`; keep it vectorised over the batch."]
     if role == "skill":
         doc = world.robot_api_doc()
         parts += ["", "## Robot API", doc.rstrip() if doc else "This world has no robot API: its skills are policies."]
