@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -110,10 +111,27 @@ class LLM:
                        hint="the provider may be down or rate-limiting: retry later, or lower the concurrency")
 
 
+def _waiting_line(limit: float, every: float = 10.0) -> Callable[[Path, float], None]:
+    """A progress line on stderr while the file backend waits: when it starts waiting, then every `every` s."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    shown: dict[Path, float] = {}
+
+    def show(path: Path, waited: float) -> None:
+        if path not in shown or waited - shown[path] >= every:
+            shown[path] = waited
+            console.print(f"waiting for an answer to {path} ({waited:.0f} s of {limit:.0f} s): write "
+                          f"{path.name.replace('request', 'response')} or .txt beside it", highlight=False)
+
+    return show
+
+
 def make_backend(model: str, api_base: str | None = None, file_wait_seconds: float = 3600.0) -> Backend:
     """The backend a model spec names: `replay:FILE`, `file:DIR`, or any litellm model."""
     if model.startswith("replay:"):
         return ReplayBackend(Path(model.removeprefix("replay:")))
     if model.startswith("file:"):
-        return FileBackend(Path(model.removeprefix("file:")), wait_seconds=file_wait_seconds)
+        return FileBackend(Path(model.removeprefix("file:")), wait_seconds=file_wait_seconds,
+                           on_wait=_waiting_line(file_wait_seconds))
     return LiteLLMBackend(api_base=api_base)

@@ -1,0 +1,69 @@
+"""`lab llm`: check that a model answers, and what it costs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from lab.llm.config import LLMSettings
+
+console = Console()
+llm_app = typer.Typer(help="Language models: check a model's round trip, latency, tokens and cost.")
+
+
+@llm_app.command("check")
+def check_command(
+    model: Annotated[str, typer.Option(help="litellm model name (e.g. openai/gpt-4o), replay:FILE or file:DIR.")],
+    api_base: Annotated[str | None, typer.Option(help="Base URL of a local or self-hosted server.")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds before the call is abandoned.")] = 60.0,
+    record: Annotated[Path | None, typer.Option(help="Also write the exchange to this cassette.")] = None,
+) -> None:
+    """One round trip to MODEL: prints the reply, latency, tokens and cost (never the API key)."""
+    from lab.llm import LLM, Cassette, Ledger, make_backend, render
+
+    llm = LLM(model, make_backend(model, api_base), role="default", timeout=timeout, retries=1, backoff=0.5,
+              ledger=Ledger(), recorder=Cassette(record) if record else None)
+    with console.status(f"asking {model}"):
+        reply = llm.complete(render("llm_check", world="playground"), max_tokens=60)
+    table = Table(title=f"lab llm check: {model}")
+    for column in ("latency", "prompt tokens", "completion tokens", "cost"):
+        table.add_column(column, justify="right")
+    cost = "unknown (not in litellm's cost map)" if reply.cost_usd is None else f"${reply.cost_usd:.6f}"
+    table.add_row(f"{reply.seconds * 1000:.0f} ms", str(reply.usage.prompt_tokens),
+                  str(reply.usage.completion_tokens), cost)
+    console.print(table)
+    console.print(f"reply: {reply.text.strip()[:300]}", markup=False)
+
+
+def llm_settings(llm: str | None = None, api_base: str | None = None, record: Path | None = None,
+                 budget_usd: float | None = None, config_file: Path | None = None) -> LLMSettings:
+    """LLM settings for a command: the `llm:` section of a YAML config, then --llm, --api-base, --record and
+    --llm-budget on top. Commands that use models (reward search, curriculum) take these options."""
+    import yaml
+    from pydantic import ValidationError
+
+    from lab.errors import LabError
+
+    values: dict = {}
+    if config_file is not None:
+        try:
+            loaded = yaml.safe_load(config_file.read_text()) or {}
+        except FileNotFoundError:
+            raise LabError(f"no config file at {config_file}") from None
+        except yaml.YAMLError as error:
+            raise LabError(f"{config_file} is not valid YAML: {error}") from None
+        section = loaded.get("llm", {}) if isinstance(loaded, dict) else None
+        if not isinstance(section, dict):
+            raise LabError(f"the llm: section of {config_file} must be a mapping (model, roles, api_base, ...)")
+        values.update(section)
+    overrides = {"model": llm, "api_base": api_base, "record": record, "budget_usd": budget_usd}
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return LLMSettings.model_validate(values)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
+        raise LabError(f"invalid LLM settings: {problems}") from None
