@@ -23,8 +23,12 @@ def check_command(
     record: Annotated[Path | None, typer.Option(help="Also write the exchange to this cassette.")] = None,
 ) -> None:
     """One round trip to MODEL: prints the reply, latency, tokens and cost (never the API key)."""
-    from lab.llm import LLM, Cassette, Ledger, make_backend, render
+    from lab.errors import LabError
+    from lab.llm import LLM, OFFLINE, Cassette, Ledger, make_backend, render
 
+    if model == OFFLINE:
+        raise LabError("offline is the lab's model-free default, not a model to check",
+                       hint="give a litellm model name, e.g. --model openai/gpt-4o-mini, or replay:FILE / file:DIR")
     llm = LLM(model, make_backend(model, api_base), role="default", timeout=timeout, retries=1, backoff=0.5,
               ledger=Ledger(), recorder=Cassette(record) if record else None)
     with console.status(f"asking {model}"):
