@@ -1,0 +1,357 @@
+"""The skill library: SQLite (WAL) as the one source of truth for skills, versions and embeddings.
+
+Adding a skill under an existing name makes a new version; nothing is overwritten. Each name has one active
+version (the newest approved one, unless pinned). Policy artefacts are files beside the database, written through
+a temporary name and renamed, before the row that names them is committed. The vector index is derived from the
+stored embeddings and rebuilt when the embedding model or its dimension changes.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lab.errors import LabError
+from lab.runs import write_atomic
+from lab.skills.embedding import Embedder, SentenceEmbedder
+from lab.skills.model import Kind, Skill, check_name
+
+SCHEMA_VERSION = 1
+DATABASE = "library.db"
+ARTEFACTS = "artefacts"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS skills (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL, version INTEGER NOT NULL, world TEXT NOT NULL, task TEXT NOT NULL,
+    kind TEXT NOT NULL, description TEXT NOT NULL, body TEXT NOT NULL, status TEXT NOT NULL, verified INTEGER NOT NULL,
+    created REAL NOT NULL, UNIQUE (name, version));
+CREATE TABLE IF NOT EXISTS active (name TEXT PRIMARY KEY, version INTEGER NOT NULL, pinned INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS embeddings (skill_id INTEGER PRIMARY KEY REFERENCES skills(id), vector BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS skills_world ON skills (world, kind);
+"""
+
+
+@dataclass
+class SearchHit:
+    skill: Skill
+    score: float
+
+
+class SkillLibrary:
+    """A skill library in a folder: `library.db` and `artefacts/`."""
+
+    def __init__(self, folder: Path, embedder: Embedder | None = None, *, create: bool = True,
+                 require_approval: bool | None = None) -> None:
+        self.folder = folder
+        self.embedder: Embedder = embedder or SentenceEmbedder()
+        path = folder / DATABASE
+        if not path.exists() and not create:
+            raise LabError(f"no skill library at {folder}", hint="pass --library PATH of an existing library")
+        folder.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=60000")
+        with self._write():
+            self._check_schema()
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                self._db.execute(statement)
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            if require_approval is not None:
+                self._db.execute("INSERT OR REPLACE INTO meta VALUES ('require_approval', ?)",
+                                 ("1" if require_approval else "0",))
+        self._index: tuple[np.ndarray, list[int], np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    # ----- plumbing
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken at once (BEGIN IMMEDIATE) so concurrent writers queue instead of failing."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _check_schema(self) -> None:
+        exists = self._db.execute("SELECT name FROM sqlite_master WHERE name = 'meta'").fetchone()
+        if not exists:
+            return
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        version = int(row[0]) if row else 0
+        if version > SCHEMA_VERSION:
+            raise LabError(f"the skill library at {self.folder} was written by a newer lab (schema {version}; this "
+                           f"lab reads up to {SCHEMA_VERSION})", hint="upgrade the lab, or open another --library")
+        if version < 1:
+            raise LabError(f"{self.folder / DATABASE} is not a skill library this lab can read (no schema version)",
+                           hint="export it with the lab that wrote it, then `lab skills import`")
+
+    def meta(self, key: str, default: str = "") -> str:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else default
+
+    @property
+    def require_approval(self) -> bool:
+        return self.meta("require_approval", "0") == "1"
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> SkillLibrary:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # ----- reading
+    def _row_skill(self, row: tuple[Any, ...]) -> Skill:
+        skill = Skill.from_dict(json.loads(row[0]))
+        skill.version, skill.status, skill.created = int(row[1]), row[2], float(row[3])
+        return skill
+
+    def get(self, name: str, version: int | None = None) -> Skill:
+        """A version of a skill; by default its active one."""
+        check_name(name)
+        if version is None:
+            active = self._db.execute("SELECT version FROM active WHERE name = ?", (name,)).fetchone()
+            if active is None:
+                pending = self._db.execute("SELECT MAX(version) FROM skills WHERE name = ? AND status = 'pending'",
+                                           (name,)).fetchone()[0]
+                if pending is not None:
+                    raise LabError(f"skill {name!r} has only pending versions (latest {name}@{pending})",
+                                   hint=f"approve it with `lab skills approve {name}@{pending}`")
+                raise LabError(f"no skill named {name!r} in {self.folder}",
+                               hint="`lab skills list` shows the library; `lab skills search` finds by meaning")
+            version = int(active[0])
+        row = self._db.execute("SELECT body, version, status, created FROM skills WHERE name = ? AND version = ?",
+                               (name, version)).fetchone()
+        if row is None:
+            raise LabError(f"skill {name!r} has no version {version}", hint=f"`lab skills show {name}` lists them")
+        return self._row_skill(row)
+
+    def versions(self, name: str) -> list[Skill]:
+        rows = self._db.execute("SELECT body, version, status, created FROM skills WHERE name = ? ORDER BY version",
+                                (check_name(name),)).fetchall()
+        return [self._row_skill(r) for r in rows]
+
+    def active_version(self, name: str) -> tuple[int, bool] | None:
+        row = self._db.execute("SELECT version, pinned FROM active WHERE name = ?", (name,)).fetchone()
+        return (int(row[0]), bool(row[1])) if row else None
+
+    def skills(self, world: str | None = None, kind: Kind | None = None, verified_only: bool = False,
+             include_pending: bool = False) -> list[Skill]:
+        """The active version of every skill (and pending versions when asked), filtered, by name."""
+        query = ("SELECT s.body, s.version, s.status, s.created FROM skills s JOIN active a ON a.name = s.name "
+                 "AND a.version = s.version WHERE 1=1")
+        if include_pending:
+            query = ("SELECT s.body, s.version, s.status, s.created FROM skills s LEFT JOIN active a ON "
+                     "a.name = s.name AND a.version = s.version WHERE (a.name IS NOT NULL OR s.status = 'pending')")
+        args: list[Any] = []
+        if world:
+            query += " AND s.world = ?"
+            args.append(world)
+        if kind:
+            query += " AND s.kind = ?"
+            args.append(kind)
+        if verified_only:
+            query += " AND s.verified = 1"
+        rows = self._db.execute(query + " ORDER BY s.name, s.version", args).fetchall()
+        return [self._row_skill(r) for r in rows]
+
+    def __len__(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM active").fetchone()[0])
+
+    # ----- writing
+    def add(self, skill: Skill, artefact: Path | None = None, embedding: np.ndarray | None = None) -> Skill:
+        """Store `skill` as the next version of its name (pending when the library requires approval)."""
+        self._ensure_embedding_model()
+        if embedding is None:
+            embedding = self.embedder.encode([skill.search_text()])[0]
+        vector = np.asarray(embedding, dtype=np.float32).reshape(-1)
+        if vector.shape != (self.embedder.dim,):
+            raise LabError(f"embedding of shape {vector.shape}; the library's model gives ({self.embedder.dim},)")
+        with self._write() as db:
+            latest = db.execute("SELECT MAX(version) FROM skills WHERE name = ?", (skill.name,)).fetchone()[0]
+            skill.version = int(latest or 0) + 1
+            skill.status = "pending" if self.require_approval else "approved"
+            skill.created = time.time()
+            if artefact is not None:
+                target = Path(ARTEFACTS) / skill.name / f"v{skill.version}" / artefact.name
+                write_atomic(self.folder / target, artefact.read_bytes())
+                skill.artefact = str(target)
+            body = {k: v for k, v in skill.to_dict().items() if k not in ("version", "status", "created")}
+            cursor = db.execute(
+                "INSERT INTO skills (name, version, world, task, kind, description, body, status, verified, created) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (skill.name, skill.version, skill.world, skill.task, skill.kind, skill.description,
+                 json.dumps(body), skill.status, int(skill.verified), skill.created))
+            db.execute("INSERT INTO embeddings VALUES (?, ?)", (cursor.lastrowid, vector.tobytes()))
+            if skill.status == "approved":
+                self._activate(db, skill.name, skill.version)
+        self._index = None
+        return skill
+
+    def _activate(self, db: sqlite3.Connection, name: str, version: int) -> None:
+        current = db.execute("SELECT pinned FROM active WHERE name = ?", (name,)).fetchone()
+        if current is None or not current[0]:
+            db.execute("INSERT OR REPLACE INTO active VALUES (?, ?, 0)", (name, version))
+
+    def approve(self, name: str, version: int) -> Skill:
+        """Make a pending version approved (and active, unless the name is pinned)."""
+        skill = self.get(name, version)
+        if skill.status == "approved":
+            raise LabError(f"{skill.ref} is already approved")
+        if skill.status == "removed":
+            raise LabError(f"{skill.ref} was removed")
+        with self._write() as db:
+            db.execute("UPDATE skills SET status = 'approved' WHERE name = ? AND version = ?", (name, version))
+            latest = db.execute("SELECT version FROM active WHERE name = ?", (name,)).fetchone()
+            if latest is None or int(latest[0]) < version:
+                self._activate(db, name, version)
+        self._index = None
+        return self.get(name, version)
+
+    def pin(self, name: str, version: int) -> Skill:
+        """Make `version` the active one and keep it so until pinned again (rolls a skill back)."""
+        skill = self.get(name, version)
+        if skill.status != "approved":
+            raise LabError(f"{skill.ref} is {skill.status}; only an approved version can be pinned")
+        with self._write() as db:
+            db.execute("INSERT OR REPLACE INTO active VALUES (?, ?, 1)", (name, version))
+        self._index = None
+        return skill
+
+    def remove(self, name: str, version: int | None = None) -> list[str]:
+        """Mark one version (or every version) removed; the rows stay as history. Returns the refs removed."""
+        targets = [self.get(name, version)] if version is not None else self.versions(name)
+        targets = [s for s in targets if s.status != "removed"]
+        if not targets:
+            raise LabError(f"nothing to remove for {name}{'' if version is None else f'@{version}'}")
+        with self._write() as db:
+            for skill in targets:
+                db.execute("UPDATE skills SET status = 'removed' WHERE name = ? AND version = ?",
+                           (skill.name, skill.version))
+            remaining = db.execute("SELECT MAX(version) FROM skills WHERE name = ? AND status = 'approved'",
+                                   (name,)).fetchone()[0]
+            db.execute("DELETE FROM active WHERE name = ?", (name,))
+            if remaining is not None:
+                db.execute("INSERT INTO active VALUES (?, ?, 0)", (name, int(remaining)))
+        self._index = None
+        return [s.ref for s in targets]
+
+    # ----- embeddings and search
+    def _ensure_embedding_model(self) -> None:
+        """Record the embedding model on first use; when it or its dimension changed, re-embed every skill."""
+        model, dim = self.embedder.name, str(self.embedder.dim)
+        if self.meta("embedding_model") == model and self.meta("embedding_dim") == dim:
+            return
+        rows = self._db.execute("SELECT id, body FROM skills").fetchall()
+        texts = [Skill.from_dict(json.loads(body)).search_text() for _, body in rows]
+        vectors = self.embedder.encode(texts) if texts else np.zeros((0, int(dim)), dtype=np.float32)
+        with self._write() as db:
+            db.execute("DELETE FROM embeddings")
+            db.executemany("INSERT INTO embeddings VALUES (?, ?)",
+                           [(row[0], vector.astype(np.float32).tobytes()) for row, vector in zip(rows, vectors,
+                                                                                                  strict=True)])
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('embedding_model', ?)", (model,))
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('embedding_dim', ?)", (dim,))
+        self._index = None
+
+    def _load_index(self) -> tuple[np.ndarray, list[int], np.ndarray, np.ndarray, np.ndarray]:
+        """The derived index: vectors of active skills with their ids, worlds, kinds and verified flags."""
+        if self._index is None:
+            self._ensure_embedding_model()
+            rows = self._db.execute(
+                "SELECT s.id, s.world, s.kind, s.verified, e.vector FROM skills s JOIN active a ON a.name = s.name "
+                "AND a.version = s.version JOIN embeddings e ON e.skill_id = s.id ORDER BY s.id").fetchall()
+            dim = self.embedder.dim
+            matrix = np.frombuffer(b"".join(r[4] for r in rows), dtype=np.float32).reshape(len(rows), dim)
+            self._index = (matrix, [int(r[0]) for r in rows], np.array([r[1] for r in rows]),
+                           np.array([r[2] for r in rows]), np.array([bool(r[3]) for r in rows], dtype=bool))
+        return self._index
+
+    def search_vector(self, query: np.ndarray, k: int = 5, world: str | None = None, kind: Kind | None = None,
+                      verified_only: bool = False) -> list[tuple[int, float]]:
+        """(skill row id, cosine score) of the k nearest active skills to a unit query vector, filtered."""
+        matrix, ids, worlds, kinds, verified = self._load_index()
+        if not ids:
+            return []
+        scores = matrix @ np.asarray(query, dtype=np.float32)
+        mask = np.ones(len(ids), dtype=bool)
+        if world:
+            mask &= worlds == world
+        if kind:
+            mask &= kinds == kind
+        if verified_only:
+            mask &= verified
+        if not mask.all():
+            scores = np.where(mask, scores, -np.inf)
+        k = min(k, int(mask.sum()))
+        if k <= 0:
+            return []
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top])]
+        return [(ids[i], float(scores[i])) for i in top]
+
+    def search(self, query: str, k: int = 5, world: str | None = None, kind: Kind | None = None,
+               verified_only: bool = False) -> list[SearchHit]:
+        """The k active skills nearest in meaning to `query`, best first."""
+        vector = self.embedder.encode([query])[0]
+        hits = []
+        for skill_id, score in self.search_vector(vector, k, world, kind, verified_only):
+            row = self._db.execute("SELECT body, version, status, created FROM skills WHERE id = ?",
+                                   (skill_id,)).fetchone()
+            hits.append(SearchHit(self._row_skill(row), score))
+        return hits
+
+    # ----- moving libraries
+    def export(self, folder: Path) -> int:
+        """Write every version (with artefacts) as JSON files a library can import; returns the count."""
+        folder.mkdir(parents=True, exist_ok=True)
+        count = 0
+        for (name,) in self._db.execute("SELECT DISTINCT name FROM skills ORDER BY name").fetchall():
+            for skill in self.versions(name):
+                target = folder / skill.name / f"v{skill.version}"
+                if skill.artefact:
+                    source = self.folder / skill.artefact
+                    write_atomic(target / Path(skill.artefact).name, source.read_bytes())
+                write_atomic(target / "skill.json", json.dumps(skill.to_dict(), indent=2) + "\n")
+                count += 1
+        return count
+
+    def import_from(self, folder: Path) -> list[str]:
+        """Add every exported skill version found under `folder` (as new versions here); returns their refs."""
+        files = sorted(folder.glob("*/v*/skill.json"), key=lambda p: (p.parent.parent.name,
+                                                                     int(p.parent.name[1:] or 0)))
+        if not files:
+            raise LabError(f"no exported skills under {folder}", hint="export with `lab skills export DIR`")
+        added = []
+        for path in files:
+            data = json.loads(path.read_text())
+            status = data.get("status")
+            if status == "removed":
+                continue
+            skill = Skill.from_dict(data)
+            artefact = path.parent / Path(skill.artefact).name if skill.artefact else None
+            skill.provenance = {**skill.provenance, "imported_from": str(path.parent)}
+            added.append(self.add(skill, artefact=artefact).ref)
+        return added
+
+
+def copy_library(source: Path, target: Path) -> None:
+    """Copy a library folder (database checkpointed first, so the copy is complete)."""
+    db = sqlite3.connect(source / DATABASE)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    shutil.copytree(source, target)

@@ -1,0 +1,202 @@
+"""The skill library's store: versions, approval, pinning, search by meaning, re-indexing, crashes, concurrency."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lab.errors import LabError
+from lab.skills import SentenceEmbedder, Skill, SkillLibrary, Verification
+
+
+class ProjectedEmbedder:
+    """MiniLM vectors projected onto their first `dim` axes and renormalised: a second, smaller real embedding
+    model, used to see the library re-index when its model or dimension changes."""
+
+    def __init__(self, base: SentenceEmbedder, dim: int) -> None:
+        self.base = base
+        self._dim = dim
+
+    @property
+    def name(self) -> str:
+        return f"{self.base.name}-first{self._dim}"
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        vectors = self.base.encode(texts)[:, : self._dim]
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+
+def skill(name: str, description: str, world: str = "playground", kind: str = "code", verified: bool = True,
+          source: str = "") -> Skill:
+    verification = Verification("playground-v1+abc", name, list(range(10)), 10 if verified else 2, 0.8)
+    return Skill(name=name, description=description, kind=kind, world=world, task=name,  # type: ignore[arg-type]
+                 params={"obj": "cube_red"}, source=source or f"def {name}(robot, obj='cube_red'):\n    pass\n",
+                 provenance={"writer": "human"}, verification=verification)
+
+
+def test_a_name_added_again_becomes_a_new_version(tmp_path: Path, embedder) -> None:
+    with SkillLibrary(tmp_path, embedder) as library:
+        first = library.add(skill("pick", "pick up an object"))
+        second = library.add(skill("pick", "pick up an object, gripping lower", source="def pick(robot):\n    pass\n"))
+        assert (first.version, second.version) == (1, 2)
+        assert library.get("pick").version == 2 and library.get("pick", 1).source == first.source
+        assert [s.version for s in library.versions("pick")] == [1, 2]
+        assert len(library) == 1
+
+
+def test_pin_rolls_back_and_holds(tmp_path: Path, embedder) -> None:
+    with SkillLibrary(tmp_path, embedder) as library:
+        for text in ("v1", "v2"):
+            library.add(skill("place", f"place an object {text}"))
+        library.pin("place", 1)
+        library.add(skill("place", "place an object v3"))
+        assert library.get("place").version == 1
+        assert library.active_version("place") == (1, True)
+        library.pin("place", 3)
+        assert library.get("place").version == 3
+
+
+def test_approval_keeps_new_versions_pending(tmp_path: Path, embedder) -> None:
+    with SkillLibrary(tmp_path, embedder, require_approval=True) as library:
+        library.add(skill("stack", "stack one cube on another"))
+        with pytest.raises(LabError, match="only pending versions"):
+            library.get("stack")
+        assert library.skills() == [] and library.skills(include_pending=True)[0].status == "pending"
+        library.approve("stack", 1)
+        assert library.get("stack").status == "approved"
+    with SkillLibrary(tmp_path, embedder) as reopened:
+        assert reopened.require_approval
+
+
+def test_remove_falls_back_to_the_previous_version(tmp_path: Path, embedder) -> None:
+    with SkillLibrary(tmp_path, embedder) as library:
+        library.add(skill("push", "push an object along the table"))
+        library.add(skill("push", "push an object, faster"))
+        assert library.remove("push", 2) == ["push@2"]
+        assert library.get("push").version == 1
+        library.remove("push")
+        with pytest.raises(LabError, match="no skill named 'push'"):
+            library.get("push")
+        assert [s.status for s in library.versions("push")] == ["removed", "removed"]
+
+
+def test_search_by_meaning_with_filters(tmp_path: Path, embedder) -> None:
+    with SkillLibrary(tmp_path, embedder) as library:
+        library.add(skill("pick", "grasp an object and lift it off the table"))
+        library.add(skill("open_drawer", "pull the drawer open by its handle"))
+        library.add(skill("press_button", "press the button down", verified=False))
+        library.add(skill("walk_forward", "walk forward quickly", world="ant", kind="policy"))
+        assert library.search("grab the cube and raise it", k=1)[0].skill.name == "pick"
+        assert library.search("slide the drawer out", k=1)[0].skill.name == "open_drawer"
+        assert [h.skill.name for h in library.search("run", k=5, world="ant")] == ["walk_forward"]
+        assert "press_button" not in [h.skill.name for h in library.search("push the button", verified_only=True)]
+        assert [h.skill.name for h in library.search("anything", kind="policy")] == ["walk_forward"]
+
+
+def test_changing_the_embedding_model_rebuilds_the_index(tmp_path: Path, embedder) -> None:
+    with SkillLibrary(tmp_path, embedder) as library:
+        library.add(skill("pick", "grasp an object and lift it off the table"))
+        library.add(skill("open_drawer", "pull the drawer open by its handle"))
+        assert library.meta("embedding_dim") == "384"
+    smaller = ProjectedEmbedder(embedder, 128)
+    with SkillLibrary(tmp_path, smaller) as library:
+        assert library.search("drawer", k=1)[0].skill.name == "open_drawer"
+        assert library.meta("embedding_dim") == "128" and library.meta("embedding_model").endswith("first128")
+        blob = library._db.execute("SELECT vector FROM embeddings LIMIT 1").fetchone()[0]
+        assert len(blob) == 128 * 4
+
+
+def test_libraries_from_other_versions_fail_clearly(tmp_path: Path, embedder) -> None:
+    with SkillLibrary(tmp_path / "new", embedder):
+        pass
+    db = sqlite3.connect(tmp_path / "new" / "library.db")
+    db.execute("UPDATE meta SET value = '99' WHERE key = 'schema'")
+    db.commit()
+    db.close()
+    with pytest.raises(LabError, match="written by a newer lab"):
+        SkillLibrary(tmp_path / "new", embedder)
+    (tmp_path / "other").mkdir()
+    db = sqlite3.connect(tmp_path / "other" / "library.db")
+    db.execute("CREATE TABLE meta (key TEXT, value TEXT)")
+    db.commit()
+    db.close()
+    with pytest.raises(LabError, match="not a skill library"):
+        SkillLibrary(tmp_path / "other", embedder)
+
+
+def test_export_import_round_trip(tmp_path: Path, embedder) -> None:
+    policy = tmp_path / "policy.zip"
+    policy.write_bytes(b"policy bytes")
+    with SkillLibrary(tmp_path / "a", embedder) as library:
+        library.add(skill("pick", "pick up an object"))
+        library.add(skill("walk", "walk forward", world="ant", kind="policy"), artefact=policy)
+        assert library.export(tmp_path / "export") == 2
+    with SkillLibrary(tmp_path / "b", embedder) as other:
+        assert sorted(other.import_from(tmp_path / "export")) == ["pick@1", "walk@1"]
+        walk = other.get("walk")
+        assert (tmp_path / "b" / walk.artefact).read_bytes() == b"policy bytes"
+        assert walk.verified and walk.provenance["imported_from"].endswith("v1")
+
+
+WRITER = """
+import sys, numpy as np
+from pathlib import Path
+from lab.skills import Skill, SkillLibrary, SentenceEmbedder
+library = SkillLibrary(Path(sys.argv[1]), SentenceEmbedder())
+vector = library.embedder.encode(["a skill"])[0]
+for i in range(int(sys.argv[3])):
+    library.add(Skill(name="shared", description=f"{sys.argv[2]} {i}", kind="code", world="playground",
+                      source="def shared(robot):\\n    pass\\n"), embedding=vector)
+    print(i, flush=True)
+"""
+
+
+def _writer(folder: Path, tag: str, count: int) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", WRITER, str(folder), tag, str(count)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+
+
+def test_two_processes_adding_at_once_are_safe(tmp_path: Path, embedder) -> None:
+    writers = [_writer(tmp_path, tag, 15) for tag in ("a", "b")]
+    for writer in writers:
+        _, errors = writer.communicate(timeout=300)
+        assert writer.returncode == 0, errors
+    with SkillLibrary(tmp_path, embedder) as library:
+        versions = library.versions("shared")
+        assert [s.version for s in versions] == list(range(1, 31))
+        assert sorted(s.description for s in versions) == sorted(f"{t} {i}" for t in "ab" for i in range(15))
+
+
+def test_kill_9_in_the_middle_of_adding_loses_nothing_committed(tmp_path: Path, embedder) -> None:
+    writer = _writer(tmp_path, "k", 100_000)
+    assert writer.stdout is not None
+    for _ in range(20):
+        writer.stdout.readline()
+    time.sleep(0.05)
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait()
+    db = sqlite3.connect(tmp_path / "library.db")
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    db.close()
+    with SkillLibrary(tmp_path, embedder) as library:
+        versions = [s.version for s in library.versions("shared")]
+        assert len(versions) >= 20 and versions == list(range(1, len(versions) + 1))
+        assert library.get("shared").version == versions[-1]
+        count = library._db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
+        assert count == len(versions)
+        assert library.add(skill("shared", "after the crash")).version == versions[-1] + 1
+        json.dumps([s.to_dict() for s in library.versions("shared")])
