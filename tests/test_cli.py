@@ -20,7 +20,7 @@ def lab(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("command", [[], ["worlds"], ["worlds", "list"], ["worlds", "show"], ["worlds", "check"],
                                      ["worlds", "demo"], ["train"], ["eval"], ["report"], ["llm"],
-                                     ["llm", "check"]])
+                                     ["llm", "check"], ["skills"], ["skills", "search"], ["skills", "show"]])
 def test_every_command_has_help(command):
     result = runner.invoke(app, [*command, "--help"])
     assert result.exit_code == 0, result.output
