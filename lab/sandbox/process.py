@@ -24,7 +24,7 @@ from lab.sandbox.worker import read_frame, write_frame
 
 Returns = Literal["array", "bool", "value_and_components"]
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
-_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from lab.sandbox.worker import main; main()"
+_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from {module} import main; main()"
 
 
 @dataclass(frozen=True)
@@ -54,30 +54,105 @@ def _wait_readable(fd: int, timeout: float) -> bool:
     return bool(select.select([fd], [], [], timeout)[0])
 
 
+class WorkerProcess:
+    """A locked-down worker process (`boot` names its module) talking length-prefixed codec messages.
+
+    A reply that does not come within its time limit kills the process; a dead process becomes a ProgramError.
+    """
+
+    def __init__(self, kind: str, boot: str, setup: Mapping[str, Any], load_seconds: float, memory_mb: int) -> None:
+        self.kind = kind
+        self.memory_mb = memory_mb
+        self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
+            [sys.executable, "-I", "-c", _BOOT.format(module=boot), _PACKAGE_ROOT],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd="/",
+            env={"PATH": os.defpath, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                 **({"MUJOCO_GL": os.environ["MUJOCO_GL"]} if "MUJOCO_GL" in os.environ else {})},
+        )
+        _, meta = self.exchange(encode({}, setup), load_seconds, "loading")
+        if meta.get("status") != "ready":
+            self.close()
+            raise ProgramError(f"the {kind} failed while loading: {meta.get('error')}")
+
+    @property
+    def alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def exchange(self, message: bytes, timeout: float, what: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        self.send(message, what)
+        return self.receive(timeout, what)
+
+    def send(self, message: bytes, what: str) -> None:
+        process = self._process
+        if process is None:
+            raise ProgramError(f"the {self.kind}'s sandbox is not running (it was stopped earlier)")
+        assert process.stdin is not None
+        try:
+            write_frame(process.stdin.fileno(), message)
+        except (BrokenPipeError, ConnectionResetError):
+            self._died(what)
+
+    def receive(self, timeout: float, what: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        process = self._process
+        if process is None:
+            raise ProgramError(f"the {self.kind}'s sandbox is not running (it was stopped earlier)")
+        assert process.stdout is not None
+        channel = process.stdout.fileno()
+        if not _wait_readable(channel, timeout):
+            self.close()
+            raise ProgramError(
+                f"the {self.kind} was stopped: {what} took longer than its limit of {timeout:g} s",
+                hint="a loop that never ends, or far too much work per call",
+            )
+        try:
+            reply = read_frame(channel)
+        except ConnectionResetError:
+            reply = None
+        if reply is None:
+            self._died(what)
+        assert reply is not None
+        return decode(reply)
+
+    def _died(self, what: str) -> None:
+        process = self._process
+        code = process.wait(timeout=5) if process is not None else 0
+        self.close()
+        cause = f"signal {-code}" if code < 0 else f"exit code {code}"
+        raise ProgramError(f"the {self.kind}'s process died during {what} ({cause})",
+                           hint=f"it may have exceeded its memory limit ({self.memory_mb} MiB) or tried "
+                                "something the sandbox forbids")
+
+    def close(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        for stream in (process.stdin, process.stdout):
+            if stream is not None:
+                stream.close()
+
+    def __del__(self) -> None:
+        if hasattr(self, "_process"):
+            self.close()
+
+
 class Sandbox:
     """One program loaded in a locked-down process; call its entry function with arrays, get arrays back."""
 
     def __init__(self, source: str, rules: ProgramRules, *, returns: Returns = "array",
                  params: Mapping[str, Any] | None = None, limits: SandboxLimits | None = None) -> None:
-        self._process: subprocess.Popen[bytes] | None = None
         check_program(source, rules)
         self.rules = rules
         self.returns = returns
         self.limits = limits or SandboxLimits()
         self.calls = 0
         self._pending = False
-        self._process = subprocess.Popen(
-            [sys.executable, "-I", "-c", _BOOT, _PACKAGE_ROOT],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd="/",
-            env={"PATH": os.defpath, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
-        )
         setup = {"source": source, "entry": rules.entry, "memory_mb": self.limits.memory_mb,
-                 "modules": sorted(rules.modules),
-                 "params": {k: v for k, v in (params or {}).items()}}
-        reply = self._exchange(encode({}, setup), self.limits.load_seconds, "loading")
-        if reply[1].get("status") != "ready":
-            self.close()
-            raise ProgramError(f"the {rules.kind} failed while loading: {reply[1].get('error')}")
+                 "modules": sorted(rules.modules), "params": dict(params or {})}
+        self._worker = WorkerProcess(rules.kind, "lab.sandbox.worker", setup, self.limits.load_seconds,
+                                     self.limits.memory_mb)
 
     def __enter__(self) -> Sandbox:
         return self
@@ -87,7 +162,7 @@ class Sandbox:
 
     @property
     def alive(self) -> bool:
-        return self._process is not None and self._process.poll() is None
+        return self._worker.alive
 
     def call(self, **args: np.ndarray | Mapping[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Call the entry function with `args` in the rules' order; returns its value and its components."""
@@ -105,7 +180,7 @@ class Sandbox:
             else:
                 arrays[name] = value
         self.calls += 1
-        self._send(encode(arrays, {"args": list(args), "returns": self.returns}), f"call {self.calls}")
+        self._worker.send(encode(arrays, {"args": list(args), "returns": self.returns}), f"call {self.calls}")
         self._pending = True
 
     def collect(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -113,67 +188,11 @@ class Sandbox:
         if not self._pending:
             raise RuntimeError("nothing was submitted")
         self._pending = False
-        values, meta = self._receive(self.limits.call_seconds, f"call {self.calls}")
+        values, meta = self._worker.receive(self.limits.call_seconds, f"call {self.calls}")
         if meta.get("status") != "ok":
             raise ProgramError(f"the {self.rules.kind} raised on call {self.calls}: {meta.get('error')}")
         components = {key[2:]: value for key, value in values.items() if key.startswith("c/")}
         return values["value"], components
 
-    def _exchange(self, message: bytes, timeout: float, what: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        self._send(message, what)
-        return self._receive(timeout, what)
-
-    def _send(self, message: bytes, what: str) -> None:
-        process = self._process
-        if process is None:
-            raise ProgramError(f"the {self.rules.kind}'s sandbox is not running (it was stopped earlier)")
-        assert process.stdin is not None
-        try:
-            write_frame(process.stdin.fileno(), message)
-        except (BrokenPipeError, ConnectionResetError):
-            self._died(what)
-
-    def _receive(self, timeout: float, what: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        process = self._process
-        if process is None:
-            raise ProgramError(f"the {self.rules.kind}'s sandbox is not running (it was stopped earlier)")
-        assert process.stdout is not None
-        channel = process.stdout.fileno()
-        if not _wait_readable(channel, timeout):
-            self.close()
-            raise ProgramError(
-                f"the {self.rules.kind} was stopped: {what} took longer than its limit of {timeout:g} s",
-                hint="a loop that never ends, or far too much work per call: keep the program vectorised "
-                     "over the batch",
-            )
-        try:
-            reply = read_frame(channel)
-        except ConnectionResetError:
-            reply = None
-        if reply is None:
-            self._died(what)
-        assert reply is not None
-        return decode(reply)
-
-    def _died(self, what: str) -> None:
-        process = self._process
-        code = process.wait(timeout=5) if process is not None else 0
-        self.close()
-        cause = f"signal {-code}" if code < 0 else f"exit code {code}"
-        raise ProgramError(f"the {self.rules.kind}'s process died during {what} ({cause})",
-                           hint=f"it may have exceeded its memory limit ({self.limits.memory_mb} MiB) or tried "
-                                "something the sandbox forbids")
-
     def close(self) -> None:
-        process, self._process = self._process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-        for stream in (process.stdin, process.stdout):
-            if stream is not None:
-                stream.close()
-
-    def __del__(self) -> None:
-        self.close()
+        self._worker.close()

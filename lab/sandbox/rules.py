@@ -87,8 +87,12 @@ class ProgramRules:
     entry_params: tuple[str, ...]
     """Its positional parameters, by meaning (their names in the program may differ)."""
     kind: str = "program"
+    extra_params: bool = False
+    """Whether the entry may take parameters after the declared ones (a skill's own parameters)."""
     max_chars: int = 20_000
     modules: frozenset[str] = field(default=SAFE_MODULES)
+    allowed_attributes: frozenset[str] = frozenset()
+    """Attributes this kind of program may use although they are forbidden in general (e.g. a robot's `open`)."""
 
     def signature(self) -> str:
         return f"def {self.entry}({', '.join(self.entry_params)})"
@@ -135,11 +139,13 @@ def _check_top_level(tree: ast.Module, rules: ProgramRules) -> list[Violation]:
     args = entry.args
     positional = [*args.posonlyargs, *args.args]
     required = len(positional) - len(args.defaults)
-    if required != len(rules.entry_params) or args.vararg or args.kwarg or args.kwonlyargs:
+    wrong = len(positional) < len(rules.entry_params) if rules.extra_params else (
+        required != len(rules.entry_params))
+    if wrong or args.vararg or args.kwarg or args.kwonlyargs:
         names = ", ".join(a.arg for a in positional)
         violations.append(Violation(entry.lineno, "wrong signature",
                                     f"`{rules.entry}({names})` must take exactly {len(rules.entry_params)} "
-                                    f"arguments: `{rules.signature()}`"))
+                                    f"{'at least ' if rules.extra_params else ''}arguments: `{rules.signature()}`"))
     return violations
 
 
@@ -170,7 +176,7 @@ def _check_nodes(tree: ast.Module, rules: ProgramRules) -> list[Violation]:
             if node.attr.startswith("_"):
                 violations.append(Violation(line, "private attribute",
                                             f"`.{node.attr}`: attributes starting with _ are not allowed"))
-            elif node.attr in FORBIDDEN_ATTRIBUTES:
+            elif node.attr in FORBIDDEN_ATTRIBUTES and node.attr not in rules.allowed_attributes:
                 violations.append(Violation(line, "forbidden attribute", f"`.{node.attr}` is not allowed"))
         elif isinstance(node, (ast.FunctionDef, ast.arg, ast.alias)):
             name = getattr(node, "name", None) or getattr(node, "arg", None) or getattr(node, "asname", None)

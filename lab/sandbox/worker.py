@@ -73,17 +73,19 @@ def program_globals(extra: dict[str, Any], modules: frozenset[str] = SAFE_MODULE
     return {"__builtins__": safe, "__name__": "program", **extra}
 
 
-def describe_exception(error: BaseException) -> str:
-    """The exception as the program's writer should see it: type, message, and the program's line."""
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == PROGRAM_FILE]
-    where = f" (line {frames[-1].lineno}: `{frames[-1].line}`)" if frames else ""
+def describe_exception(error: BaseException, files: tuple[str, ...] = (PROGRAM_FILE,)) -> str:
+    """The exception as the program's writer should see it: type, message, and the line of the program (one of
+    `files`, the names its code was compiled under) where it happened."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename in files]
+    origin = "" if files == (PROGRAM_FILE,) or not frames else f"{frames[-1].filename.strip('<>')}, "
+    where = f" ({origin}line {frames[-1].lineno}: `{frames[-1].line}`)" if frames else ""
     if isinstance(error, MemoryError):
         return f"MemoryError: the program needed more memory than its limit{where}"
     text = str(error).strip()
     return f"{type(error).__name__}{': ' + text if text else ''}{where}"[:2000]
 
 
-def _lock_down(memory_bytes: int, channel_out: int) -> None:
+def lock_down(memory_bytes: int, channel_out: int) -> None:
     """Limit memory, forbid file writes, and leave no free file descriptors below the limit."""
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
@@ -107,27 +109,33 @@ def _is_open(fd: int) -> bool:
     return True
 
 
-def _address_space() -> int:
+def address_space() -> int:
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def _watch_parent(parent: int) -> None:
+def watch_parent(parent: int) -> None:
     while True:
         time.sleep(1.0)
         if os.getppid() != parent:
             os._exit(3)
 
 
-def main() -> None:
-    channel_in = 0
+def open_channel() -> tuple[int, int]:
+    """Take stdin and stdout as the private channel; send anything the program prints to /dev/null; forget the
+    environment; exit when the parent goes."""
     channel_out = os.dup(1)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
     os.close(devnull)
     os.environ.clear()
-    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+    threading.Thread(target=watch_parent, args=(os.getppid(),), daemon=True).start()
+    return 0, channel_out
+
+
+def main() -> None:
+    channel_in, channel_out = open_channel()
 
     setup = read_frame(channel_in)
     if setup is None:
@@ -144,12 +152,12 @@ def main() -> None:
         code = compile(source, PROGRAM_FILE, "exec")
         linecache.cache[PROGRAM_FILE] = (len(source), None, source.splitlines(True), PROGRAM_FILE)
         np.seterr(all="ignore")
-        _lock_down(_address_space() + memory_mb * 2**20 if memory_mb else 0, channel_out)
+        lock_down(address_space() + memory_mb * 2**20 if memory_mb else 0, channel_out)
         exec(code, program_globals_)
         entry = program_globals_.get(entry_name)
         if not callable(entry):
             raise NameError(f"the program does not define {entry_name}()")
-    except BaseException as error:
+    except BaseException as error:  # every failure of untrusted code is reported, none escapes
         write_frame(channel_out, encode({}, {"status": "error", "error": describe_exception(error)}))
         return
     write_frame(channel_out, encode({}, {"status": "ready"}))
@@ -163,7 +171,7 @@ def main() -> None:
         try:
             result = entry(*args)
             reply = encode(*_result_arrays(result, meta.get("returns", "array")))
-        except BaseException as error:
+        except BaseException as error:  # every failure of untrusted code is reported, none escapes
             reply = encode({}, {"status": "error", "error": describe_exception(error)})
         write_frame(channel_out, reply)
 
@@ -195,5 +203,5 @@ def _result_arrays(result: Any, returns: str) -> tuple[dict[str, np.ndarray], di
 if __name__ == "__main__":
     try:
         main()
-    except BaseException:
+    except BaseException:  # the parent sees the closed channel and reports it
         sys.exit(1)

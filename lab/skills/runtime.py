@@ -1,0 +1,153 @@
+"""Running code skills: check them, resolve the library skills they call, run seeded episodes in a sandbox process.
+
+A code skill is `def NAME(robot, **params)` over the world's robot API and other skills, called by name. It is
+checked by the same rules as reward programs; the skills it calls come from the library (their active versions),
+and a cycle of calls is refused. Episodes run in a locked-down process with a time limit per episode and the
+robot's step budget; a failure comes back in plain words: the primitive's own message, or the exception with the
+skill's line.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from lab.errors import LabError
+from lab.sandbox import ProgramError, ProgramRules, check_program
+from lab.sandbox.codec import encode
+from lab.sandbox.process import WorkerProcess
+from lab.skills.model import Verification
+from lab.skills.store import SkillLibrary
+from lab.worlds.core import Task, World
+from lab.worlds.registry import world_dirs
+
+
+def skill_rules(name: str) -> ProgramRules:
+    return ProgramRules(name, ("robot",), kind=f"skill program {name}", extra_params=True,
+                        allowed_attributes=frozenset({"open"}))
+
+
+@dataclass(frozen=True)
+class SkillSignature:
+    """What a skill program declares: its parameters (name -> default, None when required) and the names it calls."""
+
+    params: dict[str, Any]
+    called: frozenset[str]
+    docstring: str
+
+
+def analyse(name: str, source: str) -> SkillSignature:
+    """Check a skill program against the rules and read its signature."""
+    tree = check_program(source, skill_rules(name))
+    entry = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name)
+    args = entry.args.args[1:]
+    defaults: list[Any] = [None] * (len(args) - len(entry.args.defaults))
+    for node in entry.args.defaults:
+        try:
+            defaults.append(ast.literal_eval(node))
+        except ValueError:
+            raise ProgramError(f"skill {name}: parameter defaults must be literals (numbers, strings, tuples)",
+                               hint=f"line {node.lineno}") from None
+    called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    local = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    return SkillSignature(dict(zip([a.arg for a in args], defaults, strict=True)), frozenset(called - local),
+                          ast.get_docstring(entry) or "")
+
+
+def resolve_calls(name: str, source: str, library: SkillLibrary | None) -> list[dict[str, str]]:
+    """The skill and every library skill it calls, directly or not, as (name, source); refuses cycles."""
+    skills: dict[str, str] = {name: source}
+    known = {s.name for s in library.skills(kind="code")} if library is not None else set()
+
+    def visit(current: str, text: str, path: tuple[str, ...]) -> None:
+        for called in sorted(analyse(current, text).called & (known | {name})):
+            if called in path:
+                cycle = " -> ".join((*path, called))
+                raise LabError(f"skills call each other in a cycle: {cycle}",
+                               hint="a skill may call other skills, never itself through them")
+            if called not in skills:
+                assert library is not None
+                skills[called] = library.get(called).source
+            visit(called, skills[called], (*path, called))
+
+    visit(name, source, (name,))
+    return [{"name": n, "source": s} for n, s in skills.items()]
+
+
+@dataclass
+class EpisodeResult:
+    seed: int
+    success: bool
+    fitness: float
+    steps: int
+    error: str = ""
+    frames: list[np.ndarray] = field(default_factory=list, repr=False)
+
+
+class SkillRunner:
+    """A skill loaded in a sandbox process with a world env; `run(seed)` plays one seeded episode."""
+
+    def __init__(self, world: World, task: Task, name: str, source: str, library: SkillLibrary | None = None,
+                 params: dict[str, Any] | None = None, *, max_steps: int = 3000, render: bool = False,
+                 episode_seconds: float = 120.0, load_seconds: float = 60.0, memory_mb: int = 1024) -> None:
+        if world.robot_api_doc() is None:
+            raise LabError(f"world {world.name!r} has no robot API, so it has no code skills",
+                           hint="its skills are policies: train one with `lab train`")
+        signature = analyse(name, source)
+        bound = {**{k: task.param_map[k] for k in signature.params if k in task.param_map}, **(params or {})}
+        unknown = sorted(set(bound) - set(signature.params))
+        if unknown:
+            raise LabError(f"skill {name} has no parameter(s) {', '.join(unknown)}",
+                           hint=f"its parameters: {', '.join(signature.params) or 'none'}")
+        missing = [k for k, v in signature.params.items() if v is None and k not in bound]
+        if missing:
+            raise LabError(f"skill {name} needs parameter(s) {', '.join(missing)}",
+                           hint='give them with --params \'{"obj": "cube_red"}\' or run it on a task that has them')
+        self.params = bound
+        self.episode_seconds = episode_seconds
+        setup = {"world": world.name, "task": task.id, "entry": name, "params": bound, "max_steps": max_steps,
+                 "render": render, "memory_mb": memory_mb, "skills": resolve_calls(name, source, library),
+                 "envs_path": [str(d.resolve()) for d in world_dirs()]}
+        self._worker = WorkerProcess(f"skill {name}", "lab.sandbox.episode_worker", setup, load_seconds, memory_mb)
+
+    def run(self, seed: int) -> EpisodeResult:
+        arrays, meta = self._worker.exchange(encode({}, {"seed": seed}), self.episode_seconds, f"episode {seed}")
+        if meta.get("status") != "ok":
+            raise ProgramError(str(meta.get("error")))
+        frames = list(arrays["frames"]) if "frames" in arrays else []
+        return EpisodeResult(seed, bool(meta["success"]), float(meta["fitness"]), int(meta["steps"]),
+                             str(meta.get("error", "")), frames)
+
+    @property
+    def alive(self) -> bool:
+        return self._worker.alive
+
+    def close(self) -> None:
+        self._worker.close()
+
+    def __enter__(self) -> SkillRunner:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def verify(world: World, task: Task, name: str, source: str, library: SkillLibrary | None = None,
+           seeds: list[int] | None = None, threshold: float = 0.8,
+           params: dict[str, Any] | None = None) -> tuple[Verification, list[EpisodeResult]]:
+    """Run the skill on each seed and judge it by its task's success check."""
+    seeds = seeds if seeds is not None else list(range(10))
+    results: list[EpisodeResult] = []
+    with SkillRunner(world, task, name, source, library, params) as runner:
+        for seed in seeds:
+            try:
+                results.append(runner.run(seed))
+            except ProgramError as error:
+                results.append(EpisodeResult(seed, False, float("nan"), 0, error.message))
+                if not runner.alive:
+                    break
+    verification = Verification(world.version, task.id, seeds, sum(r.success for r in results), threshold)
+    return verification, results
