@@ -14,7 +14,8 @@ from lab.errors import LabError
 
 if TYPE_CHECKING:
     from lab.skills import SkillLibrary
-    from lab.skills.model import Kind
+    from lab.skills.model import Kind, Verification
+    from lab.skills.runtime import EpisodeResult
 
 console = Console()
 skills_app = typer.Typer(help="The skill library: verified skills, found by meaning, versioned.")
@@ -38,8 +39,11 @@ def _kind(kind: str | None) -> Kind | None:
 def init_command(
     library: LibraryOption = DEFAULT_LIBRARY,
     require_approval: Annotated[bool, typer.Option(help="Keep new skills pending until approved.")] = False,
+    seed: Annotated[bool, typer.Option(help="Verify and add the playground's hand-written seed skills.")] = False,
 ) -> None:
-    """Create a library (or change whether it requires approval)."""
+    """Create a library (or change whether it requires approval), optionally with the seed skills."""
+    if seed:
+        console.print(f"seed skills stored: {', '.join(add_seed_skills(library))}")
     with _open(library, create=True, require_approval=require_approval) as opened:
         console.print(f"library {library} ({len(opened)} skills; approval "
                       f"{'required' if opened.require_approval else 'not required'})")
@@ -170,3 +174,143 @@ def import_command(folder: Annotated[Path, typer.Argument(metavar="DIR")],
     with _open(library, create=True) as opened, console.status("importing"):
         added = opened.import_from(folder)
     console.print(f"imported {len(added)}: {', '.join(added)}")
+
+
+SEEDS = Path(__file__).resolve().parents[1] / "skills" / "seed"
+
+
+def _print_outcome(results: list[EpisodeResult], verification: Verification) -> None:
+    table = Table(title=f"verification on {verification.task}: {verification.successes}/{len(verification.seeds)} "
+                        f"(threshold {verification.threshold:.0%})")
+    for column in ("seed", "success", "steps", "what happened"):
+        table.add_column(column, overflow="fold")
+    for result in results:
+        table.add_row(str(result.seed), "[green]yes[/]" if result.success else "[red]no[/]", str(result.steps),
+                      result.error or "-")
+    console.print(table)
+
+
+@skills_app.command("add")
+def add_command(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="A .py file defining def NAME(robot, ...).")],
+    world: Annotated[str, typer.Option(help="World the skill runs in.")],
+    task: Annotated[str, typer.Option(help="Task whose success check verifies it, e.g. 'lift(cube_red)'.")],
+    name: Annotated[str | None, typer.Option(help="The function to store (default: the file's name).")] = None,
+    description: Annotated[str | None, typer.Option(help="What it does (default: its docstring).")] = None,
+    seeds: Annotated[int, typer.Option(help="Seeded episodes to verify on.")] = 10,
+    threshold: Annotated[float, typer.Option(help="Success rate needed to store it.")] = 0.8,
+    library: LibraryOption = DEFAULT_LIBRARY,
+) -> None:
+    """Verify a code skill on its task over seeded episodes, and store it only if it passes."""
+    from lab.skills.runtime import add_code_skill
+    from lab.worlds import get_world
+
+    if not file.is_file():
+        raise LabError(f"no skill program at {file}")
+    world_ = get_world(world)
+    with _open(library, create=True) as opened, console.status(f"verifying on {seeds} seeds"):
+        outcome = add_code_skill(opened, world_, world_.task(task), name or file.stem, file.read_text(),
+                                 description=description or "", seeds=list(range(seeds)), threshold=threshold,
+                                 provenance={"writer": "human", "file": str(file)})
+    _print_outcome(outcome.results, outcome.verification)
+    if outcome.skill is None:
+        raise LabError(f"not stored: {name or file.stem} succeeded on {outcome.verification.successes} of "
+                       f"{len(outcome.verification.seeds)} seeds, below {threshold:.0%}",
+                       hint="the table above says what happened on each seed")
+    console.print(f"stored {outcome.skill.ref}" + (" (pending approval)" if outcome.skill.status == "pending"
+                                                   else ""))
+
+
+@skills_app.command("run")
+def run_command(
+    ref: Annotated[str, typer.Argument(metavar="NAME[@VERSION]")],
+    world: Annotated[str | None, typer.Option(help="World (default: the skill's).")] = None,
+    seed: Annotated[int, typer.Option(help="Layout seed.")] = 0,
+    params: Annotated[str | None, typer.Option(help='Parameters as JSON, e.g. \'{"obj": "ball"}\'.')] = None,
+    video: Annotated[Path | None, typer.Option(help="Render the episode to this .mp4/.gif.")] = None,
+    library: LibraryOption = DEFAULT_LIBRARY,
+) -> None:
+    """Run a stored skill on one seeded episode and say what happened."""
+    import json
+
+    from lab.report.video import write_video
+    from lab.skills import parse_ref
+    from lab.skills.runtime import SkillRunner
+    from lab.worlds import get_world
+
+    name, version = parse_ref(ref)
+    try:
+        values = json.loads(params) if params else {}
+    except json.JSONDecodeError as error:
+        raise LabError(f"--params is not valid JSON: {error}", hint='e.g. --params \'{"obj": "ball"}\'') from None
+    if not isinstance(values, dict):
+        raise LabError("--params must be a JSON object of parameter values")
+    with _open(library) as opened:
+        skill = opened.get(name, version)
+        world_ = get_world(world or skill.world)
+        task = world_.task(skill.task or None)
+        task_values = {k: v for k, v in values.items() if k in task.param_map}
+        if task_values:
+            task = world_.task(task.family.name + "(" + ", ".join(f"{k}={v}" for k, v in
+                                                                 {**task.param_map, **task_values}.items()) + ")")
+        with console.status(f"running {skill.ref}"), SkillRunner(world_, task, name, skill.source, opened, values,
+                                                                 render=video is not None) as runner:
+            result = runner.run(seed)
+    console.print(f"{skill.ref} on {task.id}, seed {seed}: "
+                  + ("[green]success[/]" if result.success else "[red]no success[/]")
+                  + f" in {result.steps} steps, fitness {result.fitness:.4g}")
+    if result.error:
+        console.print(f"stopped by: {result.error}", markup=False)
+    if video is not None:
+        write_video(result.frames, video)
+        console.print(f"wrote {video} ({len(result.frames)} frames)")
+
+
+@skills_app.command("verify")
+def verify_command(
+    ref: Annotated[str, typer.Argument(metavar="NAME[@VERSION]")],
+    seeds: Annotated[int, typer.Option(help="Seeded episodes.")] = 10,
+    threshold: Annotated[float, typer.Option(help="Success rate that counts as verified.")] = 0.8,
+    library: LibraryOption = DEFAULT_LIBRARY,
+) -> None:
+    """Verify a stored skill again on its task (e.g. after the world changed); exits 1 when it fails."""
+    from lab.skills import parse_ref
+    from lab.skills.runtime import verify
+    from lab.worlds import get_world
+
+    name, version = parse_ref(ref)
+    with _open(library) as opened:
+        skill = opened.get(name, version)
+        world_ = get_world(skill.world)
+        with console.status(f"verifying {skill.ref} on {seeds} seeds"):
+            verification, results = verify(world_, world_.task(skill.task or None), name, skill.source, opened,
+                                           list(range(seeds)), threshold)
+    _print_outcome(results, verification)
+    if skill.verification and skill.verification.world_version != verification.world_version:
+        console.print(f"the world changed since it was stored ({skill.verification.world_version} -> "
+                      f"{verification.world_version})")
+    if not verification.passed:
+        raise typer.Exit(1)
+
+
+def add_seed_skills(library_path: Path, seeds: int = 10) -> list[str]:
+    """Verify and store the playground's hand-written seed skills (skills/seed/), in dependency order."""
+    import yaml
+
+    from lab.skills.runtime import add_code_skill
+    from lab.worlds import get_world
+
+    world = get_world("playground")
+    entries = yaml.safe_load((SEEDS / "seeds.yaml").read_text())
+    stored = []
+    with _open(library_path, create=True) as opened:
+        for entry in entries:
+            path = SEEDS / entry["file"]
+            with console.status(f"verifying seed skill {path.stem}"):
+                outcome = add_code_skill(opened, world, world.task(entry["task"]), path.stem, path.read_text(),
+                                         seeds=list(range(seeds)), provenance={"writer": "human", "seed": True})
+            if outcome.skill is None:
+                _print_outcome(outcome.results, outcome.verification)
+                raise LabError(f"seed skill {path.stem} failed its verification")
+            stored.append(outcome.skill.ref)
+    return stored

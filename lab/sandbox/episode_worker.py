@@ -67,6 +67,8 @@ def main() -> None:
     files = tuple(f"<skill {s['name']}>" for s in meta["skills"])
     try:
         os.environ["LAB_ENVS_PATH"] = os.pathsep.join(meta.get("envs_path", []))
+        if meta.get("mujoco_gl"):
+            os.environ["MUJOCO_GL"] = str(meta["mujoco_gl"])
         from lab.worlds.core import read_state
         from lab.worlds.registry import get_world
 

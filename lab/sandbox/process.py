@@ -66,8 +66,7 @@ class WorkerProcess:
         self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
             [sys.executable, "-I", "-c", _BOOT.format(module=boot), _PACKAGE_ROOT],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd="/",
-            env={"PATH": os.defpath, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-                 **({"MUJOCO_GL": os.environ["MUJOCO_GL"]} if "MUJOCO_GL" in os.environ else {})},
+            env={"PATH": os.defpath, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
         )
         _, meta = self.exchange(encode({}, setup), load_seconds, "loading")
         if meta.get("status") != "ready":

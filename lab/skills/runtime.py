@@ -10,6 +10,7 @@ skill's line.
 from __future__ import annotations
 
 import ast
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,7 @@ from lab.errors import LabError
 from lab.sandbox import ProgramError, ProgramRules, check_program
 from lab.sandbox.codec import encode
 from lab.sandbox.process import WorkerProcess
-from lab.skills.model import Verification
+from lab.skills.model import Skill, Verification, check_name
 from lab.skills.store import SkillLibrary
 from lab.worlds.core import Task, World
 from lab.worlds.registry import world_dirs
@@ -110,7 +111,8 @@ class SkillRunner:
         self.episode_seconds = episode_seconds
         setup = {"world": world.name, "task": task.id, "entry": name, "params": bound, "max_steps": max_steps,
                  "render": render, "memory_mb": memory_mb, "skills": resolve_calls(name, source, library),
-                 "envs_path": [str(d.resolve()) for d in world_dirs()]}
+                 "envs_path": [str(d.resolve()) for d in world_dirs()],
+                 "mujoco_gl": os.environ.get("MUJOCO_GL", "egl") if render else ""}
         self._worker = WorkerProcess(f"skill {name}", "lab.sandbox.episode_worker", setup, load_seconds, memory_mb)
 
     def run(self, seed: int) -> EpisodeResult:
@@ -151,3 +153,37 @@ def verify(world: World, task: Task, name: str, source: str, library: SkillLibra
                     break
     verification = Verification(world.version, task.id, seeds, sum(r.success for r in results), threshold)
     return verification, results
+
+
+@dataclass
+class AddOutcome:
+    """What `add_code_skill` did: the stored skill, or why it was not stored, with every episode's result."""
+
+    verification: Verification
+    results: list[EpisodeResult]
+    skill: Skill | None = None
+
+    @property
+    def stored(self) -> bool:
+        return self.skill is not None
+
+
+def add_code_skill(library: SkillLibrary, world: World, task: Task, name: str, source: str, *,
+                   description: str = "", seeds: list[int] | None = None, threshold: float = 0.8,
+                   provenance: dict[str, Any] | None = None) -> AddOutcome:
+    """Verify a code skill on its task and store it only when it passes (as the next version of its name)."""
+    check_name(name)
+    signature = analyse(name, source)
+    description = description or signature.docstring.split("\n\n")[0].strip()
+    if not description:
+        raise LabError(f"skill {name} has no description",
+                       hint="give it a docstring, or pass --description 'what it does'")
+    verification, results = verify(world, task, name, source, library, seeds, threshold)
+    outcome = AddOutcome(verification, results)
+    if verification.passed:
+        known = {s.name for s in library.skills(kind="code")}
+        skill = Skill(name=name, description=description, kind="code", world=world.name, task=task.id,
+                      params=signature.params, calls=sorted(signature.called & known), source=source,
+                      provenance=provenance or {"writer": "human"}, verification=verification)
+        outcome.skill = library.add(skill)
+    return outcome
