@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_worlds.py
 	$(BIN)/python bench/bench_training.py
 	$(BIN)/python bench/bench_llm.py
+	$(BIN)/python bench/bench_skills.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -23,7 +23,8 @@ import numpy as np
 from lab.errors import LabError
 from lab.runs import write_atomic
 from lab.skills.embedding import Embedder, SentenceEmbedder
-from lab.skills.model import Kind, Skill, check_name
+from lab.skills.index import VectorIndex
+from lab.skills.model import Kind, Skill, Status, check_name
 
 SCHEMA_VERSION = 1
 DATABASE = "library.db"
@@ -70,7 +71,7 @@ class SkillLibrary:
             if require_approval is not None:
                 self._db.execute("INSERT OR REPLACE INTO meta VALUES ('require_approval', ?)",
                                  ("1" if require_approval else "0",))
-        self._index: tuple[np.ndarray, list[int], np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._index: tuple[VectorIndex, list[int], np.ndarray, np.ndarray, np.ndarray] | None = None
 
     # ----- plumbing
     @contextmanager
@@ -202,6 +203,31 @@ class SkillLibrary:
         self._index = None
         return skill
 
+    def add_many(self, skills: list[Skill], embeddings: np.ndarray) -> None:
+        """Store many new skills (no artefacts) in one transaction, each as the next version of its name; for
+        imports and benchmarks, where one transaction per skill would dominate."""
+        self._ensure_embedding_model()
+        vectors = np.asarray(embeddings, dtype=np.float32).reshape(len(skills), self.embedder.dim)
+        status: Status = "pending" if self.require_approval else "approved"
+        with self._write() as db:
+            latest: dict[str, int] = {}
+            for skill, vector in zip(skills, vectors, strict=True):
+                if skill.name not in latest:
+                    found = db.execute("SELECT MAX(version) FROM skills WHERE name = ?", (skill.name,)).fetchone()[0]
+                    latest[skill.name] = int(found or 0)
+                latest[skill.name] += 1
+                skill.version, skill.status, skill.created = latest[skill.name], status, time.time()
+                body = {k: v for k, v in skill.to_dict().items() if k not in ("version", "status", "created")}
+                cursor = db.execute(
+                    "INSERT INTO skills (name, version, world, task, kind, description, body, status, verified, "
+                    "created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (skill.name, skill.version, skill.world, skill.task, skill.kind, skill.description,
+                     json.dumps(body), skill.status, int(skill.verified), skill.created))
+                db.execute("INSERT INTO embeddings VALUES (?, ?)", (cursor.lastrowid, vector.tobytes()))
+                if status == "approved":
+                    self._activate(db, skill.name, skill.version)
+        self._index = None
+
     def _activate(self, db: sqlite3.Connection, name: str, version: int) -> None:
         current = db.execute("SELECT pinned FROM active WHERE name = ?", (name,)).fetchone()
         if current is None or not current[0]:
@@ -253,9 +279,9 @@ class SkillLibrary:
     # ----- embeddings and search
     def _ensure_embedding_model(self) -> None:
         """Record the embedding model on first use; when it or its dimension changed, re-embed every skill."""
-        model, dim = self.embedder.name, str(self.embedder.dim)
-        if self.meta("embedding_model") == model and self.meta("embedding_dim") == dim:
+        if self.meta("embedding_model") == self.embedder.name and self.meta("embedding_dim"):
             return
+        model, dim = self.embedder.name, str(self.embedder.dim)
         rows = self._db.execute("SELECT id, body FROM skills").fetchall()
         texts = [Skill.from_dict(json.loads(body)).search_text() for _, body in rows]
         vectors = self.embedder.encode(texts) if texts else np.zeros((0, int(dim)), dtype=np.float32)
@@ -268,41 +294,41 @@ class SkillLibrary:
             db.execute("INSERT OR REPLACE INTO meta VALUES ('embedding_dim', ?)", (dim,))
         self._index = None
 
-    def _load_index(self) -> tuple[np.ndarray, list[int], np.ndarray, np.ndarray, np.ndarray]:
+    def _load_index(self) -> tuple[VectorIndex, list[int], np.ndarray, np.ndarray, np.ndarray]:
         """The derived index: vectors of active skills with their ids, worlds, kinds and verified flags."""
         if self._index is None:
             self._ensure_embedding_model()
-            rows = self._db.execute(
-                "SELECT s.id, s.world, s.kind, s.verified, e.vector FROM skills s JOIN active a ON a.name = s.name "
-                "AND a.version = s.version JOIN embeddings e ON e.skill_id = s.id ORDER BY s.id").fetchall()
-            dim = self.embedder.dim
-            matrix = np.frombuffer(b"".join(r[4] for r in rows), dtype=np.float32).reshape(len(rows), dim)
-            self._index = (matrix, [int(r[0]) for r in rows], np.array([r[1] for r in rows]),
-                           np.array([r[2] for r in rows]), np.array([bool(r[3]) for r in rows], dtype=bool))
+            query = ("FROM skills s JOIN active a ON a.name = s.name AND a.version = s.version "
+                     "JOIN embeddings e ON e.skill_id = s.id")
+            count = int(self._db.execute(f"SELECT COUNT(*) {query}").fetchone()[0])
+            dim = int(self.meta("embedding_dim"))
+            matrix = np.empty((count, dim), dtype=np.float32)
+            ids, worlds, kinds = np.empty(count, dtype=np.int64), [""] * count, [""] * count
+            verified = np.zeros(count, dtype=bool)
+            cursor = self._db.execute(f"SELECT s.id, s.world, s.kind, s.verified, e.vector {query} ORDER BY s.id")
+            for row, (skill_id, world, kind, is_verified, vector) in enumerate(cursor):
+                matrix[row] = np.frombuffer(vector, dtype=np.float32)
+                ids[row], worlds[row], kinds[row], verified[row] = skill_id, world, kind, bool(is_verified)
+            self._index = (VectorIndex(matrix), ids.tolist(), np.array(worlds), np.array(kinds), verified)
+            del matrix
         return self._index
 
     def search_vector(self, query: np.ndarray, k: int = 5, world: str | None = None, kind: Kind | None = None,
                       verified_only: bool = False) -> list[tuple[int, float]]:
         """(skill row id, cosine score) of the k nearest active skills to a unit query vector, filtered."""
-        matrix, ids, worlds, kinds, verified = self._load_index()
+        index, ids, worlds, kinds, verified = self._load_index()
         if not ids:
             return []
-        scores = matrix @ np.asarray(query, dtype=np.float32)
-        mask = np.ones(len(ids), dtype=bool)
-        if world:
-            mask &= worlds == world
-        if kind:
-            mask &= kinds == kind
-        if verified_only:
-            mask &= verified
-        if not mask.all():
-            scores = np.where(mask, scores, -np.inf)
-        k = min(k, int(mask.sum()))
-        if k <= 0:
-            return []
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top])]
-        return [(ids[i], float(scores[i])) for i in top]
+        mask = None
+        if world or kind or verified_only:
+            mask = np.ones(len(ids), dtype=bool)
+            if world:
+                mask &= worlds == world
+            if kind:
+                mask &= kinds == kind
+            if verified_only:
+                mask &= verified
+        return [(ids[position], score) for position, score in index.search(query, k, mask)]
 
     def search(self, query: str, k: int = 5, world: str | None = None, kind: Kind | None = None,
                verified_only: bool = False) -> list[SearchHit]:
