@@ -24,8 +24,13 @@ LibraryOption = Annotated[Path, typer.Option("--library", help="Library folder (
 
 
 def _open(library: Path, create: bool = False, require_approval: bool | None = None) -> SkillLibrary:
+    """The library at `library`; the default one is made on first use, with the verified seed skills."""
     from lab.skills import SkillLibrary
+    from lab.skills.store import DATABASE
 
+    if library == DEFAULT_LIBRARY and not (library / DATABASE).exists() and not create:
+        console.print(f"first use of the default library {library}/: verifying the playground's seed skills")
+        console.print(f"seed skills stored: {', '.join(add_seed_skills(library))}")
     return SkillLibrary(library, create=create, require_approval=require_approval)
 
 

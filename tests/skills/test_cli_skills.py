@@ -62,3 +62,15 @@ def test_bad_input_is_explained(tmp_path: Path) -> None:
     assert isinstance(bad.exception, LabError) and "not a valid name" in bad.exception.message
     version = lab("skills", "approve", "pick", "--library", str(tmp_path))
     assert isinstance(version.exception, LabError) and "NAME@VERSION" in version.exception.message
+
+
+def test_the_default_library_is_made_on_first_use_with_verified_seed_skills(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    listed = lab("skills", "list")
+    assert listed.exit_code == 0, listed.output
+    assert "first use of the default library" in listed.output
+    for name in ("reach@1", "pick@1", "place@1", "stack@1", "open_drawer@1", "press_button@1"):
+        assert name in listed.output
+    assert (tmp_path / "skills" / "library.db").is_file()
+    again = lab("skills", "list")
+    assert "first use" not in again.output and "stack@1" in again.output
