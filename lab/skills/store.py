@@ -191,15 +191,7 @@ class SkillLibrary:
                 target = Path(ARTEFACTS) / skill.name / f"v{skill.version}" / artefact.name
                 write_atomic(self.folder / target, artefact.read_bytes())
                 skill.artefact = str(target)
-            body = {k: v for k, v in skill.to_dict().items() if k not in ("version", "status", "created")}
-            cursor = db.execute(
-                "INSERT INTO skills (name, version, world, task, kind, description, body, status, verified, created) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (skill.name, skill.version, skill.world, skill.task, skill.kind, skill.description,
-                 json.dumps(body), skill.status, int(skill.verified), skill.created))
-            db.execute("INSERT INTO embeddings VALUES (?, ?)", (cursor.lastrowid, vector.tobytes()))
-            if skill.status == "approved":
-                self._activate(db, skill.name, skill.version)
+            self._insert(db, skill, vector)
         self._index = None
         return skill
 
@@ -217,16 +209,20 @@ class SkillLibrary:
                     latest[skill.name] = int(found or 0)
                 latest[skill.name] += 1
                 skill.version, skill.status, skill.created = latest[skill.name], status, time.time()
-                body = {k: v for k, v in skill.to_dict().items() if k not in ("version", "status", "created")}
-                cursor = db.execute(
-                    "INSERT INTO skills (name, version, world, task, kind, description, body, status, verified, "
-                    "created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (skill.name, skill.version, skill.world, skill.task, skill.kind, skill.description,
-                     json.dumps(body), skill.status, int(skill.verified), skill.created))
-                db.execute("INSERT INTO embeddings VALUES (?, ?)", (cursor.lastrowid, vector.tobytes()))
-                if status == "approved":
-                    self._activate(db, skill.name, skill.version)
+                self._insert(db, skill, vector)
         self._index = None
+
+    def _insert(self, db: sqlite3.Connection, skill: Skill, vector: np.ndarray) -> None:
+        """Write one numbered skill version and its embedding; activate it when approved."""
+        body = {k: v for k, v in skill.to_dict().items() if k not in ("version", "status", "created")}
+        cursor = db.execute(
+            "INSERT INTO skills (name, version, world, task, kind, description, body, status, verified, created) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (skill.name, skill.version, skill.world, skill.task, skill.kind, skill.description, json.dumps(body),
+             skill.status, int(skill.verified), skill.created))
+        db.execute("INSERT INTO embeddings VALUES (?, ?)", (cursor.lastrowid, vector.tobytes()))
+        if skill.status == "approved":
+            self._activate(db, skill.name, skill.version)
 
     def _activate(self, db: sqlite3.Connection, name: str, version: int) -> None:
         current = db.execute("SELECT pinned FROM active WHERE name = ?", (name,)).fetchone()
