@@ -165,9 +165,12 @@ def demo_world(
             raise LabError(f"no reference solution for {bound.name!r}", hint=f"known: {', '.join(solutions)}")
         solution = solutions[bound.family.name]
         with console.status(f"running {bound.id}"):
-            succeeded, note = run_program(world, bound, seed, solution)
-            if video is not None:
-                frames += render_program(world, bound, seed, solution)[0]
+            if video is None:
+                succeeded, note = run_program(world, bound, seed, solution)
+            else:
+                shown, outcome = render_program(world, bound, seed, solution)
+                frames += shown
+                succeeded, note = outcome.success, outcome.error
         table.add_row(bound.id, "[green]yes[/]" if succeeded else "[red]no[/]", note)
     console.print(table)
     if video is not None:

@@ -11,6 +11,7 @@ import numpy as np
 
 from lab.errors import LabError
 from lab.worlds.core import Task, World
+from lab.worlds.robot import ProgramOutcome, play_program
 
 VIDEO_FPS = 25
 
@@ -33,33 +34,23 @@ def write_video(frames: list[Any], path: Path, fps: int = VIDEO_FPS) -> None:
 
 
 def render_program(world: World, task: Task, seed: int, program: Callable[..., Any],
-                   max_steps: int = 3000) -> tuple[list[Any], str]:
-    """Run a skill program on a seeded episode and render it.
-
-    Returns the frames and the error that stopped the program ("" when it finished).
-    """
+                   max_steps: int = 3000) -> tuple[list[Any], ProgramOutcome]:
+    """Run a skill program on a seeded episode and render it; returns the frames and how the episode ended."""
     env = world.make_env(task, seed=seed, render_mode="rgb_array")
     frames: list[Any] = []
-    stopped_by = ""
     try:
         env.reset()
-        robot = world.robot(env)
-        if robot is None:
-            raise LabError(f"world {world.name!r} has no robot API to run a program with")
         every = max(1, round(1.0 / (VIDEO_FPS * env.unwrapped.dt)))  # type: ignore[attr-defined]
 
-        def capture() -> None:
-            if robot.steps % every == 0:
+        def capture(steps: int) -> None:
+            if steps % every == 0:
                 frames.append(np.asarray(env.render()))
 
-        robot.max_steps, robot.on_step = max_steps, capture
         frames.append(np.asarray(env.render()))
-        try:
-            program(robot, **task.param_map)
-            robot.wait(15)
-        except Exception as error:
+        outcome = play_program(world, task, env, program, task.param_map, max_steps=max_steps, settle=15,
+                               on_step=capture)
+        if outcome.error:
             frames.append(np.asarray(env.render()))
-            stopped_by = f"{type(error).__name__}: {error}"
     finally:
         env.close()
-    return frames, stopped_by
+    return frames, outcome

@@ -103,25 +103,14 @@ class SandboxedReward:
 
     def collect(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """The rewards and components of the submitted batch, checked: one finite value per env each."""
-        n = self._n
         reward, components = self._sandbox.collect()
-        call = self._sandbox.calls
-        problems = []
-        if reward.shape == ():
-            reward = np.full(n, float(reward))
-        if reward.shape != (n,):
-            problems.append(f"the reward has shape {reward.shape}; it must have one value per env, shape ({n},)")
-        elif not np.isfinite(reward).all():
-            problems.append(f"the reward is {_first_bad(reward)} (not finite)")
-        for name, value in components.items():
-            if value.shape == ():
-                components[name] = value = np.full(n, float(value))
-            if value.shape != (n,):
-                problems.append(f"component {name!r} has shape {value.shape}; it must have shape ({n},)")
-            elif not np.isfinite(value).all():
-                problems.append(f"component {name!r} is {_first_bad(value)} (not finite)")
+        problems: list[str] = []
+        reward = _one_per_env("the reward", reward, self._n, problems)
+        components = {name: _one_per_env(f"component {name!r}", value, self._n, problems)
+                      for name, value in components.items()}
         if problems:
-            raise ProgramError(f"the reward program returned bad values on call {call}: " + "; ".join(problems),
+            raise ProgramError(f"the reward program returned bad values on call {self._sandbox.calls}: "
+                               + "; ".join(problems),
                                hint="guard divisions and logs (e.g. np.maximum(x, 1e-6)) and keep every value a "
                                     "finite float per env")
         return reward, components
@@ -136,9 +125,15 @@ class SandboxedReward:
         self.close()
 
 
-def _first_bad(values: np.ndarray) -> str:
-    bad = values[~np.isfinite(values)]
-    return str(bad[0]) if len(bad) else "?"
+def _one_per_env(label: str, value: np.ndarray, n: int, problems: list[str]) -> np.ndarray:
+    """`value` as one finite float per env (a scalar is broadcast); what is wrong with it goes into `problems`."""
+    if value.shape == ():
+        value = np.full(n, float(value))
+    if value.shape != (n,):
+        problems.append(f"{label} has shape {value.shape}; it must have one value per env, shape ({n},)")
+    elif not np.isfinite(value).all():
+        problems.append(f"{label} is {value[~np.isfinite(value)][0]} (not finite)")
+    return value
 
 
 @dataclass(frozen=True)

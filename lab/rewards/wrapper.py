@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import gymnasium as gym
 import numpy as np
@@ -18,7 +18,17 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecEnvWrapper
 
 from lab.worlds.core import State, Task, World, read_state
 
-RewardFunction = Callable[[State, np.ndarray], tuple[np.ndarray, dict[str, np.ndarray]]]
+
+class RewardFunction(Protocol):
+    """Rewards for a batch of states, computed in two halves so the caller can work while they are computed."""
+
+    def submit(self, state: State, action: np.ndarray) -> None: ...
+
+    def collect(self) -> tuple[np.ndarray, dict[str, np.ndarray]]: ...
+
+    def close(self) -> None: ...
+
+
 EPISODE_KEY = "lab_episode"
 
 
@@ -113,20 +123,18 @@ class RewardVecEnv(VecEnvWrapper):
         self.states = states
         self._actions = np.zeros((venv.num_envs, *venv.action_space.shape), dtype=np.float64)  # type: ignore[misc]
         self.window = Window()
-        self._clear(np.ones(venv.num_envs, dtype=bool))
+        n = venv.num_envs
+        self._length = np.zeros(n, dtype=np.int64)
+        self._reward = np.zeros(n)
+        self._env_reward = np.zeros(n)
+        self._fitness_sum = np.zeros(n)
+        self._fitness_last = np.zeros(n)
+        self._fitness_max = np.full(n, -np.inf)
+        self._success_any = np.zeros(n, dtype=bool)
+        self._success_last = np.zeros(n, dtype=bool)
+        self._components: dict[str, np.ndarray] = {}
 
     def _clear(self, which: np.ndarray) -> None:
-        n = self.num_envs
-        if not hasattr(self, "_length"):
-            self._length = np.zeros(n, dtype=np.int64)
-            self._reward = np.zeros(n)
-            self._env_reward = np.zeros(n)
-            self._fitness_sum = np.zeros(n)
-            self._fitness_last = np.zeros(n)
-            self._fitness_max = np.full(n, -np.inf)
-            self._success_any = np.zeros(n, dtype=bool)
-            self._success_last = np.zeros(n, dtype=bool)
-            self._components: dict[str, np.ndarray] = {}
         for array in (self._length, self._reward, self._env_reward, self._fitness_sum, self._fitness_last,
                       self._success_any, self._success_last, *self._components.values()):
             array[which] = 0
@@ -148,9 +156,7 @@ class RewardVecEnv(VecEnvWrapper):
     def step_wait(self) -> Any:
         observations, env_rewards, dones, infos = self.venv.step_wait()
         batch = self.states.arrays
-        submit = getattr(self.reward_fn, "submit", None)
-        if submit is not None:
-            submit(batch, self._actions)
+        self.reward_fn.submit(batch, self._actions)
         fitness = self.task.fitness(batch)
         success = self.task.success(batch)
         fitness_list, success_list, env_list = fitness.tolist(), success.tolist(), env_rewards.tolist()
@@ -158,8 +164,7 @@ class RewardVecEnv(VecEnvWrapper):
             info["task_fitness"] = fitness_list[index]
             info["task_success"] = success_list[index]
             info["env_reward"] = env_list[index]
-        rewards, components = self.reward_fn.collect() if submit is not None else self.reward_fn(  # type: ignore[attr-defined]
-            batch, self._actions)
+        rewards, components = self.reward_fn.collect()
 
         self._length += 1
         self._reward += rewards
@@ -191,18 +196,15 @@ class RewardVecEnv(VecEnvWrapper):
         return observations, rewards.astype(np.float32), dones, infos
 
     def _finish(self, index: int) -> EpisodeStats:
-        family = self.task.family
         length = int(self._length[index])
-        fitness = {"mean": self._fitness_sum[index] / max(length, 1), "final": self._fitness_last[index],
-                   "max": self._fitness_max[index]}[family.fitness_over]
-        success = self._success_last[index] if family.success_when == "final" else self._success_any[index]
+        fitness = self.task.fold_fitness(self._fitness_sum[index], self._fitness_last[index],
+                                         self._fitness_max[index], length)
+        success = self.task.fold_success(self._success_any[index], self._success_last[index])
         return EpisodeStats(length, float(self._reward[index]), float(self._env_reward[index]), float(fitness),
                             bool(success), {name: float(v[index]) for name, v in self._components.items()})
 
     def close(self) -> None:
-        close = getattr(self.reward_fn, "close", None)
-        if close is not None:
-            close()
+        self.reward_fn.close()
         self.venv.close()
 
 

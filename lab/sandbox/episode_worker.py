@@ -8,7 +8,6 @@ through its public methods, so a skill cannot reach the simulator or lift its ow
 
 from __future__ import annotations
 
-import linecache
 import os
 import types
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from lab.sandbox.codec import decode, encode
 from lab.sandbox.rules import SAFE_MODULES
 from lab.sandbox.worker import (
     address_space,
+    compile_program,
     describe_exception,
     lock_down,
     open_channel,
@@ -27,9 +27,6 @@ from lab.sandbox.worker import (
     read_frame,
     write_frame,
 )
-
-SETTLE_STEPS = 10
-"""Steps the world runs after a skill returns, so what it set down comes to rest before success is judged."""
 
 
 def robot_facade(robot: Any) -> types.SimpleNamespace:
@@ -45,10 +42,8 @@ def load_skills(skills: list[dict[str, str]]) -> dict[str, Callable[..., Any]]:
     functions: dict[str, Callable[..., Any]] = {}
     for skill in skills:
         name, source = skill["name"], skill["source"]
-        filename = f"<skill {name}>"
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         namespace = program_globals({}, SAFE_MODULES)
-        exec(compile(source, filename, "exec"), namespace)
+        exec(compile_program(source, f"<skill {name}>"), namespace)
         if not callable(namespace.get(name)):
             raise NameError(f"skill {name} does not define {name}(robot, ...)")
         namespaces[name], functions[name] = namespace, namespace[name]
@@ -69,7 +64,6 @@ def main() -> None:
         os.environ["LAB_ENVS_PATH"] = os.pathsep.join(meta.get("envs_path", []))
         if meta.get("mujoco_gl"):
             os.environ["MUJOCO_GL"] = str(meta["mujoco_gl"])
-        from lab.worlds.core import read_state
         from lab.worlds.registry import get_world
 
         world = get_world(str(meta["world"]))
@@ -94,48 +88,30 @@ def main() -> None:
         if request is None:
             return
         _, ask = decode(request)
-        result, frames = run_episode(world, task, env, entry, int(ask["seed"]), read_state, params=params,
+        result, frames = run_episode(world, task, env, entry, int(ask["seed"]), params=params,
                                      max_steps=max_steps, render=render, every=every, files=files)
         write_frame(channel_out, encode({"frames": np.stack(frames)} if frames else {}, result))
 
 
-def run_episode(world: Any, task: Any, env: Any, entry: Callable[..., Any], seed: int,
-                read_state: Callable[[Any], dict[str, np.ndarray]], *, params: dict[str, Any], max_steps: int,
-                render: bool, every: int, files: tuple[str, ...]) -> tuple[dict[str, Any], list[np.ndarray]]:
-    """One seeded episode of the skill: the task's episode success and fitness, the steps used, the error."""
+def run_episode(world: Any, task: Any, env: Any, entry: Callable[..., Any], seed: int, *, params: dict[str, Any],
+                max_steps: int, render: bool, every: int,
+                files: tuple[str, ...]) -> tuple[dict[str, Any], list[np.ndarray]]:
+    """One seeded episode of the skill, given only the robot's public methods; the frames when rendering."""
+    from lab.worlds.robot import play_program
+
     env.reset(seed=seed)
-    robot = world.robot(env)
-    if robot is None:
-        return {"status": "error", "error": f"world {world.name} has no robot API for code skills"}, []
-    successes: list[bool] = []
-    fitness: list[float] = []
     frames: list[np.ndarray] = []
 
-    def record() -> None:
-        state = {k: np.asarray(v)[None] for k, v in read_state(env).items()}
-        successes.append(bool(task.success(state)[0]))
-        fitness.append(float(task.fitness(state)[0]))
-        if render and robot.steps % every == 0:
+    def capture(steps: int) -> None:
+        if steps % every == 0:
             frames.append(np.asarray(env.render(), dtype=np.uint8))
 
-    robot.max_steps, robot.on_step = max_steps, record
     if render:
         frames.append(np.asarray(env.render(), dtype=np.uint8))
-    error = ""
-    try:
-        entry(robot_facade(robot), **params)
-    except BaseException as failure:  # a failing skill is an answer, not a crash
-        error = describe_exception(failure, files)
-    try:
-        robot.max_steps = None
-        robot.wait(SETTLE_STEPS)
-    except Exception as failure:  # the world itself failing is reported the same way
-        error = error or describe_exception(failure, files)
-    if not successes:
-        record()
-    result = {"status": "ok", "success": bool(task.episode_success(np.array(successes))),
-              "fitness": float(task.episode_fitness(np.array(fitness))), "steps": robot.steps, "error": error}
-    return result, frames
+    outcome = play_program(world, task, env, lambda robot, **values: entry(robot_facade(robot), **values), params,
+                           max_steps=max_steps, on_step=capture if render else None,
+                           describe=lambda error: describe_exception(error, files))
+    return {"status": "ok", **vars(outcome)}, frames
 
 
 if __name__ == "__main__":

@@ -73,6 +73,13 @@ def program_globals(extra: dict[str, Any], modules: frozenset[str] = SAFE_MODULE
     return {"__builtins__": safe, "__name__": "program", **extra}
 
 
+def compile_program(source: str, filename: str = PROGRAM_FILE) -> Any:
+    """Compile untrusted source under `filename`, kept in linecache so errors can quote the program's line."""
+    code = compile(source, filename, "exec")
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    return code
+
+
 def describe_exception(error: BaseException, files: tuple[str, ...] = (PROGRAM_FILE,)) -> str:
     """The exception as the program's writer should see it: type, message, and the line of the program (one of
     `files`, the names its code was compiled under) where it happened."""
@@ -148,9 +155,7 @@ def main() -> None:
     entry_name = str(meta["entry"])
     memory_mb = int(meta.get("memory_mb", 0))
     try:
-        source = str(meta["source"])
-        code = compile(source, PROGRAM_FILE, "exec")
-        linecache.cache[PROGRAM_FILE] = (len(source), None, source.splitlines(True), PROGRAM_FILE)
+        code = compile_program(str(meta["source"]))
         np.seterr(all="ignore")
         lock_down(address_space() + memory_mb * 2**20 if memory_mb else 0, channel_out)
         exec(code, program_globals_)

@@ -113,7 +113,8 @@ def train(config: TrainConfig, run: Run | None = None, progress: ProgressFn | No
     except ProgramError as error:
         run.event("rejected", stage="dry_run", error=error.feedback())
         raise
-    run.event("dry_run", components=list(checked.components), reward_range=list(checked.reward_range))
+    run.event("dry_run", components=list(checked.components), reward_range=list(checked.reward_range),
+              component_ranges={k: list(v) for k, v in checked.component_ranges.items()})
 
     torch.set_num_threads(config.torch_threads)
     limits = SandboxLimits(call_seconds=config.reward_call_seconds, memory_mb=config.reward_memory_mb)

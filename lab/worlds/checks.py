@@ -15,6 +15,7 @@ import numpy as np
 from gymnasium.utils.env_checker import check_env
 
 from lab.worlds.core import Task, World, read_state, stack_states
+from lab.worlds.robot import play_program
 
 
 @dataclass
@@ -139,24 +140,8 @@ def run_program(world: World, task: Task, seed: int, program: Callable[..., obje
     env = world.make_env(task, seed=seed)
     try:
         env.reset()
-        successes: list[bool] = []
-
-        def record() -> None:
-            successes.append(bool(task.success({k: v[None] for k, v in read_state(env).items()})[0]))
-
-        robot = world.robot(env)
-        if robot is None:
-            return False, "this world has no robot API"
-        robot.max_steps, robot.on_step = max_steps, record
-        error = ""
-        try:
-            program(robot, **task.param_map)
-            robot.wait(10)
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
-        if not successes:
-            record()
-        return bool(task.episode_success(np.array(successes))), error
+        outcome = play_program(world, task, env, program, task.param_map, max_steps=max_steps)
+        return outcome.success, outcome.error
     finally:
         env.close()
 

@@ -19,6 +19,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import gymnasium as gym
 import numpy as np
+import numpy.typing as npt
 
 from lab.errors import LabError, UnknownNameError
 
@@ -179,16 +180,25 @@ class Task:
     def episode_success(self, per_step: np.ndarray) -> np.ndarray:
         """Episode success from per-step success of shape (T, n) (or (T,)), by `success_when`."""
         steps = np.asarray(per_step, dtype=bool)
-        return np.asarray(steps[-1] if self.family.success_when == "final" else steps.any(axis=0))
+        return self.fold_success(steps.any(axis=0), steps[-1])
 
     def episode_fitness(self, per_step: np.ndarray) -> np.ndarray:
         """Episode fitness from per-step fitness of shape (T, n) (or (T,)), by `fitness_over`."""
-        per_step = np.asarray(per_step, dtype=np.float64)
+        steps = np.asarray(per_step, dtype=np.float64)
+        return self.fold_fitness(steps.sum(axis=0), steps[-1], steps.max(axis=0), len(steps))
+
+    def fold_success(self, any_step: npt.ArrayLike, last: npt.ArrayLike) -> np.ndarray:
+        """Episode success from running totals: whether any step succeeded, and the last step's success."""
+        return np.asarray(last if self.family.success_when == "final" else any_step, dtype=bool)
+
+    def fold_fitness(self, total: npt.ArrayLike, last: npt.ArrayLike, best: npt.ArrayLike,
+                     length: npt.ArrayLike) -> np.ndarray:
+        """Episode fitness from running totals over its steps: their sum, the last value, the best, the count."""
         if self.family.fitness_over == "final":
-            return per_step[-1]
+            return np.asarray(last, dtype=np.float64)
         if self.family.fitness_over == "max":
-            return per_step.max(axis=0)
-        return per_step.mean(axis=0)
+            return np.asarray(best, dtype=np.float64)
+        return np.asarray(total, dtype=np.float64) / np.maximum(length, 1)
 
 
 def _format_value(value: ParamValue) -> str:
