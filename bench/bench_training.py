@@ -22,12 +22,12 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import torch
-from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor, VecNormalize
 
 from lab.rewards import SandboxedReward, StateBatch, StateRecorder, make_rewarded_env, resolve_reward
 from lab.runs import Run
 from lab.training import TrainConfig, train
+from lab.training.trainer import make_model
 from lab.worlds import get_world
 from lab.worlds.gym_adapters import ROBOTS
 
@@ -42,9 +42,7 @@ def plain_sb3_ppo(env_id: str, config: TrainConfig, horizon: int) -> tuple[float
     venv = VecNormalize(VecMonitor(DummyVecEnv(
         [lambda: gym.make(env_id, max_episode_steps=horizon) for _ in range(config.envs)])), gamma=config.ppo.gamma)
     venv.seed(config.seed)
-    settings = config.ppo.model_dump()
-    policy_kwargs = {"net_arch": settings.pop("net_arch"), "log_std_init": settings.pop("log_std_init")}
-    model = PPO("MlpPolicy", venv, seed=config.seed, device="cpu", policy_kwargs=policy_kwargs, **settings)
+    model = make_model(config, venv, "cpu")
     start, cpu = time.perf_counter(), cpu_seconds()
     model.learn(total_timesteps=config.steps)
     seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from lab.llm.config import LLMSettings
+if TYPE_CHECKING:
+    from lab.llm.config import LLMSettings
 
 console = Console()
 llm_app = typer.Typer(help="Language models: check a model's round trip, latency, tokens and cost.")
@@ -47,27 +48,16 @@ def llm_settings(llm: str | None = None, api_base: str | None = None, record: Pa
                  budget_usd: float | None = None, config_file: Path | None = None) -> LLMSettings:
     """LLM settings for a command: the `llm:` section of a YAML config, then --llm, --api-base, --record and
     --llm-budget on top. Commands that use models (reward search, curriculum) take these options."""
-    import yaml
-    from pydantic import ValidationError
-
     from lab.errors import LabError
+    from lab.llm.config import LLMSettings
+    from lab.settings import read_yaml_mapping, validated
 
     values: dict = {}
     if config_file is not None:
-        try:
-            loaded = yaml.safe_load(config_file.read_text()) or {}
-        except FileNotFoundError:
-            raise LabError(f"no config file at {config_file}") from None
-        except yaml.YAMLError as error:
-            raise LabError(f"{config_file} is not valid YAML: {error}") from None
-        section = loaded.get("llm", {}) if isinstance(loaded, dict) else None
+        section = read_yaml_mapping(config_file).get("llm", {})
         if not isinstance(section, dict):
             raise LabError(f"the llm: section of {config_file} must be a mapping (model, roles, api_base, ...)")
         values.update(section)
     overrides = {"model": llm, "api_base": api_base, "record": record, "budget_usd": budget_usd}
     values.update({k: v for k, v in overrides.items() if v is not None})
-    try:
-        return LLMSettings.model_validate(values)
-    except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
-        raise LabError(f"invalid LLM settings: {problems}") from None
+    return validated(LLMSettings, values, "LLM")

@@ -138,15 +138,21 @@ def remove_command(ref: Annotated[str, typer.Argument(metavar="NAME[@VERSION]")]
         console.print(f"removed {', '.join(opened.remove(name, version))}")
 
 
-@skills_app.command("approve")
-def approve_command(ref: Annotated[str, typer.Argument(metavar="NAME@VERSION")],
-                    library: LibraryOption = DEFAULT_LIBRARY) -> None:
-    """Approve a pending version (libraries created with --require-approval)."""
+def _exact_ref(ref: str, command: str, hint: str) -> tuple[str, int]:
+    """NAME@VERSION for commands that act on one version."""
     from lab.skills import parse_ref
 
     name, version = parse_ref(ref)
     if version is None:
-        raise LabError("approve needs NAME@VERSION", hint="`lab skills list --pending` shows pending versions")
+        raise LabError(f"{command} needs NAME@VERSION", hint=hint)
+    return name, version
+
+
+@skills_app.command("approve")
+def approve_command(ref: Annotated[str, typer.Argument(metavar="NAME@VERSION")],
+                    library: LibraryOption = DEFAULT_LIBRARY) -> None:
+    """Approve a pending version (libraries created with --require-approval)."""
+    name, version = _exact_ref(ref, "approve", "`lab skills list --pending` shows pending versions")
     with _open(library) as opened:
         console.print(f"approved {opened.approve(name, version).ref}")
 
@@ -154,12 +160,8 @@ def approve_command(ref: Annotated[str, typer.Argument(metavar="NAME@VERSION")],
 @skills_app.command("pin")
 def pin_command(ref: Annotated[str, typer.Argument(metavar="NAME@VERSION")],
                 library: LibraryOption = DEFAULT_LIBRARY) -> None:
-    """Make a version the active one and keep it there (roll back); pin the newest to follow it again."""
-    from lab.skills import parse_ref
-
-    name, version = parse_ref(ref)
-    if version is None:
-        raise LabError("pin needs NAME@VERSION", hint=f"`lab skills show {name}` lists its versions")
+    """Make a version the active one and keep it there, whatever is added later, until another is pinned."""
+    name, version = _exact_ref(ref, "pin", "`lab skills show NAME` lists its versions")
     with _open(library) as opened:
         console.print(f"pinned {opened.pin(name, version).ref}")
 
@@ -256,8 +258,7 @@ def run_command(
         task = world_.task(skill.task or None)
         task_values = {k: v for k, v in values.items() if k in task.param_map}
         if task_values:
-            task = world_.task(task.family.name + "(" + ", ".join(f"{k}={v}" for k, v in
-                                                                 {**task.param_map, **task_values}.items()) + ")")
+            task = task.family.bind(world_.name, {**task.param_map, **task_values})
         with console.status(f"running {skill.ref}"), SkillRunner(world_, task, name, skill.source, opened, values,
                                                                  render=video is not None) as runner:
             result = runner.run(seed)

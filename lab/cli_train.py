@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 import typer
 import yaml
-from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -30,31 +29,18 @@ def _set_path(values: dict[str, Any], dotted: str, raw: str) -> None:
 
 def build_config(overrides: dict[str, Any], config_file: Path | None, settings: list[str]) -> Any:
     """The training config from a YAML file, then the command line's options, then `--set key=value` pairs."""
+    from lab.settings import read_yaml_mapping, validated
     from lab.training import TrainConfig
 
-    values: dict[str, Any] = {}
-    if config_file is not None:
-        try:
-            loaded = yaml.safe_load(config_file.read_text())
-        except FileNotFoundError:
-            raise LabError(f"no config file at {config_file}") from None
-        except yaml.YAMLError as error:
-            raise LabError(f"{config_file} is not valid YAML: {error}") from None
-        if not isinstance(loaded, dict):
-            raise LabError(f"{config_file} must hold a mapping of settings, not {type(loaded).__name__}")
-        values.update(loaded)
+    values: dict[str, Any] = read_yaml_mapping(config_file) if config_file is not None else {}
     values.update({k: v for k, v in overrides.items() if v is not None})
     for setting in settings:
         if "=" not in setting:
             raise LabError(f"--set {setting!r} needs the form key=value", hint="e.g. --set ppo.n_steps=64")
         key, raw = setting.split("=", 1)
         _set_path(values, key.strip(), raw.strip())
-    try:
-        return TrainConfig.model_validate(values)
-    except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
-        raise LabError(f"invalid training settings: {problems}",
-                       hint="`lab train --help` lists the options; --set takes the fields of TrainConfig") from None
+    return validated(TrainConfig, values, "training",
+                     hint="`lab train --help` lists the options; --set takes the fields of TrainConfig")
 
 
 def _summary_table(title: str, summary: dict[str, Any]) -> Table:
@@ -152,15 +138,8 @@ def eval_command(
     policy = load_policy(run)
     record = f"eval-{time.strftime('%Y%m%d-%H%M%S')}.json"
     with console.status(f"evaluating {len(chosen)} episode(s)"):
-        if stochastic:
-            from lab.rewards.program import SandboxedReward
-            from lab.training.evaluation import evaluate_policy
-
-            with SandboxedReward(program, task) as reward_fn:
-                evaluation = evaluate_policy(policy, world, task, chosen, reward_fn, deterministic=False)
-            run.write_json(record, evaluation.to_dict())
-        else:
-            evaluation = evaluate_run(run, policy, world, task, program, chosen, record=record)
+        evaluation = evaluate_run(run, policy, world, task, program, chosen, record=record,
+                                  deterministic=not stochastic)
     console.print(_summary_table(f"{run.path.name}: {task.id}", evaluation.summary()))
     per_episode = Table(title="episodes")
     for column in ("seed", "fitness", "success", "length", "reward"):

@@ -41,16 +41,6 @@ class LLM:
         self.ledger = ledger or Ledger()
         self.recorder = recorder
         self._slots = threading.Semaphore(max_concurrency)
-        self.requests_sent = 0
-
-    def for_role(self, role: str) -> LLM:
-        """The same model, cache, ledger and limits, accounted under another role."""
-        other = LLM(self.model, self.backend, role=role, temperature=self.temperature, max_tokens=self.max_tokens,
-                    timeout=self.timeout, retries=self.retries, backoff=self.backoff,
-                    max_concurrency=self.max_concurrency, cache=self.cache, ledger=self.ledger,
-                    recorder=self.recorder)
-        other._slots = self._slots
-        return other
 
     def complete(self, messages: list[Message], *, n: int = 1, role: str | None = None,
                  temperature: float | None = None, max_tokens: int | None = None, seed: int | None = None) -> Reply:
@@ -101,7 +91,6 @@ class LLM:
             if attempt:
                 time.sleep(min(self.backoff * 2 ** (attempt - 1), 30.0))
             with self._slots:
-                self.requests_sent += 1
                 try:
                     return self.backend.complete(request, self.timeout)
                 except RetryableError as error:

@@ -13,6 +13,7 @@ from lab.errors import LabError
 from lab.llm.client import LLM
 from lab.llm.prompting import render
 from lab.llm.types import Message
+from lab.settings import validation_problems
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)```", re.DOTALL)
 Model = TypeVar("Model", bound=BaseModel)
@@ -86,8 +87,7 @@ def ask_json(llm: LLM, messages: list[Message], model: type[Model], attempts: in
         except ExtractionError as error:
             problem = error.message
         except ValidationError as error:
-            problem = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}"
-                                for e in error.errors())
+            problem = validation_problems(error)
         conversation = [*conversation, {"role": "assistant", "content": reply.text},
                         *render("json_repair", error=problem, schema=schema)]
     raise ExtractionError(f"no valid {model.__name__} after {attempts} replies; last problem: {problem}")

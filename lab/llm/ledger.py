@@ -7,7 +7,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from lab.errors import LabError
 from lab.llm.types import Reply, Request
@@ -70,8 +69,3 @@ class Ledger:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 with open(self.path, "a") as handle:
                     handle.write(json.dumps(line) + "\n")
-
-    def summary(self) -> dict[str, Any]:
-        with self._lock:
-            roles = {name: vars(t).copy() for name, t in self.roles.items()}
-        return {"spent_usd": self.spent_usd, "budget_usd": self.budget_usd, "roles": roles}

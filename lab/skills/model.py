@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -90,11 +88,6 @@ class Skill:
     @property
     def verified(self) -> bool:
         return self.verification is not None and self.verification.passed
-
-    @property
-    def sha(self) -> str:
-        body = json.dumps([self.kind, self.source, self.artefact, self.reward_program, self.params], sort_keys=True)
-        return hashlib.sha256(body.encode()).hexdigest()[:12]
 
     def search_text(self) -> str:
         """What the embedding of a skill is computed from."""

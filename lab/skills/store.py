@@ -9,7 +9,6 @@ stored embeddings and rebuilt when the embedding model or its dimension changes.
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -369,11 +368,3 @@ class SkillLibrary:
             skill.provenance = {**skill.provenance, "imported_from": str(path.parent)}
             added.append(self.add(skill, artefact=artefact).ref)
         return added
-
-
-def copy_library(source: Path, target: Path) -> None:
-    """Copy a library folder (database checkpointed first, so the copy is complete)."""
-    db = sqlite3.connect(source / DATABASE)
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.close()
-    shutil.copytree(source, target)

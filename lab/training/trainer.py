@@ -150,12 +150,13 @@ def train(config: TrainConfig, run: Run | None = None, progress: ProgressFn | No
 
 
 def evaluate_run(run: Run, policy: Policy, world: World, task: Task, program: RewardProgram, seeds: list[int],
-                 limits: SandboxLimits | None = None, record: str = EVALUATION) -> Evaluation:
+                 limits: SandboxLimits | None = None, record: str = EVALUATION,
+                 deterministic: bool = True) -> Evaluation:
     """Evaluate `policy` over `seeds`, log the result, and write it to `record` in the run directory."""
     with SandboxedReward(program, task, limits) as reward_fn:
-        evaluation = evaluate_policy(policy, world, task, seeds, reward_fn)
+        evaluation = evaluate_policy(policy, world, task, seeds, reward_fn, deterministic)
     run.write_json(record, evaluation.to_dict())
-    run.event("evaluated", file=record, **evaluation.summary())
+    run.event("evaluated", file=record, deterministic=deterministic, **evaluation.summary())
     return evaluation
 
 
