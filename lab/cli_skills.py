@@ -199,33 +199,62 @@ def _print_outcome(results: list[EpisodeResult], verification: Verification) -> 
 
 @skills_app.command("add")
 def add_command(
-    file: Annotated[Path, typer.Argument(metavar="FILE", help="A .py file defining def NAME(robot, ...).")],
-    world: Annotated[str, typer.Option(help="World the skill runs in.")],
-    task: Annotated[str, typer.Option(help="Task whose success check verifies it, e.g. 'lift(cube_red)'.")],
-    name: Annotated[str | None, typer.Option(help="The function to store (default: the file's name).")] = None,
+    file: Annotated[Path, typer.Argument(metavar="FILE|RUN_DIR",
+                                         help="A .py file defining def NAME(robot, ...), or a training run "
+                                              "directory whose policy becomes a policy skill.")],
+    world: Annotated[str | None, typer.Option(help="World the code skill runs in (a run knows its own).")] = None,
+    task: Annotated[str | None, typer.Option(help="Task whose success check verifies a code skill, e.g. "
+                                                  "'lift(cube_red)' (a run knows its own).")] = None,
+    name: Annotated[str | None, typer.Option(help="The skill's name (default: the file's name, or the run's "
+                                                  "task as a name).")] = None,
     description: Annotated[str | None, typer.Option(help="What it does (default: its docstring).")] = None,
     seeds: Annotated[int, typer.Option(help="Seeded episodes to verify on.")] = 10,
     threshold: Annotated[float, typer.Option(help="Success rate needed to store it.")] = 0.8,
     library: LibraryOption = DEFAULT_LIBRARY,
 ) -> None:
-    """Verify a code skill on its task over seeded episodes, and store it only if it passes."""
-    from lab.skills.runtime import add_code_skill
+    """Verify a skill (a code file, or a trained policy) on its task over seeded episodes, and store it only if it
+    passes."""
+    from lab.skills.runtime import AddOutcome, add_code_skill, add_policy_skill
     from lab.worlds import get_world
 
-    if not file.is_file():
-        raise LabError(f"no skill program at {file}")
-    world_ = get_world(world)
-    with _open(library, create=True) as opened, console.status(f"verifying on {seeds} seeds"):
-        outcome = add_code_skill(opened, world_, world_.task(task), name or file.stem, file.read_text(),
-                                 description=description or "", seeds=list(range(seeds)), threshold=threshold,
-                                 provenance={"writer": "human", "file": str(file)})
+    outcome: AddOutcome
+    if file.is_dir():
+        if world or task:
+            raise LabError("a policy skill is verified on the world and task it was trained for",
+                           hint="leave out --world and --task when adding a run directory")
+        skill_name = name or _policy_name(file)
+        with _open(library, create=True) as opened, console.status(f"verifying the policy on {seeds} seeds"):
+            outcome = add_policy_skill(opened, file, skill_name, description=description or "",
+                                       seeds=list(range(seeds)), threshold=threshold)
+    elif file.is_file():
+        if not world or not task:
+            raise LabError("a code skill needs --world and --task (the task whose success check verifies it)",
+                           hint="e.g. lab skills add lift.py --world playground --task 'lift(cube_red)'")
+        skill_name = name or file.stem
+        world_ = get_world(world)
+        with _open(library, create=True) as opened, console.status(f"verifying on {seeds} seeds"):
+            outcome = add_code_skill(opened, world_, world_.task(task), skill_name, file.read_text(),
+                                     description=description or "", seeds=list(range(seeds)), threshold=threshold,
+                                     provenance={"writer": "human", "file": str(file)})
+    else:
+        raise LabError(f"no skill program or run directory at {file}")
     _print_outcome(outcome.results, outcome.verification)
     if outcome.skill is None:
-        raise LabError(f"not stored: {name or file.stem} succeeded on {outcome.verification.successes} of "
+        raise LabError(f"not stored: {skill_name} succeeded on {outcome.verification.successes} of "
                        f"{len(outcome.verification.seeds)} seeds, below {threshold:.0%}",
                        hint="the table above says what happened on each seed")
     console.print(f"stored {outcome.skill.ref}" + (" (pending approval)" if outcome.skill.status == "pending"
                                                    else ""))
+
+
+def _policy_name(run_dir: Path) -> str:
+    """A skill name from a run's task: `reach(cube_red)` -> `reach_cube_red_policy`."""
+    import re
+
+    from lab.runs import Run
+
+    task = str(Run.open(run_dir).read_json("config.json")["task"])
+    return re.sub(r"[^a-z0-9]+", "_", task.lower()).strip("_")[:57] + "_policy"
 
 
 @skills_app.command("run")
@@ -259,8 +288,8 @@ def run_command(
         task_values = {k: v for k, v in values.items() if k in task.param_map}
         if task_values:
             task = task.family.bind(world_.name, {**task.param_map, **task_values})
-        with console.status(f"running {skill.ref}"), SkillRunner(world_, task, name, skill.source, opened, values,
-                                                                 render=video is not None) as runner:
+        with console.status(f"running {skill.ref}"), SkillRunner.for_skill(world_, task, skill, opened, values,
+                                                                           render=video is not None) as runner:
             result = runner.run(seed)
     console.print(f"{skill.ref} on {task.id}, seed {seed}: "
                   + ("[green]success[/]" if result.success else "[red]no success[/]")
@@ -281,7 +310,7 @@ def verify_command(
 ) -> None:
     """Verify a stored skill again on its task (e.g. after the world changed); exits 1 when it fails."""
     from lab.skills import parse_ref
-    from lab.skills.runtime import verify
+    from lab.skills.runtime import verify_skill
     from lab.worlds import get_world
 
     name, version = parse_ref(ref)
@@ -289,8 +318,8 @@ def verify_command(
         skill = opened.get(name, version)
         world_ = get_world(skill.world)
         with console.status(f"verifying {skill.ref} on {seeds} seeds"):
-            verification, results = verify(world_, world_.task(skill.task or None), name, skill.source, opened,
-                                           list(range(seeds)), threshold)
+            verification, results = verify_skill(world_, world_.task(skill.task or None), skill, opened,
+                                                 list(range(seeds)), threshold)
     _print_outcome(results, verification)
     if skill.verification and skill.verification.world_version != verification.world_version:
         console.print(f"the world changed since it was stored ({skill.verification.world_version} -> "

@@ -140,6 +140,12 @@ class PlaygroundRobot:
             self._step(np.zeros(3))
 
     # ----- helpers
+    def _act(self, action: np.ndarray) -> None:
+        """One step with a raw env action (policy skills act through this); later moves keep its finger command."""
+        action = np.minimum(np.maximum(np.asarray(action, dtype=np.float64).reshape(4), -1.0), 1.0)
+        self._finger = float(action[3])
+        self._step(action[:3])
+
     def _settle_fingers(self) -> None:
         previous = self.env.state()["finger_gap"]
         for _ in range(FINGER_STEPS):

@@ -133,7 +133,7 @@ class PlaygroundEnv(MujocoEnv):
         self._command(action[:3] * MAX_DELTA, FINGER_MAX * 0.5 * (float(action[3]) + 1.0))
         mujoco.mj_step(self.model, self.data, nstep=self.frame_skip)
         self._steps += 1
-        observation = self._observation()
+        observation = self.observation()
         if self.render_mode == "human":
             self.render()
         return observation, 0.0, False, False, {}
@@ -170,10 +170,11 @@ class PlaygroundEnv(MujocoEnv):
         mujoco.mj_forward(self.model, self.data)
         self._steps = 0
         self._prev_grip = self.data.site_xpos[self._grip_site].copy()
-        return self._observation()
+        return self.observation()
 
     # ----- views of the simulation
-    def _observation(self) -> np.ndarray:
+    def observation(self) -> np.ndarray:
+        """The observation the env returns, read now without stepping."""
         data = self.data
         grip = data.site_xpos[self._grip_site]
         scalars = self._scalars
@@ -317,6 +318,9 @@ class PlaygroundWorld(World):
 
     def state_source(self) -> str:
         return inspect.getsource(PlaygroundEnv.state)
+
+    def observe(self, env: gym.Env) -> np.ndarray:
+        return env.unwrapped.observation()  # type: ignore[attr-defined]
 
     def robot(self, env: gym.Env, max_steps: int | None = None) -> PlaygroundRobot:
         return PlaygroundRobot(env.unwrapped, max_steps=max_steps)  # type: ignore[arg-type]

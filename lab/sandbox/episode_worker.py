@@ -8,9 +8,11 @@ through its public methods, so a skill cannot reach the simulator or lift its ow
 
 from __future__ import annotations
 
+import functools
 import os
 import types
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,21 +29,60 @@ from lab.sandbox.worker import (
     read_frame,
     write_frame,
 )
+from lab.skills.policy import NumpyPolicy
+from lab.worlds.core import as_batch, read_state
+from lab.worlds.robot import ProgramOutcome, RobotError
 
 
 def robot_facade(robot: Any) -> types.SimpleNamespace:
-    """Only the robot's public methods (its documented API), bound to it."""
+    """Only the robot's public methods (its documented API), bound to it. The robot itself rides along under a
+    private name, which skill programs cannot reach (the rules refuse `_` attributes) but policy skills use."""
     methods = {name: getattr(robot, name) for name in dir(type(robot))
                if not name.startswith("_") and callable(getattr(type(robot), name))}
-    return types.SimpleNamespace(**methods)
+    return types.SimpleNamespace(**methods, _robot=robot)
 
 
-def load_skills(skills: list[dict[str, str]]) -> dict[str, Callable[..., Any]]:
-    """Compile each skill in its own namespace; every skill can call every other by name."""
+class PolicySkillFailed(RobotError):
+    """A policy skill ran out of steps before its task's success check held."""
+
+
+def policy_skill(world: Any, name: str, policy: NumpyPolicy, task: Any) -> Callable[..., bool]:
+    """A policy skill as a function code skills call: `NAME(robot, max_steps=..., until_success=True) -> bool`.
+
+    It acts from the world's observation through the robot (so steps count against the caller's budget) for
+    `max_steps` steps, or until its own task's success check holds; it returns whether that check holds, and with
+    `until_success` it raises when the check never held, saying so in words.
+    """
+
+    def run(robot: Any, max_steps: int = task.horizon, until_success: bool = True) -> bool:
+        real = robot._robot
+
+        def succeeded() -> bool:
+            return bool(task.success(as_batch(read_state(real.env)))[0])
+
+        for _ in range(max(0, int(max_steps))):
+            if until_success and succeeded():
+                return True
+            real._act(policy.act(world.observe(real.env)))
+        if until_success and not succeeded():
+            raise PolicySkillFailed(f"policy skill {name} ran {int(max_steps)} steps and its task {task.id} did not "
+                                    "succeed")
+        return succeeded()
+
+    return run
+
+
+def load_skills(skills: list[dict[str, Any]], world: Any) -> dict[str, Callable[..., Any]]:
+    """Compile each code skill in its own namespace and wrap each policy skill (its policy already loaded);
+    every skill can call every other by name."""
     namespaces: dict[str, dict[str, Any]] = {}
     functions: dict[str, Callable[..., Any]] = {}
     for skill in skills:
-        name, source = skill["name"], skill["source"]
+        name = skill["name"]
+        if "policy" in skill:
+            functions[name] = policy_skill(world, name, skill["policy"], world.task(skill["task"]))
+            continue
+        source = skill["source"]
         namespace = program_globals({}, SAFE_MODULES)
         exec(compile_program(source, f"<skill {name}>"), namespace)
         if not callable(namespace.get(name)):
@@ -73,14 +114,19 @@ def main() -> None:
         env.reset()
         if render:
             env.render()
+        skills = [{**s, "policy": NumpyPolicy.load(Path(s["policy"]))} if s.get("kind") == "policy" else s
+                  for s in meta["skills"]]
         memory_mb = int(meta.get("memory_mb", 0))
         lock_down(address_space() + memory_mb * 2**20 if memory_mb else 0, channel_out)
-        functions = load_skills(list(meta["skills"]))
+        functions = load_skills(skills, world)
     except BaseException as error:  # a failing setup or program is reported, never raised
         write_frame(channel_out, encode({}, {"status": "error", "error": describe_exception(error, files)}))
         return
     write_frame(channel_out, encode({}, {"status": "ready"}))
     entry = functions[str(meta["entry"])]
+    if world.robot(env) is None:
+        entry_policy = next(s["policy"] for s in skills if s["name"] == meta["entry"])
+        entry = functools.partial(play_policy, world, task, env, entry_policy)
     params, max_steps, every = dict(meta.get("params", {})), int(meta.get("max_steps", 3000)), int(
         meta.get("frame_every", 2))
     while True:
@@ -108,10 +154,37 @@ def run_episode(world: Any, task: Any, env: Any, entry: Callable[..., Any], seed
 
     if render:
         frames.append(np.asarray(env.render(), dtype=np.uint8))
+    if isinstance(entry, functools.partial) and entry.func is play_policy:
+        outcome = entry(max_steps=int(params.get("max_steps", max_steps)),
+                        until_success=bool(params.get("until_success", True)),
+                        on_step=capture if render else None)
+        return {"status": "ok", **vars(outcome)}, frames
     outcome = play_program(world, task, env, lambda robot, **values: entry(robot_facade(robot), **values), params,
                            max_steps=max_steps, on_step=capture if render else None,
                            describe=lambda error: describe_exception(error, files))
     return {"status": "ok", **vars(outcome)}, frames
+
+
+def play_policy(world: Any, task: Any, env: Any, policy: NumpyPolicy, *, max_steps: int, until_success: bool,
+                on_step: Callable[[int], None] | None = None) -> ProgramOutcome:
+    """A policy skill's episode in a world without a robot API (locomotion): act from each observation until the
+    episode ends, the step budget runs out or (with `until_success`) the task's success check holds."""
+    observation = world.observe(env)
+    successes: list[bool] = []
+    fitness: list[float] = []
+    steps = 0
+    while steps < max_steps:
+        observation, _, terminated, truncated, _ = env.step(policy.act(observation))
+        steps += 1
+        state = as_batch(read_state(env))
+        successes.append(bool(task.success(state)[0]))
+        fitness.append(float(task.fitness(state)[0]))
+        if on_step is not None:
+            on_step(steps)
+        if terminated or truncated or (until_success and successes[-1]):
+            break
+    return ProgramOutcome(bool(task.episode_success(np.array(successes))),
+                          float(task.episode_fitness(np.array(fitness))), steps)
 
 
 if __name__ == "__main__":

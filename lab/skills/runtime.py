@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -58,24 +59,38 @@ def analyse(name: str, source: str) -> SkillSignature:
                           ast.get_docstring(entry) or "")
 
 
+def policy_entry(skill: Skill, library: SkillLibrary) -> dict[str, str]:
+    """What the sandbox needs to run a policy skill: its exported policy and the task it was trained for."""
+    if not skill.artefact:
+        raise LabError(f"policy skill {skill.ref} has no policy file in the library")
+    return {"name": skill.name, "kind": "policy", "policy": str((library.folder / skill.artefact).resolve()),
+            "task": skill.task}
+
+
 def resolve_calls(name: str, source: str, library: SkillLibrary | None) -> list[dict[str, str]]:
-    """The skill and every library skill it calls, directly or not, as (name, source); refuses cycles."""
-    skills: dict[str, str] = {name: source}
-    known = {s.name for s in library.skills(kind="code")} if library is not None else set()
+    """The skill and every library skill it calls, directly or not (code as source, policies as their files);
+    refuses cycles."""
+    entries: dict[str, dict[str, str]] = {name: {"name": name, "source": source}}
+    known = {s.name: s for s in library.skills()} if library is not None else {}
 
     def visit(current: str, text: str, path: tuple[str, ...]) -> None:
-        for called in sorted(analyse(current, text).called & (known | {name})):
+        for called in sorted(analyse(current, text).called & (set(known) | {name})):
             if called in path:
                 cycle = " -> ".join((*path, called))
                 raise LabError(f"skills call each other in a cycle: {cycle}",
                                hint="a skill may call other skills, never itself through them")
-            if called not in skills:
-                assert library is not None
-                skills[called] = library.get(called).source
-            visit(called, skills[called], (*path, called))
+            if called in entries:
+                continue
+            assert library is not None
+            skill = library.get(called)
+            if skill.kind == "policy":
+                entries[called] = policy_entry(skill, library)
+                continue
+            entries[called] = {"name": called, "source": skill.source}
+            visit(called, skill.source, (*path, called))
 
     visit(name, source, (name,))
-    return [{"name": n, "source": s} for n, s in skills.items()]
+    return list(entries.values())
 
 
 @dataclass
@@ -89,31 +104,51 @@ class EpisodeResult:
 
 
 class SkillRunner:
-    """A skill loaded in a sandbox process with a world env; `run(seed)` plays one seeded episode."""
+    """A skill loaded in a sandbox process with a world env; `run(seed)` plays one seeded episode.
 
-    def __init__(self, world: World, task: Task, name: str, source: str, library: SkillLibrary | None = None,
-                 params: dict[str, Any] | None = None, *, max_steps: int = 3000, render: bool = False,
-                 episode_seconds: float = 120.0, load_seconds: float = 60.0, memory_mb: int = 1024) -> None:
-        if world.robot_api_doc() is None:
-            raise LabError(f"world {world.name!r} has no robot API, so it has no code skills",
-                           hint="its skills are policies: train one with `lab train`")
-        signature = analyse(name, source)
-        bound = {**{k: task.param_map[k] for k in signature.params if k in task.param_map}, **(params or {})}
-        unknown = sorted(set(bound) - set(signature.params))
+    A code skill is given as `name` + `source`; a policy skill as `policy` (its library entry), when the runner
+    plays the policy itself (through the robot API where the world has one).
+    """
+
+    def __init__(self, world: World, task: Task, name: str, source: str = "", library: SkillLibrary | None = None,
+                 params: dict[str, Any] | None = None, *, policy: Skill | None = None, max_steps: int = 3000,
+                 render: bool = False, episode_seconds: float = 120.0, load_seconds: float = 60.0,
+                 memory_mb: int = 1024) -> None:
+        if policy is not None:
+            if library is None:
+                raise LabError("a policy skill runs from its library")
+            declared = dict(policy.params)
+            entries = [policy_entry(policy, library)]
+        else:
+            if world.robot_api_doc() is None:
+                raise LabError(f"world {world.name!r} has no robot API, so it has no code skills",
+                               hint="its skills are policies: train one with `lab train`, then `lab skills add RUN`")
+            declared = analyse(name, source).params
+            entries = resolve_calls(name, source, library)
+        bound = {**{k: task.param_map[k] for k in declared if k in task.param_map}, **(params or {})}
+        unknown = sorted(set(bound) - set(declared))
         if unknown:
             raise LabError(f"skill {name} has no parameter(s) {', '.join(unknown)}",
-                           hint=f"its parameters: {', '.join(signature.params) or 'none'}")
-        missing = [k for k, v in signature.params.items() if v is None and k not in bound]
+                           hint=f"its parameters: {', '.join(declared) or 'none'}")
+        missing = [k for k, v in declared.items() if v is None and k not in bound]
         if missing:
             raise LabError(f"skill {name} needs parameter(s) {', '.join(missing)}",
                            hint='give them with --params \'{"obj": "cube_red"}\' or run it on a task that has them')
         self.params = bound
         self.episode_seconds = episode_seconds
         setup = {"world": world.name, "task": task.id, "entry": name, "params": bound, "max_steps": max_steps,
-                 "render": render, "memory_mb": memory_mb, "skills": resolve_calls(name, source, library),
+                 "render": render, "memory_mb": memory_mb, "skills": entries,
                  "envs_path": [str(d.resolve()) for d in world_dirs()],
                  "mujoco_gl": os.environ.get("MUJOCO_GL", "egl") if render else ""}
         self._worker = WorkerProcess(f"skill {name}", "lab.sandbox.episode_worker", setup, load_seconds, memory_mb)
+
+    @classmethod
+    def for_skill(cls, world: World, task: Task, skill: Skill, library: SkillLibrary,
+                  params: dict[str, Any] | None = None, **options: Any) -> SkillRunner:
+        """A runner for a stored skill of either kind."""
+        if skill.kind == "policy":
+            return cls(world, task, skill.name, library=library, params=params, policy=skill, **options)
+        return cls(world, task, skill.name, skill.source, library, params, **options)
 
     def run(self, seed: int) -> EpisodeResult:
         arrays, meta = self._worker.exchange(encode({}, {"seed": seed}), self.episode_seconds, f"episode {seed}")
@@ -138,12 +173,12 @@ class SkillRunner:
 
 
 def verify(world: World, task: Task, name: str, source: str, library: SkillLibrary | None = None,
-           seeds: list[int] | None = None, threshold: float = 0.8,
-           params: dict[str, Any] | None = None) -> tuple[Verification, list[EpisodeResult]]:
-    """Run the skill on each seed and judge it by its task's success check."""
+           seeds: list[int] | None = None, threshold: float = 0.8, params: dict[str, Any] | None = None,
+           policy: Skill | None = None) -> tuple[Verification, list[EpisodeResult]]:
+    """Run the skill (code, or `policy`) on each seed and judge it by its task's success check."""
     seeds = seeds if seeds is not None else list(range(10))
     results: list[EpisodeResult] = []
-    with SkillRunner(world, task, name, source, library, params) as runner:
+    with SkillRunner(world, task, name, source, library, params, policy=policy) as runner:
         for seed in seeds:
             try:
                 results.append(runner.run(seed))
@@ -153,6 +188,13 @@ def verify(world: World, task: Task, name: str, source: str, library: SkillLibra
                     break
     verification = Verification(world.version, task.id, seeds, sum(r.success for r in results), threshold)
     return verification, results
+
+
+def verify_skill(world: World, task: Task, skill: Skill, library: SkillLibrary, seeds: list[int] | None = None,
+                 threshold: float = 0.8) -> tuple[Verification, list[EpisodeResult]]:
+    """Verify a stored skill of either kind."""
+    policy = skill if skill.kind == "policy" else None
+    return verify(world, task, skill.name, skill.source, library, seeds, threshold, policy=policy)
 
 
 @dataclass
@@ -181,9 +223,60 @@ def add_code_skill(library: SkillLibrary, world: World, task: Task, name: str, s
     verification, results = verify(world, task, name, source, library, seeds, threshold)
     outcome = AddOutcome(verification, results)
     if verification.passed:
-        known = {s.name for s in library.skills(kind="code")}
+        known = {s.name for s in library.skills()}
         skill = Skill(name=name, description=description, kind="code", world=world.name, task=task.id,
                       params=signature.params, calls=sorted(signature.called & known), source=source,
                       provenance=provenance or {"writer": "human"}, verification=verification)
         outcome.skill = library.add(skill)
+    return outcome
+
+
+def policy_call(name: str, task: Task, algo: str) -> str:
+    """How code skills call a policy skill (a policy skill's `source`)."""
+    return (f"{name}(robot, max_steps={task.horizon}, until_success=True) -> bool\n"
+            f"    Run the {algo.upper()} policy trained for {task.id} ({task.description})\n"
+            "    for at most max_steps steps, stopping as soon as that task's success check holds; returns whether\n"
+            "    it holds. With until_success, raises when it never held.\n")
+
+
+def add_policy_skill(library: SkillLibrary, run_dir: Path, name: str, *, description: str = "",
+                     seeds: list[int] | None = None, threshold: float = 0.8,
+                     provenance: dict[str, Any] | None = None) -> AddOutcome:
+    """Verify the policy trained in a run (`lab train`, reward search) on its task and store it as a policy skill
+    (with the reward program that trained it) only when it passes."""
+    from lab.runs import Run
+    from lab.skills.policy import NumpyPolicy
+    from lab.worlds import get_world
+
+    check_name(name)
+    run = Run.open(run_dir)
+    config = run.read_json("config.json")
+    exported = run.file("policy.npz")
+    if not exported.is_file():
+        if not run.file("policy.zip").is_file():
+            raise LabError(f"{run_dir} has no trained policy", hint="train one with `lab train`; a failed or "
+                                                                     "stopped run has none (see its events.jsonl)")
+        from lab.skills.policy import export_policy
+        from lab.training.trainer import load_policy
+
+        trained = load_policy(run, device="cpu")
+        export_policy(trained.model, trained.obs_mean, trained.obs_var, trained.clip_obs,
+                      trained.epsilon).save(exported)
+    NumpyPolicy.load(exported)
+    world = get_world(str(config["world"]))
+    task = world.task(str(config["task"]))
+    reward = run.file("reward.py")
+    skill = Skill(name=name, description=description or f"{task.description} (a trained {config['algo']} policy)",
+                  kind="policy", world=world.name, task=task.id,
+                  params={"max_steps": task.horizon, "until_success": True},
+                  source=policy_call(name, task, str(config["algo"])), artefact=str(exported.resolve()),
+                  reward_program=reward.read_text() if reward.is_file() else "",
+                  provenance=provenance or {"writer": "training", "run": str(run_dir), "algo": config["algo"],
+                                            "steps": config.get("steps"), "reward": config.get("reward")})
+    verification, results = verify(world, task, name, "", library, seeds, threshold, policy=skill)
+    outcome = AddOutcome(verification, results)
+    if verification.passed:
+        skill.verification = verification
+        skill.artefact = ""
+        outcome.skill = library.add(skill, artefact=exported)
     return outcome

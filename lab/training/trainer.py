@@ -20,6 +20,7 @@ from lab.rewards.program import RewardProgram, SandboxedReward, dry_run, resolve
 from lab.rewards.wrapper import RewardFunction, RewardVecEnv, make_rewarded_env
 from lab.runs import Run
 from lab.sandbox import ProgramError, SandboxLimits
+from lab.skills.policy import export_policy
 from lab.training.config import TrainConfig
 from lab.training.curves import LearningCurve
 from lab.training.evaluation import Evaluation, Policy, evaluate_policy
@@ -28,6 +29,7 @@ from lab.worlds.core import Task, World
 
 POLICY = "policy.zip"
 NORMALIZATION = "normalization.npz"
+POLICY_EXPORT = "policy.npz"
 REWARD = "reward.py"
 CURVES = "curves.json"
 EVALUATION = "eval.json"
@@ -161,16 +163,21 @@ def evaluate_run(run: Run, policy: Policy, world: World, task: Task, program: Re
 
 
 def save_policy(run: Run, model: Any, normalizer: Any | None) -> None:
-    """Write the policy (and the observation normalisation it needs) into the run, each file renamed into place."""
+    """Write the policy (and the observation normalisation it needs) into the run, each file renamed into place;
+    also its deterministic actor as plain arrays (`policy.npz`), which policy skills run."""
     partial = run.file(".policy.partial.zip")
     model.save(partial)
     os.replace(partial, run.file(POLICY))
+    normalization: dict[str, Any] = {}
     if normalizer is not None:
         rms = normalizer.obs_rms
+        normalization = {"obs_mean": rms.mean, "obs_var": rms.var, "clip_obs": float(normalizer.clip_obs),
+                         "epsilon": float(normalizer.epsilon)}
         partial = run.file(".normalization.partial.npz")
         with open(partial, "wb") as handle:
             np.savez(handle, mean=rms.mean, var=rms.var, clip_obs=normalizer.clip_obs, epsilon=normalizer.epsilon)
         os.replace(partial, run.file(NORMALIZATION))
+    export_policy(model, **normalization).save(run.file(POLICY_EXPORT))
 
 
 def load_policy(run: Run, device: str = "auto") -> Policy:

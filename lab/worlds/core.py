@@ -323,6 +323,10 @@ class World(ABC):
     def state_source(self) -> str:
         """The source code that computes the state, shown to writers as Eureka shows the env's code."""
 
+    def observe(self, env: gym.Env) -> np.ndarray:
+        """The observation a policy acting in `env` sees now, read without stepping (policy skills act from it)."""
+        return np.asarray(env.unwrapped._get_obs())  # type: ignore[attr-defined]
+
     def robot(self, env: gym.Env) -> Any | None:
         """The robot API over `env` for skill programs, or None in worlds without primitives."""
         return None

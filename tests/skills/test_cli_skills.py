@@ -74,3 +74,22 @@ def test_the_default_library_is_made_on_first_use_with_verified_seed_skills(tmp_
     assert (tmp_path / "skills" / "library.db").is_file()
     again = lab("skills", "list")
     assert "first use" not in again.output and "stack@1" in again.output
+
+
+def test_add_a_training_run_as_a_policy_skill(tmp_path: Path, embedder) -> None:
+    from lab.runs import Run
+    from lab.training import TrainConfig, train
+
+    run = Run.create("train", "reach", out=tmp_path / "run")
+    train(TrainConfig.model_validate({"world": "playground", "task": "reach(cube_red)", "steps": 256, "n_envs": 4,
+                                      "eval_episodes": 1, "curve_points": 10, "ppo": {"n_steps": 64}}), run)
+    library = tmp_path / "lib"
+    mixed = lab("skills", "add", str(run.path), "--world", "playground", "--library", str(library))
+    assert mixed.exit_code != 0 and "leave out --world" in str(mixed.exception)
+    added = lab("skills", "add", str(run.path), "--threshold", "0", "--seeds", "2", "--library", str(library))
+    assert added.exit_code == 0, added.output
+    assert "stored reach_cube_red_policy@1" in added.output
+    listed = lab("skills", "list", "--kind", "policy", "--library", str(library))
+    assert "reach_cube_red_policy@1" in listed.output and "policy" in listed.output
+    ran = lab("skills", "run", "reach_cube_red_policy", "--seed", "4", "--library", str(library))
+    assert ran.exit_code == 0 and "on reach(obj=cube_red), seed 4" in ran.output
