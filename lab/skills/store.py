@@ -9,6 +9,7 @@ stored embeddings and rebuilt when the embedding model or its dimension changes.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -21,13 +22,16 @@ import numpy as np
 
 from lab.errors import LabError
 from lab.runs import write_atomic
-from lab.skills.embedding import Embedder, SentenceEmbedder
+from lab.skills.embedding import DEFAULT_MODEL, Embedder, SentenceEmbedder
 from lab.skills.index import VectorIndex
 from lab.skills.model import Kind, Skill, Status, check_name
 
 SCHEMA_VERSION = 1
 DATABASE = "library.db"
 ARTEFACTS = "artefacts"
+EMBEDDING_MODEL_VARIABLE = "LAB_EMBEDDING_MODEL"
+"""Names the embedding model a library opened without one uses: the packaged default, or a model folder on disk;
+changing it rebuilds the library's embeddings and index on open."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -53,7 +57,7 @@ class SkillLibrary:
     def __init__(self, folder: Path, embedder: Embedder | None = None, *, create: bool = True,
                  require_approval: bool | None = None) -> None:
         self.folder = folder
-        self.embedder: Embedder = embedder or SentenceEmbedder()
+        self.embedder: Embedder = embedder or SentenceEmbedder(os.environ.get(EMBEDDING_MODEL_VARIABLE, DEFAULT_MODEL))
         path = folder / DATABASE
         if not path.exists() and not create:
             raise LabError(f"no skill library at {folder}", hint="pass --library PATH of an existing library")
