@@ -179,12 +179,14 @@ def demo_world(
 
 
 from lab.cli_llm import llm_app  # noqa: E402 - after the app it extends
+from lab.cli_reward import reward_command  # noqa: E402 - after the app it extends
 from lab.cli_skills import skills_app  # noqa: E402 - after the app it extends
 from lab.cli_train import eval_command, report_command, train_command  # noqa: E402 - after the app it extends
 
 app.command("train")(train_command)
 app.command("eval")(eval_command)
 app.command("report")(report_command)
+app.command("reward")(reward_command)
 app.add_typer(llm_app, name="llm")
 app.add_typer(skills_app, name="skills")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.errors import LabError
-from lab.report.plots import line_chart
+from lab.report.plots import line_chart, scatter_chart
 from lab.runs import Run
 
 REPORT = "report.html"
@@ -102,7 +102,64 @@ def _grid(svgs: list[str]) -> str:
     return "<div class='grid'>" + "".join(f"<div>{svg}</div>" for svg in svgs) + "</div>"
 
 
-SECTIONS: dict[str, Callable[[Run, dict[str, Any]], list[tuple[str, str]]]] = {"train": training_sections}
+def search_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str]]:
+    """A reward search: the outcome against the baselines, fitness per candidate per iteration, the lineage of the
+    best, its component curves, every candidate with its note and errors, and the cost per iteration."""
+    candidates: dict[str, dict[str, Any]] = {}
+    scores: dict[tuple[str, str], float] = {}
+    iterations: list[dict[str, Any]] = []
+    for event in run.events():
+        if event["event"] == "candidate":
+            candidates[event["id"]] = event
+        elif event["event"] == "trained" and event["result"]["ok"]:
+            scores[(event["id"], event["stage"])] = event["result"]["evaluation"].get("fitness_mean")
+        elif event["event"] == "iteration":
+            iterations.append(event)
+    summary = run.read_json("summary.json") if run.file("summary.json").exists() else None
+    sections: list[tuple[str, str]] = []
+    if summary is not None:
+        final = summary["final_evaluation"]
+        rows = [{"reward": f"best ({summary['best']})", **final}]
+        rows += [{"reward": name, **evaluation} for name, evaluation in summary["baselines"].items()]
+        facts = {"human-normalized score": summary["human_normalized_score"],
+                 "correlation with the human reward": summary["correlation_with_human"],
+                 "reward hacking flagged": summary["reward_hacking"], "LLM cost (USD)": summary["llm_cost_usd"]}
+        sections.append(("Outcome (held-out seeds)", table(rows) + table([facts])))
+    else:
+        sections.append(("Outcome", "<p class='muted'>the search has not finished (resume it with --resume)</p>"))
+    by_stage: dict[str, tuple[list[float], list[float | None]]] = {}
+    for (cid, stage), score in scores.items():
+        xs, ys = by_stage.setdefault(stage, ([], []))
+        xs.append(float(candidates[cid]["iteration"]) if cid in candidates else -1.0)
+        ys.append(score)
+    if by_stage:
+        sections.append(("Fitness per candidate per iteration",
+                         scatter_chart("candidate fitness (ranking episodes)", by_stage, ylabel="fitness")))
+    if summary is not None:
+        chain = []
+        for cid in summary["lineage"]:
+            event = candidates.get(cid, {})
+            chain.append(f"<h3>{html.escape(cid)} <span class='muted'>{html.escape(event.get('note', ''))}</span>"
+                         f"</h3><pre>{html.escape(event.get('source', ''))}</pre>")
+        sections.append(("Lineage of the best (best first)", "".join(chain)))
+        best_run = run.path / "candidates" / summary["best"] / "full"
+        if (best_run / "config.json").exists():
+            best = training_sections(Run.open(best_run), {})
+            sections += [(f"Best: {name}", content) for name, content in best
+                         if name in ("Learning curves", "Reward components")]
+    rows = [{"candidate": cid, "iteration": c["iteration"], "parent": c.get("parent"),
+             "short": scores.get((cid, "short")), "full": scores.get((cid, "full")),
+             "checked": "ok" if c["valid"] else "rejected", "note": c.get("note", ""),
+             "errors": " | ".join(e.splitlines()[0] for e in c.get("errors", []))} for cid, c in candidates.items()]
+    sections.append(("Candidates", table(rows)))
+    sections.append(("Iterations (time and LLM cost)", table(
+        [{k: e.get(k) for k in ("iteration", "seconds", "llm_cost_usd", "best", "best_score")} for e in iterations])))
+    sections.append(("Configuration", f"<pre>{html.escape(json.dumps(config, indent=2))}</pre>"))
+    return sections
+
+
+SECTIONS: dict[str, Callable[[Run, dict[str, Any]], list[tuple[str, str]]]] = {"train": training_sections,
+                                                                               "reward": search_sections}
 """Report sections per kind of run (the `command` in its config); later kinds of runs add theirs here."""
 
 
@@ -114,6 +171,7 @@ def write_report(path: Path) -> Path:
     make_sections = SECTIONS.get(command)
     if make_sections is None:
         raise LabError(f"cannot report on a {command!r} run yet", hint=f"reports exist for: {', '.join(SECTIONS)}")
-    title = f"{command}: {config.get('world', '')} / {config.get('task', '')} ({path.name})"
+    described = config.get("search", config)
+    title = f"{command}: {described.get('world', '')} / {described.get('task', '')} ({path.name})"
     run.write_text(REPORT, page(title, make_sections(run, config)))
     return run.file(REPORT)

@@ -31,3 +31,25 @@ def line_chart(title: str, series: Series, xlabel: str = "env steps", ylabel: st
     figure.savefig(buffer, format="svg")
     svg = buffer.getvalue()
     return svg[svg.index("<svg"):]
+
+
+def scatter_chart(title: str, series: Series, xlabel: str = "iteration", ylabel: str = "",
+                  width: float = 6.4, height: float = 3.4) -> str:
+    """Named groups of (x, y) points as an SVG string, one marker colour per group."""
+    figure = Figure(figsize=(width, height))
+    axes = figure.add_subplot()
+    for name, (xs, ys) in series.items():
+        kept = [(x, y) for x, y in zip(xs, ys, strict=True) if y is not None and math.isfinite(y)]
+        axes.scatter([x for x, _ in kept], [y for _, y in kept], s=22, label=name)
+    axes.set_title(title, fontsize=11)
+    axes.set_xlabel(xlabel)
+    if ylabel:
+        axes.set_ylabel(ylabel)
+    axes.grid(alpha=0.3)
+    if len(series) > 1:
+        axes.legend(fontsize=8, loc="best")
+    figure.tight_layout()
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg")
+    svg = buffer.getvalue()
+    return svg[svg.index("<svg"):]

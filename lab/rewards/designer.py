@@ -1,0 +1,133 @@
+"""Reward designers: who writes the candidate reward programs of a search, an LLM (Eureka) or the offline search.
+
+Both take the same inputs, the parents (the best candidates so far, with their reflections and statistics) and
+optionally a person's feedback, and give the same output: Python source for `compute_reward`, with a note of how it
+was made. A program that fails its check or dry run goes back to its designer with the error (`repair`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from lab.llm.client import LLM
+from lab.llm.extract import ExtractionError, extract_code
+from lab.llm.prompting import render
+from lab.llm.types import Message
+from lab.rewards.reflection import TrainingStats
+from lab.rewards.terms import Genome, OfflineRewardDesigner
+from lab.worlds.core import Task, World
+from lab.worlds.description import describe
+
+
+@dataclass
+class Proposal:
+    """One candidate reward program as its designer wrote it."""
+
+    source: str
+    parent: str | None = None
+    note: str = ""
+    genome: dict[str, Any] | None = None
+    error: str = ""
+    """Set when the designer could not produce a program at all (e.g. a reply with no code)."""
+    history: list[Message] = field(default_factory=list)
+    """The conversation that produced it (LLM designers), so a repair continues it."""
+
+
+@dataclass
+class Parent:
+    """A trained candidate the next programs are made from."""
+
+    id: str
+    source: str
+    score: float
+    reflection: str
+    stats: TrainingStats | None = None
+    genome: dict[str, Any] | None = None
+
+
+class RewardDesigner(Protocol):
+    name: str
+
+    def propose(self, parents: list[Parent], k: int, iteration: int, feedback: str | None) -> list[Proposal]:
+        """k new programs: from scratch when there are no parents, else improving on them."""
+        ...
+
+    def repair(self, proposal: Proposal, error: str, attempt: int) -> Proposal:
+        """The proposal rewritten after its check, dry run or extraction failed with `error`."""
+        ...
+
+
+class LLMRewardDesigner:
+    """Eureka's designer: the world's description and the task text, then the best programs with their
+    reflections (or a person's feedback); K samples per iteration, spread over the parents."""
+
+    name = "llm"
+
+    def __init__(self, llm: LLM, world: World, task: Task, task_text: str = "") -> None:
+        self.llm = llm
+        self.start = render("reward_initial", world_description=describe(world, task, "reward"),
+                            task_text=task_text or task.description)
+
+    def propose(self, parents: list[Parent], k: int, iteration: int, feedback: str | None) -> list[Proposal]:
+        if not parents:
+            return self._sample(list(self.start), k, None, "first samples")
+        proposals: list[Proposal] = []
+        shares = [k // len(parents) + (1 if i < k % len(parents) else 0) for i in range(len(parents))]
+        for parent, share in zip(parents, shares, strict=True):
+            if share == 0:
+                continue
+            text = feedback or parent.reflection
+            messages = [*self.start, {"role": "assistant", "content": f"```python\n{parent.source}```"},
+                        *render("reward_reflection", feedback=text)]
+            how = "from a person's feedback" if feedback else "from its reflection"
+            proposals += self._sample(messages, share, parent.id, f"improved on {parent.id} {how}")
+        return proposals
+
+    def _sample(self, messages: list[Message], n: int, parent: str | None, note: str) -> list[Proposal]:
+        reply = self.llm.complete(messages, n=n, role="reward_designer")
+        return [self._proposal(text, messages, parent, note) for text in reply.texts]
+
+    def _proposal(self, text: str, messages: list[Message], parent: str | None, note: str) -> Proposal:
+        history = [*messages, {"role": "assistant", "content": text}]
+        try:
+            return Proposal(extract_code(text, "compute_reward"), parent, note, history=history)
+        except ExtractionError as error:
+            return Proposal("", parent, note, error=error.message, history=history)
+
+    def repair(self, proposal: Proposal, error: str, attempt: int) -> Proposal:
+        messages = [*proposal.history, *render("reward_repair", error=error)]
+        reply = self.llm.complete(messages, n=1, role="reward_designer")
+        return self._proposal(reply.texts[0], messages, proposal.parent, f"{proposal.note}; repaired ({attempt})")
+
+
+class OfflineDesigner:
+    """The offline designer behind the same interface: fresh genomes first, then guided mutations of parents."""
+
+    name = "offline"
+
+    def __init__(self, search: OfflineRewardDesigner, base: str = "") -> None:
+        self.search = search
+        self.base = base
+
+    def propose(self, parents: list[Parent], k: int, iteration: int, feedback: str | None) -> list[Proposal]:
+        proposals = []
+        bias = self.search.feedback_bias(feedback) if feedback else None
+        usable = [p for p in parents if p.genome is not None]
+        for index in range(k):
+            rng = self.search.rng(iteration, index)
+            if not usable:
+                genome = self.search.fresh_genome(rng, self.base)
+                note, parent_id = "fresh terms drawn by meaning", None
+            else:
+                parent = usable[index % len(usable)]
+                assert parent.genome is not None
+                genome, changes = self.search.mutate(Genome.from_dict(parent.genome), parent.stats, rng, bias)
+                note, parent_id = f"from {parent.id}: " + ("; ".join(changes) or "weights perturbed"), parent.id
+            proposals.append(Proposal(genome.render(self.search.task, note), parent_id, note, genome.to_dict()))
+        return proposals
+
+    def repair(self, proposal: Proposal, error: str, attempt: int) -> Proposal:
+        genome = self.search.fresh_genome(self.search.rng(10_000 + attempt, len(error)), self.base)
+        note = f"{proposal.note}; redrawn after: {error.splitlines()[0] if error else 'an error'}"
+        return Proposal(genome.render(self.search.task, note), proposal.parent, note, genome.to_dict())

@@ -1,0 +1,150 @@
+"""Reflection on a training run, as Eureka writes it: every reward component and the task's numbers at ~10 points.
+
+The same statistics feed the LLM designer (as text) and the offline designer (as numbers): which components were
+flat, which dominated, whether the task fitness improved, and whether the reward climbed while the task fitness
+did not (reward hacking).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+POINTS = 10
+FLAT = 0.05
+"""A component is flat when its range over training is below this fraction of its typical magnitude."""
+DOMINANT = 0.8
+"""A component dominates when it carries more than this share of the reward's total magnitude."""
+
+
+@dataclass
+class ComponentStats:
+    values: list[float]
+
+    @property
+    def flat(self) -> bool:
+        values = np.asarray(self.values)
+        if len(values) < 2:
+            return False
+        magnitude = max(float(np.abs(values).mean()), 1e-6)
+        return float(values.max() - values.min()) < FLAT * magnitude or float(np.abs(values).max()) < 1e-6
+
+
+@dataclass
+class TrainingStats:
+    """A run's curves thinned to ~10 points: per-step components, fitness, success rate, episode length, return."""
+
+    components: dict[str, ComponentStats]
+    fitness: list[float]
+    success_rate: list[float]
+    episode_length: list[float]
+    episode_reward: list[float]
+    shares: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_curve(cls, points: list[dict[str, Any]]) -> TrainingStats:
+        chosen = _thin(points)
+        names = sorted({n for p in chosen for n in p.get("step_components", {})})
+        components = {n: ComponentStats([float(p.get("step_components", {}).get(n, 0.0)) for p in chosen])
+                      for n in names}
+        with_episodes = _thin([p for p in points if p.get("episodes")])
+        late = chosen[len(chosen) // 2:] or chosen
+        magnitude = {n: float(np.mean([abs(p.get("step_components", {}).get(n, 0.0)) for p in late])) for n in names}
+        total = sum(magnitude.values()) or 1.0
+        return cls(
+            components=components,
+            fitness=[float(p["fitness"]) for p in with_episodes] or [float(p["step_fitness"]) for p in chosen],
+            success_rate=[float(p["success_rate"]) for p in with_episodes],
+            episode_length=[float(p["episode_length"]) for p in with_episodes],
+            episode_reward=[float(p["episode_reward"]) for p in with_episodes],
+            shares={n: m / total for n, m in magnitude.items()},
+        )
+
+    @property
+    def dominant(self) -> str | None:
+        name = max(self.shares, key=lambda n: self.shares[n], default=None)
+        return name if name is not None and self.shares[name] > DOMINANT else None
+
+    @property
+    def fitness_gain(self) -> float:
+        return _late_minus_early(self.fitness)
+
+    @property
+    def learned_nothing(self) -> bool:
+        return self.fitness_gain <= 0 and max(self.success_rate, default=0.0) == 0.0
+
+    @property
+    def reward_hacking(self) -> bool:
+        """The reward's episode return climbed clearly while the task fitness did not improve."""
+        if len(self.episode_reward) < 3 or len(self.fitness) < 3:
+            return False
+        scale = max(float(np.abs(self.episode_reward).max()), 1e-6)
+        return _late_minus_early(self.episode_reward) > 0.2 * scale and self.fitness_gain <= 0
+
+    @property
+    def reward_fitness_correlation(self) -> float | None:
+        """Spearman correlation, over training, of the reward's episode return with the task fitness."""
+        if len(self.episode_reward) < 3 or len(self.episode_reward) != len(self.fitness):
+            return None
+        ranks = [np.argsort(np.argsort(v)) for v in (self.episode_reward, self.fitness)]
+        if min(float(np.std(r)) for r in ranks) == 0:
+            return None
+        return float(np.corrcoef(ranks[0], ranks[1])[0, 1])
+
+
+def _thin(points: list[dict[str, Any]], count: int = POINTS) -> list[dict[str, Any]]:
+    if len(points) <= count:
+        return list(points)
+    indices = np.unique(np.linspace(0, len(points) - 1, count).round().astype(int))
+    return [points[i] for i in indices]
+
+
+def _late_minus_early(values: list[float]) -> float:
+    if len(values) < 2:
+        return 0.0
+    third = max(1, len(values) // 3)
+    return float(np.mean(values[-third:]) - np.mean(values[:third]))
+
+
+def _series(name: str, values: list[float]) -> str:
+    if not values:
+        return f"{name}: no data"
+    shown = ", ".join(f"{v:.3g}" for v in values)
+    return f"{name}: [{shown}], Max: {max(values):.3g}, Mean: {float(np.mean(values)):.3g}, Min: {min(values):.3g}"
+
+
+def reflection_text(stats: TrainingStats, evaluation: dict[str, Any] | None = None) -> str:
+    """Eureka's policy feedback: each component and the task's numbers over training, then what to do about them."""
+    lines = ["We trained an RL policy with the reward function above and tracked the values of its individual "
+             f"components (per step) and the task's metrics at {max(len(stats.fitness), 1)} points during training, "
+             "with the maximum, mean and minimum values encountered:"]
+    lines += [_series(name, component.values) for name, component in stats.components.items()]
+    lines.append(_series("task_score", stats.fitness))
+    lines.append(_series("success_rate", stats.success_rate))
+    lines.append(_series("episode_length", stats.episode_length))
+    if evaluation:
+        lines.append(f"Final evaluation of the trained policy: task_score {evaluation.get('fitness_mean', 0):.3g}, "
+                     f"success rate {evaluation.get('success_rate', 0):.0%}.")
+    flags = [f"- {name} stayed nearly constant" for name, c in stats.components.items() if c.flat]
+    if stats.dominant:
+        flags.append(f"- {stats.dominant} carried {stats.shares[stats.dominant]:.0%} of the reward's magnitude")
+    if stats.reward_hacking:
+        flags.append("- REWARD HACKING: the reward's return climbed while the task score did not improve; the "
+                     "policy found a way to collect reward without doing the task")
+    if flags:
+        lines += ["Observations:", *flags]
+    lines += [
+        "Please carefully analyze the policy feedback and provide a new, improved reward function that can better "
+        "solve the task. Some helpful tips for analyzing the policy feedback:",
+        "(1) If the success rates are always near zero, then you must rewrite the entire reward function.",
+        "(2) If the values for a certain reward component are near identical throughout, then RL is not able to "
+        "optimize this component as it is written. You may consider (a) changing its scale or the value of its "
+        "temperature parameter, (b) re-writing the reward component, or (c) discarding the reward component.",
+        "(3) If some reward components' magnitude is significantly larger, then you must re-scale its value to a "
+        "proper range.",
+        "Please analyze each existing reward component in the suggested manner above first, and then write the "
+        "reward function code.",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,447 @@
+"""Eureka reward search: propose reward programs, check and repair them, train them, reflect, and evolve.
+
+Each iteration the designer (an LLM, or the offline term search) writes K programs from the best candidates so far
+and their reflections. Every program is checked and dry-run before any training; one that fails goes back to its
+designer with the error, a fixed number of times. Survivors train briefly, the better half trains on the full
+budget (successive halving), and candidates are ranked by their policy's mean task fitness over evaluation
+episodes. The top few are carried forward. At the end the best program's policy is evaluated on held-out seeds
+next to the sparse and human baselines trained on the same budget, which gives the human-normalized score.
+
+Everything is written to one run directory and journaled in its event log, so a killed search resumes without
+training a finished candidate again.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from lab.errors import LabError
+from lab.executors import Executor, JobResult, TrainJob, make_executor
+from lab.llm.config import LLMSettings
+from lab.rewards.designer import LLMRewardDesigner, OfflineDesigner, Parent, Proposal, RewardDesigner
+from lab.rewards.program import BASELINES, REWARD_RULES, RewardProgram, baseline_path, dry_run
+from lab.rewards.reflection import TrainingStats, reflection_text
+from lab.runs import Run
+from lab.sandbox import ProgramError, check_program
+from lab.worlds import get_world
+from lab.worlds.core import Task, World
+
+SELECT_SEED = 10_000
+"""Seeds from here rank candidates; the final comparison uses other seeds (HELD_OUT_SEED), so the winner's
+evaluation is not the one it was picked on."""
+HELD_OUT_SEED = 20_000
+
+
+class SearchConfig(BaseModel):
+    """One reward search."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    world: str = Field(description="world name")
+    task: str = Field(description="task spec, e.g. `reach` or `forward`")
+    task_text: str = Field("", description="the task in words for the designer (default: the task's description)")
+    samples: int = Field(4, ge=1, le=64, description="programs proposed per iteration (K)")
+    iterations: int = Field(3, ge=1, le=100, description="iterations (I)")
+    steps: int = Field(20_000, ge=64, description="training steps of a full run; baselines train as long")
+    short_fraction: float = Field(0.3, gt=0, le=1, description="first-stage budget of successive halving, as a "
+                                                               "fraction of steps (1 turns halving off)")
+    survivors: float = Field(0.5, gt=0, le=1, description="fraction of each iteration's candidates given the full "
+                                                          "budget after the first stage")
+    keep: int = Field(2, ge=1, le=16, description="best candidates carried forward as parents")
+    repairs: int = Field(2, ge=0, le=10, description="times a failing program goes back to its designer")
+    eval_seeds: int = Field(10, ge=1, description="held-out seeds of the final evaluation (E)")
+    select_episodes: int = Field(5, ge=1, description="evaluation episodes that rank candidates")
+    init: Literal["none", "human"] = Field("none", description="`human` starts from the task's human reward")
+    feedback: str = Field("", description="a person's feedback, given to the designer instead of the reflection")
+    target_fitness: float | None = Field(None, description="stop once a candidate's fitness reaches this")
+    baselines: bool = Field(True, description="train the sparse and human rewards for comparison")
+    seed: int = Field(0, ge=0, description="seeds the designer and every training run")
+    executor: Literal["local", "ray"] = Field("local", description="where training jobs run")
+    max_parallel: int | None = Field(None, ge=1, description="jobs at once (default: the machine's cores)")
+    ray_address: str | None = Field(None, description="a Ray cluster's address (default: a local Ray)")
+    train: dict[str, Any] = Field(default_factory=dict, description="training settings (algo, n_envs, ppo, ...)")
+    llm: LLMSettings = Field(default_factory=lambda: LLMSettings())
+
+
+@dataclass
+class Candidate:
+    id: str
+    iteration: int
+    source: str
+    parent: str | None
+    note: str
+    genome: dict[str, Any] | None
+    valid: bool
+    errors: list[str]
+    results: dict[str, JobResult]
+
+    @property
+    def final(self) -> JobResult | None:
+        result = self.results.get("full")
+        return result if result is not None and result.ok else None
+
+    @property
+    def score(self) -> float:
+        """Mean task fitness over the ranking episodes of its longest successful run."""
+        for stage in ("full", "short"):
+            result = self.results.get(stage)
+            if result is not None and result.ok:
+                return float(result.evaluation.get("fitness_mean", -math.inf))
+        return -math.inf
+
+    def stats(self) -> TrainingStats | None:
+        final = self.final
+        return TrainingStats.from_curve(final.curve) if final is not None else None
+
+
+def normalized(source: str) -> str:
+    """A program's identity for spotting duplicates: its syntax tree without docstrings, comments or layout."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return hashlib.sha256(source.encode()).hexdigest()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and isinstance(
+                body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
+    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()
+
+
+ProgressFn = Callable[[str, dict[str, Any]], None]
+
+
+class RewardSearch:
+    """One search, in its run directory; `run()` goes on from wherever the journal says it stopped."""
+
+    def __init__(self, config: SearchConfig, run: Run, designer: RewardDesigner | None = None,
+                 executor: Executor | None = None, progress: ProgressFn | None = None) -> None:
+        self.config = config
+        self.run_dir = run
+        self.world: World = get_world(config.world)
+        self.task: Task = self.world.task(config.task)
+        self.progress = progress or (lambda kind, info: None)
+        self.llms: dict[str, Any] = {}
+        self.designer = designer or self._designer()
+        self._executor = executor
+        self.candidates: dict[str, Candidate] = {}
+        self.baseline_results: dict[str, JobResult] = {}
+        self.iterations_done: list[dict[str, Any]] = []
+        self._replay()
+
+    # ----- set-up
+    def _designer(self) -> RewardDesigner:
+        from lab.llm.config import build_llms
+
+        self.llms = build_llms(self.config.llm, self.run_dir.path)
+        llm = self.llms.get("reward_designer")
+        if llm is not None:
+            return LLMRewardDesigner(llm, self.world, self.task, self.config.task_text)
+        from lab.rewards.terms import OfflineRewardDesigner
+        from lab.skills.embedding import SentenceEmbedder
+
+        base = self._human().source if self.config.init == "human" else ""
+        return OfflineDesigner(OfflineRewardDesigner(self.world, self.task, SentenceEmbedder(), self.config.seed,
+                                                     self.config.task_text), base)
+
+    def _human(self) -> RewardProgram:
+        path = baseline_path(self.task.world, self.task.family.name, "human")
+        if path is None:
+            raise LabError(f"--init human: there is no human reward for {self.task.world}/{self.task.family.name}",
+                           hint="leave --init out, or add rewards/WORLD/TASK/human.py")
+        return RewardProgram.from_file(path, name="human")
+
+    @property
+    def executor(self) -> Executor:
+        if self._executor is None:
+            self._executor = make_executor(self.config.executor, self.config.max_parallel, self.config.ray_address)
+        return self._executor
+
+    def _replay(self) -> None:
+        """Rebuild the search's state from its journal (nothing on a fresh run)."""
+        for event in self.run_dir.events():
+            kind = event["event"]
+            if kind == "candidate":
+                self.candidates[event["id"]] = Candidate(
+                    event["id"], int(event["iteration"]), event["source"], event.get("parent"), event.get("note", ""),
+                    event.get("genome"), bool(event["valid"]), list(event.get("errors", [])), {})
+            elif kind == "trained" and event["id"] in self.candidates:
+                self.candidates[event["id"]].results[event["stage"]] = JobResult(**event["result"])
+            elif kind == "baseline":
+                self.baseline_results[event["name"]] = JobResult(**event["result"])
+            elif kind == "iteration":
+                self.iterations_done.append(event)
+
+    # ----- the loop
+    def run(self) -> dict[str, Any]:
+        config = self.config
+        if not any(e["event"] == "search_started" for e in self.run_dir.events()):
+            self.run_dir.event("search_started", designer=self.designer.name, task=self.task.id)
+        try:
+            if config.init == "human":
+                self._initial_human()
+            for iteration in range(len(self.iterations_done), config.iterations):
+                if self._target_reached():
+                    break
+                self._iteration(iteration)
+            summary = self._finish()
+        finally:
+            if self._executor is not None:
+                self._executor.close()
+        return summary
+
+    def _target_reached(self) -> bool:
+        target = self.config.target_fitness
+        return target is not None and any(c.final and c.score >= target for c in self.candidates.values())
+
+    def _initial_human(self) -> None:
+        if "init" not in self.candidates:
+            human = self._human()
+            self._record(Candidate("init", -1, human.source, None, "the human reward (--init human)", None, True, [],
+                                   {}))
+        self._train([self.candidates["init"]], "full")
+
+    def _iteration(self, iteration: int) -> None:
+        started = time.perf_counter()
+        spent = self._spent()
+        parents = self.parents()
+        self.progress("iteration", {"iteration": iteration, "parents": [p.id for p in parents]})
+        ids = [f"i{iteration}c{index}" for index in range(self.config.samples)]
+        missing = [cid for cid in ids if cid not in self.candidates]
+        if missing:
+            feedback = self.config.feedback or None
+            proposals = self.designer.propose(parents, self.config.samples, iteration, feedback)
+            for cid, proposal in zip(ids, proposals, strict=False):
+                if cid in missing:
+                    self._record(self._checked(cid, iteration, proposal))
+        batch = [self.candidates[cid] for cid in ids if cid in self.candidates and self.candidates[cid].valid]
+        if self.config.short_fraction < 1:
+            self._train(batch, "short")
+            ranked = sorted((c for c in batch if c.results.get("short") and c.results["short"].ok),
+                            key=lambda c: (-c.score, c.id))
+            batch = ranked[:max(1, math.ceil(self.config.survivors * self.config.samples))]
+        self._train(batch, "full")
+        best = self.best()
+        record = {"iteration": iteration, "seconds": round(time.perf_counter() - started, 3),
+                  "llm_cost_usd": round(self._spent() - spent, 6), "best": best.id if best else None,
+                  "best_score": best.score if best else None,
+                  "candidates": {cid: self.candidates[cid].score for cid in ids if cid in self.candidates}}
+        self.run_dir.event("iteration", **record)
+        self.iterations_done.append(record)
+        self.progress("iteration_done", record)
+
+    def _spent(self) -> float:
+        ledger = next((llm.ledger for llm in self.llms.values() if llm is not None), None)
+        return float(ledger.spent_usd) if ledger is not None else 0.0
+
+    def _checked(self, cid: str, iteration: int, proposal: Proposal) -> Candidate:
+        """Check, dry-run and de-duplicate a proposal, sending failures back to the designer `repairs` times."""
+        errors: list[str] = []
+        seen = {normalized(c.source): c.id for c in self.candidates.values() if c.valid}
+        for attempt in range(self.config.repairs + 1):
+            error = proposal.error or self._problem(proposal.source, seen)
+            if not error:
+                return Candidate(cid, iteration, proposal.source, proposal.parent, proposal.note, proposal.genome,
+                                 True, errors, {})
+            errors.append(error)
+            self.progress("rejected", {"id": cid, "attempt": attempt, "error": error})
+            if attempt < self.config.repairs:
+                proposal = self.designer.repair(proposal, error, attempt + 1)
+        return Candidate(cid, iteration, proposal.source, proposal.parent, proposal.note, proposal.genome, False,
+                         errors, {})
+
+    def _problem(self, source: str, seen: dict[str, str]) -> str:
+        try:
+            check_program(source, REWARD_RULES)
+            dry_run(RewardProgram(source, "candidate"), self.world, self.task, seed=self.config.seed)
+        except ProgramError as error:
+            return error.feedback()
+        twin = seen.get(normalized(source))
+        if twin is not None:
+            return f"this program is the same as candidate {twin}, already trained; write a different one"
+        return ""
+
+    def _record(self, candidate: Candidate) -> None:
+        folder = self.run_dir.path / "candidates" / candidate.id
+        folder.mkdir(parents=True, exist_ok=True)
+        self.run_dir.write_text(f"candidates/{candidate.id}/reward.py", candidate.source)
+        self.run_dir.event("candidate", id=candidate.id, iteration=candidate.iteration, source=candidate.source,
+                           parent=candidate.parent, note=candidate.note, genome=candidate.genome,
+                           valid=candidate.valid, errors=candidate.errors)
+        self.candidates[candidate.id] = candidate
+        self.progress("candidate", {"id": candidate.id, "valid": candidate.valid, "note": candidate.note,
+                                    "errors": candidate.errors})
+
+    # ----- training
+    def _job(self, name: str, reward: str, run_dir: Path, steps: int, eval_seed: int, episodes: int) -> TrainJob:
+        values = {**self.config.train, "world": self.config.world, "task": self.task.id, "reward": str(reward),
+                  "steps": steps, "seed": self.config.seed, "eval_seed": eval_seed, "eval_episodes": episodes}
+        return TrainJob(name, values, str(run_dir))
+
+    def _train(self, candidates: list[Candidate], stage: str) -> None:
+        steps = self.config.steps if stage == "full" else max(64, int(self.config.steps * self.config.short_fraction))
+        jobs = []
+        for candidate in candidates:
+            if stage in candidate.results:
+                continue
+            folder = self.run_dir.path / "candidates" / candidate.id
+            jobs.append(self._job(f"{candidate.id}/{stage}", str((folder / "reward.py").resolve()),
+                                  folder / stage, steps, SELECT_SEED, self.config.select_episodes))
+        if not jobs:
+            return
+        self.progress("training", {"stage": stage, "jobs": [j.id for j in jobs], "steps": steps})
+
+        def done(result: JobResult) -> None:
+            cid, _, job_stage = result.id.partition("/")
+            self.candidates[cid].results[job_stage] = result
+            self.run_dir.event("trained", id=cid, stage=job_stage, result=vars(result))
+            stats = TrainingStats.from_curve(result.curve) if result.ok else None
+            self.progress("trained", {"id": cid, "stage": job_stage, "ok": result.ok, "error": result.error,
+                                      "score": self.candidates[cid].score,
+                                      "success_rate": result.evaluation.get("success_rate"),
+                                      "hacking": bool(stats and stats.reward_hacking)})
+
+        self.executor.run(jobs, done)
+
+    # ----- choosing
+    def ranked(self) -> list[Candidate]:
+        """Candidates trained on the full budget, best first (ties by id, so the order never depends on timing)."""
+        return sorted((c for c in self.candidates.values() if c.final), key=lambda c: (-c.score, c.id))
+
+    def best(self) -> Candidate | None:
+        ranked = self.ranked()
+        return ranked[0] if ranked else None
+
+    def parents(self) -> list[Parent]:
+        parents = []
+        for candidate in self.ranked()[:self.config.keep]:
+            stats = candidate.stats()
+            assert stats is not None and candidate.final is not None
+            parents.append(Parent(candidate.id, candidate.source, candidate.score,
+                                  reflection_text(stats, candidate.final.evaluation), stats, candidate.genome))
+        return parents
+
+    def lineage(self, cid: str) -> list[str]:
+        chain = [cid]
+        while (parent := self.candidates[chain[-1]].parent) is not None and parent in self.candidates:
+            chain.append(parent)
+        return chain
+
+    # ----- the end
+    def _finish(self) -> dict[str, Any]:
+        best = self.best()
+        if best is None:
+            raise LabError("no candidate trained successfully",
+                           hint="see the run's events.jsonl for each candidate's error; more repairs or another "
+                                "designer may help")
+        if self.config.baselines:
+            self._train_baselines()
+        final = self._final_evaluation(best)
+        scores = {name: r.evaluation.get("fitness_mean") for name, r in self.baseline_results.items() if r.ok}
+        sparse, human = scores.get("sparse"), scores.get("human")
+        normalized_score = None
+        if sparse is not None and human is not None and abs(human - sparse) > 1e-9:
+            normalized_score = (final["fitness_mean"] - sparse) / abs(human - sparse)
+        stats = best.stats()
+        summary = {
+            "task": self.task.id, "designer": self.designer.name, "best": best.id, "lineage": self.lineage(best.id),
+            "best_selection_fitness": best.score, "final_evaluation": final,
+            "baselines": {name: r.evaluation for name, r in self.baseline_results.items() if r.ok},
+            "human_normalized_score": normalized_score,
+            "correlation_with_human": self._correlation(best.source),
+            "reward_hacking": bool(stats and stats.reward_hacking),
+            "candidates": {c.id: {"iteration": c.iteration, "score": c.score if c.results else None,
+                                  "valid": c.valid, "parent": c.parent, "note": c.note,
+                                  "stages": sorted(c.results), "hacking": bool(c.stats() and c.stats().reward_hacking)}  # type: ignore[union-attr]
+                           for c in self.candidates.values()},
+            "iterations": self.iterations_done,
+            "llm_cost_usd": round(self._spent(), 6),
+        }
+        self.run_dir.write_text("best.py", best.source)
+        self.run_dir.write_json("summary.json", summary)
+        self.run_dir.event("finished", best=best.id, final_fitness=final["fitness_mean"],
+                           human_normalized_score=normalized_score)
+        return summary
+
+    def _train_baselines(self) -> None:
+        jobs = []
+        for name in BASELINES:
+            if name in self.baseline_results:
+                continue
+            path = baseline_path(self.task.world, self.task.family.name, name)
+            if path is None:
+                continue
+            jobs.append(self._job(name, str(path), self.run_dir.path / "baselines" / name, self.config.steps,
+                                  HELD_OUT_SEED, self.config.eval_seeds))
+        if not jobs:
+            return
+        self.progress("training", {"stage": "baselines", "jobs": [j.id for j in jobs], "steps": self.config.steps})
+
+        def done(result: JobResult) -> None:
+            self.baseline_results[result.id] = result
+            self.run_dir.event("baseline", name=result.id, result=vars(result))
+            self.progress("baseline", {"name": result.id, "ok": result.ok,
+                                       "fitness": result.evaluation.get("fitness_mean"), "error": result.error})
+
+        self.executor.run(jobs, done)
+
+    def _final_evaluation(self, best: Candidate) -> dict[str, Any]:
+        """The best candidate's policy on the held-out seeds the baselines are evaluated on."""
+        run = Run.open(self.run_dir.path / "candidates" / best.id / "full")
+        record = run.file("final_eval.json")
+        if record.is_file():
+            return dict(run.read_json("final_eval.json")["summary"])
+        from lab.training.trainer import evaluate_run, load_policy
+
+        program = RewardProgram(best.source, best.id)
+        seeds = [HELD_OUT_SEED + i for i in range(self.config.eval_seeds)]
+        evaluation = evaluate_run(run, load_policy(run, device="cpu"), self.world, self.task, program, seeds,
+                                  record="final_eval.json")
+        return evaluation.summary()
+
+    def _correlation(self, source: str) -> float | None:
+        """Pearson correlation of the best reward with the human one on states of random rollouts."""
+        path = baseline_path(self.task.world, self.task.family.name, "human")
+        if path is None:
+            return None
+        from lab.rewards.program import SandboxedReward, sample_states
+
+        state, action = sample_states(self.world, self.task, self.config.seed + 1, steps=512)
+        values = []
+        for program in (RewardProgram(source, "best"), RewardProgram.from_file(path, name="human")):
+            with SandboxedReward(program, self.task) as reward_fn:
+                values.append(np.asarray(reward_fn(state, action)[0], dtype=np.float64))
+        if min(float(v.std()) for v in values) < 1e-12:
+            return None
+        return float(np.corrcoef(values[0], values[1])[0, 1])
+
+
+def promote(run: Run, summary: dict[str, Any], world: str, family: str, root: Path = Path("rewards")) -> Path:
+    """Copy the best program into the reward library (`rewards/WORLD/FAMILY/search_<run>.py`)."""
+    from lab.runs import slugify, write_atomic
+
+    name = "search_" + slugify(run.path.name, 60).replace("-", "_") + ".py"
+    target = root / world / family / name
+    source = run.file("best.py").read_text()
+    header = (f'"""Promoted from the reward search {run.path.name}: candidate {summary["best"]}, final fitness '
+              f'{summary["final_evaluation"].get("fitness_mean", float("nan")):.4g}."""\n\n')
+    write_atomic(target, header + _without_docstring(source))
+    return target
+
+
+def _without_docstring(source: str) -> str:
+    tree = ast.parse(source)
+    if tree.body and isinstance(tree.body[0], ast.Expr) and isinstance(tree.body[0].value, ast.Constant):
+        lines = source.splitlines(keepends=True)
+        return "".join(lines[tree.body[0].end_lineno or 0:]).lstrip("\n")
+    return source
