@@ -25,7 +25,7 @@ def _feedback(value: str | None) -> str:
 def reward_command(
     world: Annotated[str | None, typer.Argument(help="World name (not needed with --resume).")] = None,
     task: Annotated[str | None, typer.Argument(help="Task spec, e.g. reach or forward.")] = None,
-    llm: Annotated[str | None, typer.Option(help="offline (default), or a model: openai/gpt-4o, replay:F")] = None,
+    llm: Annotated[str | None, typer.Option(help="offline (default) or a model, e.g. openai/gpt-4o")] = None,
     api_base: Annotated[str | None, typer.Option(help="Base URL of the model's server.")] = None,
     samples: Annotated[int | None, typer.Option("--samples", "-k", help="Programs per iteration (K).")] = None,
     iterations: Annotated[int | None, typer.Option(help="Iterations (I).")] = None,

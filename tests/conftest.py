@@ -1,7 +1,97 @@
-"""Test-wide settings: offscreen rendering, no hub downloads, litellm's bundled cost map."""
+"""Test-wide settings (offscreen rendering, no hub downloads, litellm's bundled cost map) and a local
+OpenAI-compatible server on 127.0.0.1, scripted per test, so litellm's real client path is exercised."""
 
+from __future__ import annotations
+
+import json
 import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+
+
+@dataclass
+class FakeModelServer:
+    """Answers /v1/chat/completions. `script` holds behaviours for the next requests, in order:
+    {"status": 429}, {"delay": 2.0}, {"body": "raw text"}, {"contents": ["...", ...]}; when it is empty,
+    `answer(request, index)` writes each sample's text."""
+
+    url: str = ""
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
+    script: deque = field(default_factory=deque)
+    answer: Callable[[dict[str, Any], int], str] = lambda request, index: f"sample {index}"
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def next_behaviour(self) -> dict[str, Any]:
+        with self.lock:
+            return self.script.popleft() if self.script else {}
+
+
+def _handler(server_state: FakeModelServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        disable_nagle_algorithm = True
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", 0))
+            request = json.loads(self.rfile.read(length) or b"{}")
+            with server_state.lock:
+                server_state.requests.append(request)
+                server_state.headers.append(dict(self.headers))
+            behaviour = server_state.next_behaviour()
+            if "delay" in behaviour:
+                time.sleep(behaviour["delay"])
+            status = behaviour.get("status", 200)
+            if "body" in behaviour:
+                body = behaviour["body"].encode()
+            elif status != 200:
+                body = json.dumps({"error": {"message": f"scripted {status}", "type": "scripted",
+                                             "code": status}}).encode()
+            else:
+                n = int(request.get("n") or 1)
+                contents = behaviour.get("contents") or [server_state.answer(request, i) for i in range(n)]
+                body = json.dumps({
+                    "id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()),
+                    "model": request.get("model", "test"),
+                    "choices": [{"index": i, "message": {"role": "assistant", "content": text},
+                                 "finish_reason": "stop"} for i, text in enumerate(contents)],
+                    "usage": {"prompt_tokens": 12, "completion_tokens": 7 * len(contents),
+                              "total_tokens": 12 + 7 * len(contents)},
+                }).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+    return Handler
+
+
+@pytest.fixture
+def model_server() -> Iterator[FakeModelServer]:
+    state = FakeModelServer()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    httpd.daemon_threads = True
+    state.url = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    httpd.shutdown()
+    httpd.server_close()

@@ -83,10 +83,12 @@ def _classify(error: Exception) -> LLMError:
     text = redact(f"{type(error).__name__}: {error}")[:600]
     retryable = (litellm.RateLimitError, litellm.Timeout, litellm.APIConnectionError, litellm.InternalServerError,
                  litellm.ServiceUnavailableError, litellm.BadGatewayError)
-    if isinstance(error, retryable) or (isinstance(status, int) and (status == 429 or status >= 500)):
+    missing_key = "Missing credentials" in str(error) or "api_key client option must be set" in str(error)
+    if not missing_key and (isinstance(error, retryable) or (isinstance(status, int) and (status == 429 or
+                                                                                         status >= 500))):
         return RetryableError(text)
     hint = None
-    if isinstance(error, litellm.AuthenticationError):
+    if isinstance(error, litellm.AuthenticationError) or missing_key:
         hint = "set the provider's key in its usual environment variable (e.g. OPENAI_API_KEY, ANTHROPIC_API_KEY)"
     elif isinstance(error, litellm.NotFoundError | litellm.BadRequestError):
         hint = "check the model name (litellm's form, e.g. openai/gpt-4o, ollama/qwen2.5-coder) and --api-base"

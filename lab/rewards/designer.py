@@ -113,7 +113,10 @@ class OfflineDesigner:
     def propose(self, parents: list[Parent], k: int, iteration: int, feedback: str | None) -> list[Proposal]:
         proposals = []
         bias = self.search.feedback_bias(feedback) if feedback else None
-        usable = [p for p in parents if p.genome is not None]
+        genomes = {p.id: p.genome for p in parents if p.genome is not None}
+        genomes.update({p.id: Genome([], base=self.base).to_dict() for p in parents
+                        if p.genome is None and self.base and p.source == self.base})
+        usable = [p for p in parents if p.id in genomes]
         for index in range(k):
             rng = self.search.rng(iteration, index)
             if not usable:
@@ -121,8 +124,7 @@ class OfflineDesigner:
                 note, parent_id = "fresh terms drawn by meaning", None
             else:
                 parent = usable[index % len(usable)]
-                assert parent.genome is not None
-                genome, changes = self.search.mutate(Genome.from_dict(parent.genome), parent.stats, rng, bias)
+                genome, changes = self.search.mutate(Genome.from_dict(genomes[parent.id]), parent.stats, rng, bias)
                 note, parent_id = f"from {parent.id}: " + ("; ".join(changes) or "weights perturbed"), parent.id
             proposals.append(Proposal(genome.render(self.search.task, note), parent_id, note, genome.to_dict()))
         return proposals

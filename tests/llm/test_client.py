@@ -185,3 +185,14 @@ def test_keys_are_absent_from_everything_written(model_server, tmp_path: Path, m
     for path in tmp_path.iterdir():
         assert SECRET.encode() not in path.read_bytes(), path
     assert "[redacted]" in cassette.read_text()
+
+
+def test_a_missing_key_fails_at_once_with_a_hint(model_server, monkeypatch) -> None:
+    from lab.llm.backends import LLMError
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    llm = LLM("openai/no-key", LiteLLMBackend(api_base=model_server.url), retries=4, backoff=5.0)
+    started = time.perf_counter()
+    with pytest.raises(LLMError) as caught:
+        llm.complete([{"role": "user", "content": "hi"}])
+    assert time.perf_counter() - started < 4 and "OPENAI_API_KEY" in (caught.value.hint or "")

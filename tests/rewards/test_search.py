@@ -1,0 +1,151 @@
+"""Reward search: the offline loop beats the sparse reward, a model's loop repairs and reflects, a killed search
+resumes without retraining, and Ray gives what the local pool gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lab.llm.config import LLMSettings
+from lab.report.html import write_report
+from lab.rewards.program import REWARD_RULES, RewardProgram
+from lab.rewards.search import RewardSearch, SearchConfig, promote
+from lab.runs import Run
+from lab.sandbox import check_program
+
+TRAIN = {"n_envs": 4, "ppo": {"n_steps": 64}, "curve_points": 10}
+
+
+def search(tmp_path: Path, name: str = "search", **settings: Any) -> tuple[SearchConfig, Run]:
+    values: dict[str, Any] = {"world": "reacher", "task": "reach", "samples": 2, "iterations": 2, "steps": 1024,
+                              "eval_seeds": 3, "select_episodes": 2, "max_parallel": 2, "train": TRAIN, **settings}
+    config = SearchConfig.model_validate(values)
+    run = Run.create("reward", name, out=tmp_path / name)
+    run.write_json("config.json", {"command": "reward", "search": config.model_dump(mode="json")})
+    return config, run
+
+
+def trained_once(run: Run) -> None:
+    seen = [(e["id"], e["stage"]) for e in run.events() if e["event"] == "trained"]
+    assert len(seen) == len(set(seen)), f"a candidate was trained twice: {seen}"
+
+
+@pytest.mark.slow
+def test_offline_search_beats_the_sparse_reward_on_reacher(tmp_path: Path) -> None:
+    config, run = search(tmp_path, samples=3, iterations=2, steps=8192, eval_seeds=5,
+                         train={**TRAIN, "n_envs": 8})
+    summary = RewardSearch(config, run).run()
+    final, sparse = summary["final_evaluation"]["fitness_mean"], summary["baselines"]["sparse"]["fitness_mean"]
+    assert final > sparse, summary
+    assert summary["human_normalized_score"] is not None and summary["designer"] == "offline"
+    assert (run.path / "best.py").read_text() == (run.path / "candidates" / summary["best"] / "reward.py").read_text()
+    assert summary["lineage"][0] == summary["best"]
+    assert -1.0 <= summary["correlation_with_human"] <= 1.0
+    assert len(summary["iterations"]) == 2 and all("llm_cost_usd" in i for i in summary["iterations"])
+    trained_once(run)
+    report = write_report(run.path).read_text()
+    assert "Fitness per candidate per iteration" in report and "Lineage of the best" in report
+    assert "<svg" in report and "human-normalized score" in report
+    promoted = promote(run, summary, "reacher", "reach", root=tmp_path / "rewards")
+    assert promoted.parent == tmp_path / "rewards" / "reacher" / "reach"
+    check_program(RewardProgram.from_file(promoted).source, REWARD_RULES)
+
+
+class StopAfter(Exception):
+    pass
+
+
+def test_a_stopped_search_resumes_without_training_a_finished_candidate_again(tmp_path: Path) -> None:
+    config, run = search(tmp_path, short_fraction=1.0, baselines=False)
+    finished: list[str] = []
+
+    def stop_after_two(kind: str, info: dict[str, Any]) -> None:
+        if kind == "trained":
+            finished.append(info["id"])
+            if len(finished) == 2:
+                raise StopAfter
+
+    with pytest.raises(StopAfter):
+        RewardSearch(config, run, progress=stop_after_two).run()
+    resumed = RewardSearch(config, Run.open(run.path))
+    assert {c for c, k in resumed.candidates.items() if k.results} == set(finished)
+    summary = resumed.run()
+    trained_once(run)
+    assert set(summary["candidates"]) == {"i0c0", "i0c1", "i1c0", "i1c1"}
+
+
+BROKEN = "import os\n\ndef compute_reward(state, action):\n    return os.getpid(), {}\n"
+FIRST = '''import numpy as np
+
+def compute_reward(state, action):
+    distance = -np.linalg.norm(state["fingertip_pos"] - state["target_pos"], axis=-1)
+    return distance, {"distance": distance}
+'''
+REPAIRED = FIRST.replace("-np.linalg.norm", "-2.0 * np.linalg.norm")
+IMPROVED = FIRST.replace("return distance,", "effort = -0.1 * np.sum(action ** 2, axis=-1)\n    return distance + effort,"
+                         ).replace('{"distance": distance}', '{"distance": distance, "effort": effort}')
+
+
+def answer(request: dict[str, Any], index: int) -> str:
+    last = request["messages"][-1]["content"]
+    if "has the following error" in last:
+        return f"Fixed.\n```python\n{REPAIRED}```"
+    if "task_score" in last:
+        return f"Better:\n```python\n{IMPROVED}```"
+    return f"```python\n{BROKEN if index == 0 else FIRST}```"
+
+
+def test_a_model_writes_is_repaired_from_its_error_and_reads_the_reflection(tmp_path: Path, model_server,
+                                                                          monkeypatch) -> None:
+    model_server.answer = answer
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-local-test")
+    llm = LLMSettings(model="openai/reward-writer", api_base=model_server.url, cache=False).model_dump()
+    config, run = search(tmp_path, short_fraction=1.0, baselines=False, llm=llm)
+    summary = RewardSearch(config, run).run()
+    assert summary["designer"] == "llm"
+    texts = [r["messages"][-1]["content"] for r in model_server.requests]
+    repair = next(t for t in texts if "has the following error" in t)
+    assert "os" in repair and "import" in repair
+    reflection = next(r for r in model_server.requests if "task_score" in r["messages"][-1]["content"])
+    assert any(m["role"] == "assistant" and "compute_reward" in m["content"] for m in reflection["messages"])
+    assert "distance: [" in reflection["messages"][-1]["content"]
+    candidates = {e["id"]: e for e in run.events() if e["event"] == "candidate"}
+    assert candidates["i0c0"]["valid"] and candidates["i0c0"]["source"] == REPAIRED
+    assert "`import os` is not allowed" in candidates["i0c0"]["errors"][0]
+    assert candidates["i1c0"]["source"] == IMPROVED
+    assert any("same as candidate" in e for c in candidates.values() for e in c["errors"])
+    assert summary["candidates"]["i1c0"]["parent"] in ("i0c0", "i0c1")
+
+
+def test_ray_trains_the_same_candidates_to_the_same_scores_as_the_local_pool(tmp_path: Path) -> None:
+    scores = {}
+    for executor in ("local", "ray"):
+        config, run = search(tmp_path, executor, executor=executor, iterations=1, short_fraction=1.0,
+                             baselines=False, steps=512)
+        summary = RewardSearch(config, run).run()
+        scores[executor] = {c: v["score"] for c, v in summary["candidates"].items()}
+    assert scores["local"] == scores["ray"]
+
+
+def test_init_human_starts_from_the_human_reward(tmp_path: Path) -> None:
+    config, run = search(tmp_path, init="human", samples=1, iterations=1, short_fraction=1.0, baselines=False,
+                         steps=512)
+    summary = RewardSearch(config, run).run()
+    assert "init" in summary["candidates"] and summary["candidates"]["init"]["stages"] == ["full"]
+    assert "def base_reward" in (run.path / "candidates" / "i0c0" / "reward.py").read_text()
+    assert summary["candidates"]["i0c0"]["parent"] == "init"
+
+
+def test_the_cli_reports_a_bad_world_and_a_bad_resume_clearly(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from lab.cli import app
+
+    runner = CliRunner()
+    wrong = runner.invoke(app, ["reward", "reachr", "reach", "--out", str(tmp_path / "x")])
+    assert wrong.exit_code != 0 and "Did you mean 'reacher'" in str(wrong.exception)
+    missing = runner.invoke(app, ["reward", "--resume", str(tmp_path / "nothing")])
+    assert missing.exit_code != 0 and "not a run directory" in str(missing.exception)
+    assert not (tmp_path / "x").exists()
