@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_training.py
 	$(BIN)/python bench/bench_llm.py
 	$(BIN)/python bench/bench_skills.py
+	$(BIN)/python bench/bench_reward_search.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -39,8 +39,9 @@ class Term:
 
     @property
     def key(self) -> str:
-        """What the term measures, without its weight or shaping: two terms with one key are one term."""
-        return f"{self.kind}:{','.join(self.fields)}:{self.axis}:{self.sign:+.0f}"
+        """What the term measures, without its weight, shaping or direction: a genome holds one term per key (so
+        never a velocity and its opposite)."""
+        return f"{self.kind}:{','.join(self.fields)}:{self.axis}"
 
     @property
     def name(self) -> str:
@@ -207,7 +208,7 @@ class OfflineRewardDesigner:
             self.catalogue = prototypes(self.world, self.task, self.embedder, self.extra_text)
         if not self.distances:
             self.distances = typical_distances(self.world, self.task, self.seed)
-        self._similarity = {p.term.key: p.similarity for p in self.catalogue}
+        self._similarity = {(p.term.key, p.term.sign): p.similarity for p in self.catalogue}
 
     def rng(self, *salt: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, *salt])
@@ -271,7 +272,7 @@ class OfflineRewardDesigner:
                 terms.append(added)
                 notes.append(f"added {added.name}")
         elif roll < 0.55 and len(terms) > 1:
-            weakest = min(terms, key=lambda t: self._similarity.get(t.key, 0.0))
+            weakest = min(terms, key=lambda t: self._similarity.get((t.key, t.sign), 0.0))
             terms.remove(weakest)
             notes.append(f"dropped {weakest.name}")
         elif roll < 0.75:
