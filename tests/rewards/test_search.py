@@ -84,8 +84,13 @@ def compute_reward(state, action):
     return distance, {"distance": distance}
 '''
 REPAIRED = FIRST.replace("-np.linalg.norm", "-2.0 * np.linalg.norm")
-IMPROVED = FIRST.replace("return distance,", "effort = -0.1 * np.sum(action ** 2, axis=-1)\n    return distance + effort,"
-                         ).replace('{"distance": distance}', '{"distance": distance, "effort": effort}')
+IMPROVED = '''import numpy as np
+
+def compute_reward(state, action):
+    distance = -np.linalg.norm(state["fingertip_pos"] - state["target_pos"], axis=-1)
+    effort = -0.1 * np.sum(action ** 2, axis=-1)
+    return distance + effort, {"distance": distance, "effort": effort}
+'''
 
 
 def answer(request: dict[str, Any], index: int) -> str:

@@ -6,11 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lab.rewards.program import RewardProgram, dry_run
+from lab.rewards.program import REWARD_RULES, RewardProgram, dry_run
 from lab.rewards.reflection import TrainingStats, reflection_text
 from lab.rewards.terms import Genome, OfflineRewardDesigner, Term
 from lab.sandbox import check_program
-from lab.rewards.program import REWARD_RULES
 from lab.worlds import get_world
 
 
