@@ -173,7 +173,28 @@ def prototypes(world: World, task: Task, embedder: Embedder, extra_text: str = "
     query = f"{task.description}. {extra_text}".strip()
     vectors = embedder.encode([query, *[d for _, d in found]])
     scores = vectors[1:] @ vectors[0]
-    return [Prototype(term, text, float(score)) for (term, text), score in zip(found, scores, strict=True)]
+    return [Prototype(term, text, float(score) + _direction_bonus(term, query))
+            for (term, text), score in zip(found, scores, strict=True)]
+
+
+DIRECTIONS = {(0, 1.0): "forward", (0, -1.0): "backward", (1, 1.0): "left", (1, -1.0): "right", (2, 1.0): "up",
+              (2, -1.0): "down"}
+OPPOSITE = {"forward": "backward", "backward": "forward", "left": "right", "right": "left", "up": "down",
+            "down": "up"}
+
+
+def _direction_bonus(term: Term, query: str) -> float:
+    """Sentence embeddings barely tell "run forward" from "run backward": a velocity term whose direction the
+    task names is raised, and one whose opposite the task names (and not its own) is pushed well down."""
+    if term.kind != "velocity":
+        return 0.0
+    words = set(query.lower().replace("(", " ").replace(")", " ").replace(",", " ").replace(".", " ").split())
+    direction = DIRECTIONS[(term.axis, term.sign)]
+    if direction in words:
+        return 0.1
+    if OPPOSITE[direction] in words:
+        return -0.3
+    return 0.0
 
 
 def _words(name: str) -> str:

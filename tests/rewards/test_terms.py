@@ -101,3 +101,9 @@ def test_the_human_reward_can_be_the_base_of_a_genome(designers) -> None:
     source = Genome([Term("action_cost", weight=0.1)], base=base).render(designer.task)
     checked = dry_run(RewardProgram(source, "based"), designer.world, designer.task)
     assert set(checked.components) == {"base", "action_cost"} and "def base_reward" in source
+
+
+def test_a_forward_task_never_prefers_a_backward_velocity(designers) -> None:
+    catalogue = designers["halfcheetah"].catalogue
+    similarity = {p.term.name: p.similarity for p in catalogue}
+    assert similarity["torso_speed_pos_x"] > similarity["torso_speed_neg_x"] + 0.3
