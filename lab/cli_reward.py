@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.syntax import Syntax
 from rich.table import Table
 
 from lab.errors import LabError
@@ -58,9 +59,10 @@ def reward_command(
         settings = validated(SearchConfig, run.read_json("config.json")["search"], "search")
         console.print(f"resuming {run.path} (its own settings; finished candidates are not trained again)")
     else:
-        if world is None or task is None:
-            raise LabError("lab reward needs WORLD and TASK (or --resume RUN_DIR)",
-                           hint="e.g. lab reward reacher reach --samples 4 --iterations 3")
+        if world is None or (task is None and not task_text):
+            raise LabError("lab reward needs WORLD and TASK, or WORLD and --task-text (or --resume RUN_DIR)",
+                           hint="e.g. lab reward reacher reach --samples 4, or lab reward ant --task-text "
+                                "'walk in a circle' --llm MODEL")
         from lab.cli_llm import llm_settings
         from lab.cli_train import _set_path
 
@@ -80,8 +82,8 @@ def reward_command(
         settings = validated(SearchConfig, values, "search", hint="`lab reward --help` lists the options")
         from lab.worlds import get_world
 
-        bound = get_world(settings.world).task(settings.task)
-        run = Run.create("reward", f"{settings.world}-{bound.family.name}", out=out)
+        label = get_world(settings.world).task(settings.task).family.name if settings.task else settings.task_text
+        run = Run.create("reward", f"{settings.world}-{label}", out=out)
         run.write_json("config.json", {"command": "reward", "search": settings.model_dump(mode="json")})
     console.print(f"run directory: {run.path}")
 
@@ -90,7 +92,14 @@ def reward_command(
         jobs = bar.add_task("training jobs", total=0)
 
         def show(kind: str, info: dict[str, Any]) -> None:
-            if kind == "iteration":
+            if kind == "task" and info["written"]:
+                bar.console.print("the task's success check and fitness, written by the model (task.py):")
+                bar.console.print(Syntax(info["source"], "python"))
+            elif kind == "task":
+                bar.console.print(f"no model: the task text is read as the world's task {info['task']} "
+                                  f"(similarity {info['similarity']:.2f}); give --llm MODEL to have its success "
+                                  "check written instead", highlight=False)
+            elif kind == "iteration":
                 bar.console.rule(f"iteration {info['iteration']}  parents: {', '.join(info['parents']) or 'none'}")
             elif kind == "candidate":
                 state = "[green]ok[/]" if info["valid"] else f"[red]rejected[/] after {len(info['errors'])} tries"
@@ -141,7 +150,7 @@ def reward_command(
     if promote:
         from lab.worlds import get_world
 
-        family = get_world(settings.world).task(settings.task).family.name
+        family = get_world(settings.world).task(settings.task).family.name if settings.task else "custom"
         console.print(f"promoted to {promote_best(run, summary, settings.world, family)}")
     if report:
         from lab.report.html import write_report

@@ -48,7 +48,8 @@ class SearchConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     world: str = Field(description="world name")
-    task: str = Field(description="task spec, e.g. `reach` or `forward`")
+    task: str = Field("", description="task spec, e.g. `reach` or `forward`; empty: the task is `task_text`, "
+                                      "judged by a success/fitness program the designer's model writes")
     task_text: str = Field("", description="the task in words for the designer (default: the task's description)")
     samples: int = Field(4, ge=1, le=64, description="programs proposed per iteration (K)")
     iterations: int = Field(3, ge=1, le=100, description="iterations (I)")
@@ -129,9 +130,15 @@ class RewardSearch:
         self.config = config
         self.run_dir = run
         self.world: World = get_world(config.world)
-        self.task: Task = self.world.task(config.task)
         self.progress = progress or (lambda kind, info: None)
         self.llms: dict[str, Any] = {}
+        if designer is None:
+            from lab.llm.config import build_llms
+
+            self.llms = build_llms(config.llm, run.path)
+        self._embedder: Any = None
+        self._judged: Any = None
+        self.task: Task = self._resolve_task()
         self.designer = designer or self._designer()
         self._executor = executor
         self.candidates: dict[str, Candidate] = {}
@@ -140,18 +147,48 @@ class RewardSearch:
         self._replay()
 
     # ----- set-up
-    def _designer(self) -> RewardDesigner:
-        from lab.llm.config import build_llms
+    @property
+    def embedder(self) -> Any:
+        if self._embedder is None:
+            from lab.skills.embedding import SentenceEmbedder
 
-        self.llms = build_llms(self.config.llm, self.run_dir.path)
+            self._embedder = SentenceEmbedder()
+        return self._embedder
+
+    def _resolve_task(self) -> Task:
+        """The world's task the config names, or the task text: judged by a program the model writes (journaled,
+        so a resume reuses it), or, with no model, read as the nearest of the world's own tasks."""
+        from lab.rewards import task_program
+
+        config = self.config
+        if config.task:
+            return self.world.task(config.task)
+        if not config.task_text:
+            raise LabError("a reward search needs a task", hint="give TASK, or --task-text 'the task in words'")
+        llm = self.llms.get("reward_designer")
+        if llm is None:
+            task, similarity = task_program.closest_task(self.world, config.task_text, self.embedder)
+            self.progress("task", {"task": task.id, "similarity": similarity, "written": False})
+            return task
+        written = [e for e in self.run_dir.events() if e["event"] == "task_program"]
+        if written:
+            source = written[-1]["source"]
+        else:
+            source, errors = task_program.write_task_program(llm, self.world, config.task_text, config.repairs)
+            self.run_dir.event("task_program", source=source, errors=errors)
+        self.run_dir.write_text("task.py", source)
+        self._judged = task_program.program_task(self.world, config.task_text, source)
+        self.progress("task", {"task": config.task_text, "written": True, "source": source})
+        return self._judged.task
+
+    def _designer(self) -> RewardDesigner:
         llm = self.llms.get("reward_designer")
         if llm is not None:
             return LLMRewardDesigner(llm, self.world, self.task, self.config.task_text)
         from lab.rewards.terms import OfflineRewardDesigner
-        from lab.skills.embedding import SentenceEmbedder
 
         base = self._human().source if self.config.init == "human" else ""
-        return OfflineDesigner(OfflineRewardDesigner(self.world, self.task, SentenceEmbedder(), self.config.seed,
+        return OfflineDesigner(OfflineRewardDesigner(self.world, self.task, self.embedder, self.config.seed,
                                                      self.config.task_text), base)
 
     def _human(self) -> RewardProgram:
@@ -198,6 +235,8 @@ class RewardSearch:
         finally:
             if self._executor is not None:
                 self._executor.close()
+            if self._judged is not None:
+                self._judged.close()
         return summary
 
     def _target_reached(self) -> bool:
@@ -286,6 +325,8 @@ class RewardSearch:
     def _job(self, name: str, reward: str, run_dir: Path, steps: int, eval_seed: int, episodes: int) -> TrainJob:
         values = {**self.config.train, "world": self.config.world, "task": self.task.id, "reward": str(reward),
                   "steps": steps, "seed": self.config.seed, "eval_seed": eval_seed, "eval_episodes": episodes}
+        if self._judged is not None:
+            values.update(task=self.config.task_text, task_program=str(self.run_dir.file("task.py").resolve()))
         return TrainJob(name, values, str(run_dir))
 
     def _train(self, candidates: list[Candidate], stage: str) -> None:
@@ -354,7 +395,9 @@ class RewardSearch:
             normalized_score = (final["fitness_mean"] - sparse) / abs(human - sparse)
         stats = best.stats()
         summary = {
-            "task": self.task.id, "designer": self.designer.name, "best": best.id, "lineage": self.lineage(best.id),
+            "task": self.task.id if self._judged is None else self.config.task_text,
+            "task_program": self._judged is not None, "designer": self.designer.name, "best": best.id,
+            "lineage": self.lineage(best.id),
             "best_selection_fitness": best.score, "final_evaluation": final,
             "baselines": {name: r.evaluation for name, r in self.baseline_results.items() if r.ok},
             "human_normalized_score": normalized_score,

@@ -47,6 +47,8 @@ class TrainConfig(BaseModel):
 
     world: str = Field(description="world name (`lab worlds` lists them)")
     task: str = Field(description="task spec, e.g. `forward` or `place(cube_red, zone_blue)`")
+    task_program: str | None = Field(None, description="a file defining compute_success(state) and "
+                                                      "compute_fitness(state); `task` is then the task in words")
     reward: str = Field("human", description="`human`, `sparse` (the task's baselines) or a reward program file")
     algo: Literal["ppo", "sac"] = Field("ppo", description="stable-baselines3 algorithm")
     steps: int = Field(100_000, ge=1, description="total env steps of training")

@@ -94,12 +94,20 @@ def train(config: TrainConfig, run: Run | None = None, progress: ProgressFn | No
     The reward program is checked and dry-run before any training; a program that fails while training stops the
     run with a ProgramError that names the call and the program's line, and the run's log records it.
     """
+    world = get_world(config.world)
+    judged = make_task(world, config.task, config.task_program)
+    try:
+        return _train(config, world, judged.task, run, progress)
+    finally:
+        judged.close()
+
+
+def _train(config: TrainConfig, world: World, task: Task, run: Run | None,
+           progress: ProgressFn | None) -> TrainResult:
     import torch
     from stable_baselines3.common.logger import configure
     from stable_baselines3.common.vec_env import VecNormalize
 
-    world = get_world(config.world)
-    task = world.task(config.task)
     program = resolve_reward(config.reward, task)
     run = run or Run.create("train", f"{world.name}-{task.family.name}-{program.name}")
     device = resolve_device(config.device)
@@ -110,6 +118,8 @@ def train(config: TrainConfig, run: Run | None = None, progress: ProgressFn | No
                      "device": device},
     })
     run.write_text(REWARD, program.source)
+    if config.task_program is not None:
+        run.write_text("task.py", Path(config.task_program).read_text())
     try:
         checked = dry_run(program, world, task, seed=config.seed)
     except ProgramError as error:
@@ -200,10 +210,29 @@ def load_policy(run: Run, device: str = "auto") -> Policy:
     return policy
 
 
+@dataclass
+class KnownTask:
+    """A world's own task, with nothing to close (the counterpart of a program task)."""
+
+    task: Task
+
+    def close(self) -> None:
+        pass
+
+
+def make_task(world: World, spec: str, task_program: str | None = None) -> KnownTask | Any:
+    """The task a config names: one of the world's, or the words `spec` judged by the task program file."""
+    if task_program is None:
+        return KnownTask(world.task(spec))
+    from lab.rewards.task_program import program_task, read_task_program
+
+    return program_task(world, spec, read_task_program(Path(task_program)))
+
+
 def run_task(run: Run) -> tuple[World, Task, RewardProgram]:
     """The world, task and reward program a run was trained on."""
     config = run.read_json("config.json")
     world = get_world(config["world"])
-    task = world.task(config["task"])
+    task = make_task(world, config["task"], config.get("task_program")).task
     program = RewardProgram.from_file(run.file(REWARD), name=Path(str(config["reward"])).stem)
     return world, task, program

@@ -154,3 +154,62 @@ def test_the_cli_reports_a_bad_world_and_a_bad_resume_clearly(tmp_path: Path) ->
     missing = runner.invoke(app, ["reward", "--resume", str(tmp_path / "nothing")])
     assert missing.exit_code != 0 and "not a run directory" in str(missing.exception)
     assert not (tmp_path / "x").exists()
+
+
+TASK_WRONG_SHAPE = '''import numpy as np
+
+def compute_success(state):
+    return np.zeros((3, 3), dtype=bool)
+
+def compute_fitness(state):
+    return np.linalg.norm(state["fingertip_pos"] - state["target_pos"], axis=-1)
+'''
+TASK_FIXED = '''import numpy as np
+
+def compute_success(state):
+    return np.linalg.norm(state["fingertip_pos"] - state["target_pos"], axis=-1) > 0.15
+
+def compute_fitness(state):
+    # metres between fingertip and target: far is good
+    return np.linalg.norm(state["fingertip_pos"] - state["target_pos"], axis=-1)
+'''
+AWAY = '''import numpy as np
+
+def compute_reward(state, action):
+    away = np.linalg.norm(state["fingertip_pos"] - state["target_pos"], axis=-1)
+    return away, {"away": away}
+'''
+
+
+def test_a_task_in_words_is_judged_by_a_program_the_model_writes(tmp_path: Path, model_server, monkeypatch) -> None:
+    def task_then_rewards(request: dict[str, Any], index: int) -> str:
+        first = request["messages"][0]["content"]
+        if "turn a robot task given in words" in first:
+            broken = not any("failed with this error" in m["content"] for m in request["messages"])
+            return f"```python\n{TASK_WRONG_SHAPE if broken else TASK_FIXED}```"
+        return f"```python\n{AWAY}```"
+
+    model_server.answer = task_then_rewards
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-local-test")
+    llm = LLMSettings(model="openai/task-writer", api_base=model_server.url, cache=False).model_dump()
+    config, run = search(tmp_path, task="", task_text="keep the fingertip far away from the target", samples=1,
+                         iterations=1, short_fraction=1.0, baselines=False, steps=512, llm=llm)
+    summary = RewardSearch(config, run).run()
+    assert summary["task_program"] and summary["task"] == "keep the fingertip far away from the target"
+    assert (run.path / "task.py").read_text() == TASK_FIXED
+    written = next(e for e in run.events() if e["event"] == "task_program")
+    assert "shape (3, 3)" in written["errors"][0]
+    reward_prompts = [r for r in model_server.requests if "reward engineer" in r["messages"][0]["content"]]
+    assert reward_prompts and all("compute_success" not in m["content"] for r in reward_prompts
+                                  for m in r["messages"])
+    trained = Run.open(run.path / "candidates" / "i0c0" / "full")
+    assert trained.read_json("config.json")["task_program"].endswith("task.py")
+    assert summary["final_evaluation"]["fitness_mean"] > 0.05
+
+
+def test_without_a_model_a_task_in_words_is_read_as_the_nearest_known_task(tmp_path: Path) -> None:
+    seen: list[dict[str, Any]] = []
+    config, run = search(tmp_path, task="", task_text="bring the fingertip onto the target point", samples=1,
+                         iterations=1, short_fraction=1.0, baselines=False, steps=256)
+    found = RewardSearch(config, run, progress=lambda kind, info: seen.append(info) if kind == "task" else None)
+    assert found.task.id == "reach(tolerance=0.02)" and not seen[0]["written"]
