@@ -213,3 +213,39 @@ def test_without_a_model_a_task_in_words_is_read_as_the_nearest_known_task(tmp_p
                          iterations=1, short_fraction=1.0, baselines=False, steps=256)
     found = RewardSearch(config, run, progress=lambda kind, info: seen.append(info) if kind == "task" else None)
     assert found.task.id == "reach(tolerance=0.02)" and not seen[0]["written"]
+
+
+@pytest.mark.slow
+def test_kill_9_mid_search_then_resume_trains_nothing_twice(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "killed"
+    command = [sys.executable, "-m", "lab.cli", "reward", "reacher", "reach", "--samples", "2", "--iterations", "2",
+               "--steps", "1024", "--eval-seeds", "2", "--max-parallel", "2", "--set", "train.n_envs=4",
+               "--set", "train.ppo.n_steps=64", "--set", "train.curve_points=10", "--set", "select_episodes=2",
+               "--out", str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        events = out / "events.jsonl"
+        if events.exists() and events.read_text().count('"event": "trained"') >= 3:
+            break
+        time.sleep(0.2)
+    else:
+        os.killpg(process.pid, signal.SIGKILL)
+        pytest.fail("the search never trained three candidates")
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    before = [(e["id"], e["stage"]) for e in Run.open(out).events() if e["event"] == "trained"]
+    resumed = subprocess.run([sys.executable, "-m", "lab.cli", "reward", "--resume", str(out)],
+                             capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
+    trained_once(Run.open(out))
+    after = [(e["id"], e["stage"]) for e in Run.open(out).events() if e["event"] == "trained"]
+    assert after[:len(before)] == before and len(after) > len(before)
+    assert (out / "summary.json").exists() and "human-normalized score" in resumed.stdout
