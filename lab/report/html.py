@@ -107,12 +107,15 @@ def search_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str]]:
     best, its component curves, every candidate with its note and errors, and the cost per iteration."""
     candidates: dict[str, dict[str, Any]] = {}
     scores: dict[tuple[str, str], float] = {}
+    hacking: set[str] = set()
     iterations: list[dict[str, Any]] = []
     for event in run.events():
         if event["event"] == "candidate":
             candidates[event["id"]] = event
         elif event["event"] == "trained" and event["result"]["ok"]:
             scores[(event["id"], event["stage"])] = event["result"]["evaluation"].get("fitness_mean")
+            if event.get("hacking"):
+                hacking.add(event["id"])
         elif event["event"] == "iteration":
             iterations.append(event)
     summary = run.read_json("summary.json") if run.file("summary.json").exists() else None
@@ -142,6 +145,9 @@ def search_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str]]:
             chain.append(f"<h3>{html.escape(cid)} <span class='muted'>{html.escape(event.get('note', ''))}</span>"
                          f"</h3><pre>{html.escape(event.get('source', ''))}</pre>")
         sections.append(("Lineage of the best (best first)", "".join(chain)))
+        reflection = run.path / "candidates" / summary["best"] / "full" / "reflection.txt"
+        if reflection.exists():
+            sections.append(("Reflection on the best", f"<pre>{html.escape(reflection.read_text())}</pre>"))
         best_run = run.path / "candidates" / summary["best"] / "full"
         if (best_run / "config.json").exists():
             best = training_sections(Run.open(best_run), {})
@@ -149,7 +155,8 @@ def search_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str]]:
                          if name in ("Learning curves", "Reward components")]
     rows = [{"candidate": cid, "iteration": c["iteration"], "parent": c.get("parent"),
              "short": scores.get((cid, "short")), "full": scores.get((cid, "full")),
-             "checked": "ok" if c["valid"] else "rejected", "note": c.get("note", ""),
+             "checked": "ok" if c["valid"] else "rejected", "reward hacking": "yes" if cid in hacking else "",
+             "note": c.get("note", ""),
              "errors": " | ".join(e.splitlines()[0] for e in c.get("errors", []))} for cid, c in candidates.items()]
     sections.append(("Candidates", table(rows)))
     sections.append(("Iterations (time and LLM cost)", table(

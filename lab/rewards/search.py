@@ -345,8 +345,13 @@ class RewardSearch:
         def done(result: JobResult) -> None:
             cid, _, job_stage = result.id.partition("/")
             self.candidates[cid].results[job_stage] = result
-            self.run_dir.event("trained", id=cid, stage=job_stage, result=vars(result))
             stats = TrainingStats.from_curve(result.curve) if result.ok else None
+            if stats is not None:
+                self.run_dir.write_text(f"candidates/{cid}/{job_stage}/reflection.txt",
+                                        reflection_text(stats, result.evaluation) + "\n")
+            self.run_dir.event("trained", id=cid, stage=job_stage, result=vars(result),
+                               hacking=bool(stats and stats.reward_hacking),
+                               correlation=stats.reward_fitness_correlation if stats else None)
             self.progress("trained", {"id": cid, "stage": job_stage, "ok": result.ok, "error": result.error,
                                       "score": self.candidates[cid].score,
                                       "success_rate": result.evaluation.get("success_rate"),

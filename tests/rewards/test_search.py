@@ -47,7 +47,9 @@ def test_offline_search_beats_the_sparse_reward_on_reacher(tmp_path: Path) -> No
     trained_once(run)
     report = write_report(run.path).read_text()
     assert "Fitness per candidate per iteration" in report and "Lineage of the best" in report
-    assert "<svg" in report and "human-normalized score" in report
+    assert "<svg" in report and "human-normalized score" in report and "Reflection on the best" in report
+    reflection = run.path / "candidates" / summary["best"] / "full" / "reflection.txt"
+    assert reflection.read_text().startswith("We trained an RL policy")
     promoted = promote(run, summary, "reacher", "reach", root=tmp_path / "rewards")
     assert promoted.parent == tmp_path / "rewards" / "reacher" / "reach"
     check_program(RewardProgram.from_file(promoted).source, REWARD_RULES)
