@@ -123,8 +123,8 @@ def main() -> None:
         write_frame(channel_out, encode({}, {"status": "error", "error": describe_exception(error, files)}))
         return
     write_frame(channel_out, encode({}, {"status": "ready"}))
-    entry = functions[str(meta["entry"])]
-    if world.robot(env) is None:
+    entry = functions.get(str(meta.get("entry")))
+    if entry is not None and world.robot(env) is None:
         entry_policy = next(s["policy"] for s in skills if s["name"] == meta["entry"])
         entry = functools.partial(play_policy, world, task, env, entry_policy)
     params, max_steps, every = dict(meta.get("params", {})), int(meta.get("max_steps", 3000)), int(
@@ -134,8 +134,21 @@ def main() -> None:
         if request is None:
             return
         _, ask = decode(request)
-        result, frames = run_episode(world, task, env, entry, int(ask["seed"]), params=params,
-                                     max_steps=max_steps, render=render, every=every, files=files)
+        run_entry, run_params, run_files = entry, params, files
+        if "program" in ask:
+            program = ask["program"]
+            run_files = tuple(f"<skill {s['name']}>" for s in program["skills"])
+            try:
+                loaded = load_skills([s for s in program["skills"] if "source" in s], world)
+                loaded.update({n: f for n, f in functions.items() if n not in loaded})
+                run_entry, run_params = loaded[str(program["entry"])], dict(program["params"])
+            except BaseException as error:  # a program that fails to load is this episode's outcome
+                write_frame(channel_out, encode({}, {"status": "error",
+                                                     "error": describe_exception(error, run_files)}))
+                continue
+        assert run_entry is not None
+        result, frames = run_episode(world, task, env, run_entry, int(ask["seed"]), params=run_params,
+                                     max_steps=max_steps, render=render, every=every, files=run_files)
         write_frame(channel_out, encode({"frames": np.stack(frames)} if frames else {}, result))
 
 

@@ -172,6 +172,67 @@ class SkillRunner:
         self.close()
 
 
+class ProgramPlayer:
+    """One sandbox process for a world and task that plays many programs, each sent with its episode: for searches
+    that try hundreds of candidate skills, where a process per program would cost more than the episodes.
+
+    Each program is checked and its library calls resolved here, then compiled inside the locked-down process; a
+    program that fails to load, raises, or runs past its time is that episode's outcome (the process is started
+    again when it had to be stopped).
+    """
+
+    def __init__(self, world: World, task: Task, library: SkillLibrary | None = None, *, max_steps: int = 3000,
+                 episode_seconds: float = 60.0, load_seconds: float = 60.0, memory_mb: int = 1024) -> None:
+        if world.robot_api_doc() is None:
+            raise LabError(f"world {world.name!r} has no robot API, so it has no code skills")
+        self.world, self.task, self.library = world, task, library
+        self.episode_seconds, self.load_seconds, self.memory_mb = episode_seconds, load_seconds, memory_mb
+        self._setup: dict[str, Any] = {
+            "world": world.name, "task": task.id, "entry": None, "params": {}, "max_steps": max_steps,
+            "render": False, "memory_mb": memory_mb, "skills": [],
+            "envs_path": [str(d.resolve()) for d in world_dirs()], "mujoco_gl": ""}
+        self._worker: WorkerProcess | None = None
+        self.episodes = 0
+
+    def play(self, name: str, source: str, seed: int, params: dict[str, Any] | None = None) -> EpisodeResult:
+        """One seeded episode of the program `name` (its parameters bound from the task, then `params`)."""
+        try:
+            declared = analyse(name, source).params
+            entries = [e for e in resolve_calls(name, source, self.library) if "source" in e]
+        except ProgramError as error:
+            return EpisodeResult(seed, False, float("nan"), 0, error.feedback())
+        except LabError as error:
+            return EpisodeResult(seed, False, float("nan"), 0, error.message)
+        bound = {**{k: self.task.param_map[k] for k in declared if k in self.task.param_map}, **(params or {})}
+        missing = [k for k, v in declared.items() if v is None and k not in bound]
+        if missing:
+            return EpisodeResult(seed, False, float("nan"), 0, f"needs parameter(s) {', '.join(missing)}")
+        if self._worker is None or not self._worker.alive:
+            self._worker = WorkerProcess(f"skill search on {self.task.id}", "lab.sandbox.episode_worker",
+                                         self._setup, self.load_seconds, self.memory_mb)
+        self.episodes += 1
+        request = {"seed": seed, "program": {"entry": name, "skills": entries, "params": bound}}
+        try:
+            _, meta = self._worker.exchange(encode({}, request), self.episode_seconds, f"episode {seed}")
+        except ProgramError as error:
+            return EpisodeResult(seed, False, float("nan"), 0, error.message)
+        if meta.get("status") != "ok":
+            return EpisodeResult(seed, False, float("nan"), 0, str(meta.get("error")))
+        return EpisodeResult(seed, bool(meta["success"]), float(meta["fitness"]), int(meta["steps"]),
+                             str(meta.get("error", "")))
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
+
+    def __enter__(self) -> ProgramPlayer:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
 def verify(world: World, task: Task, name: str, source: str, library: SkillLibrary | None = None,
            seeds: list[int] | None = None, threshold: float = 0.8, params: dict[str, Any] | None = None,
            policy: Skill | None = None) -> tuple[Verification, list[EpisodeResult]]:

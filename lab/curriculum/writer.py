@@ -1,0 +1,187 @@
+"""The offline skill writer: compositional search over the robot's primitives and the library's skills.
+
+No language model: candidate programs are short sequences of steps (a primitive call with arguments bound from
+the task's parameters, or a call to a stored skill), enumerated shortest first and played in simulation. The
+task's own fitness ranks the prefixes worth extending (a beam); a sequence whose episode meets the task's success
+check is verified on further seeds. What it finds is an ordinary skill program, parameterised by the task's
+parameter names, so the skill it becomes serves every parameter value, and later searches call it as one step.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import product
+from typing import Any
+
+from lab.skills.model import Verification
+from lab.skills.runtime import EpisodeResult, ProgramPlayer
+from lab.skills.store import SkillLibrary
+from lab.worlds.core import Task, World
+
+HEIGHTS = (0.08, 0.045, 0.0)
+"""Heights (m) above a named thing that a move may aim at: hover, one cube up, at it."""
+FIXED_PLACES = ("handle", "button", "drawer")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of a candidate program."""
+
+    code: str
+    calls: str = ""
+    """The library skill this step calls, if any."""
+
+
+@dataclass
+class Written:
+    """What a search found (the program, verified), or that it found nothing, with what it cost."""
+
+    name: str
+    source: str | None
+    verification: Verification | None
+    results: list[EpisodeResult] = field(default_factory=list)
+    episodes: int = 0
+    seconds: float = 0.0
+    calls: list[str] = field(default_factory=list)
+    best_error: str = ""
+    """On failure: the error of the most promising candidate, as feedback."""
+
+    @property
+    def found(self) -> bool:
+        return self.source is not None
+
+
+class CompositionalWriter:
+    """Writes a skill for a task by searching compositions of primitives and stored skills in simulation."""
+
+    name = "search"
+
+    def __init__(self, world: World, library: SkillLibrary | None = None, *, beam: int = 4, max_length: int = 5,
+                 verify_seeds: int = 10, threshold: float = 0.8, search_seed: int = 0,
+                 episode_budget: int = 1500) -> None:
+        self.world = world
+        self.library = library
+        self.beam = beam
+        self.max_length = max_length
+        self.verify_seeds = verify_seeds
+        self.threshold = threshold
+        self.search_seed = search_seed
+        self.episode_budget = episode_budget
+
+    # ----- the vocabulary
+    def steps(self, task: Task) -> list[Step]:
+        """Every step a candidate for `task` may take: primitives over the task's named things, stored skills."""
+        names = [p.name for p in task.family.params if p.choices]
+        numbers = [p.name for p in task.family.params if not p.choices]
+        words = set(task.family.description.lower().replace(",", " ").split())
+        places = [f'"{place}"' for place in FIXED_PLACES if place in words]
+        steps = [Step("robot.open()"), Step("robot.close()")]
+        for target in [*names, *places]:
+            for height in HEIGHTS:
+                steps.append(Step(f"robot.move_to(robot.position({target}) + np.array([0.0, 0.0, {height}]))"))
+        steps += [Step("robot.move_by(0.0, 0.0, 0.1)"), Step("robot.move_by(0.0, 0.0, -0.03)")]
+        for number in numbers:
+            if "height" in number:
+                steps.append(Step(f"robot.move_by(0.0, 0.0, {number})"))
+            else:
+                steps.append(Step(f"robot.move_by(0.0, -({number} + 0.015), 0.0)"))
+        steps += self._skill_steps(task, names, numbers)
+        return steps
+
+    def _skill_steps(self, task: Task, names: list[str], numbers: list[str]) -> list[Step]:
+        if self.library is None:
+            return []
+        steps = []
+        for skill in self.library.skills(world=self.world.name, kind="code"):
+            if skill.name == task.family.name:
+                continue
+            required = [k for k, v in skill.params.items() if v is None]
+            if len(required) > 3:
+                continue
+            for binding in product(names, repeat=len(required)):
+                if len(set(binding)) < len(binding):
+                    continue
+                arguments = [f"{k}={v}" for k, v in zip(required, binding, strict=True)]
+                arguments += [f"{k}={k}" for k in skill.params if k in numbers and k not in required]
+                steps.append(Step(f"{skill.name}(robot{''.join(', ' + a for a in arguments)})", calls=skill.name))
+        return steps
+
+    def render(self, task: Task, name: str, steps: list[Step]) -> str:
+        """A candidate as a skill program: parameters named as the task's, numbers defaulting to its values."""
+        arguments = []
+        for param in task.family.params:
+            value = task.param_map[param.name]
+            arguments.append(param.name if param.choices else f"{param.name}={value!r}")
+        placeholders = {p.name: f"<{p.name}>" for p in task.family.params}
+        description = task.family.description.format(**placeholders)
+        body = "\n".join(f"    {step.code}" for step in steps) or "    pass"
+        signature = ", ".join(["robot", *arguments])
+        return (f"import numpy as np\n\n\ndef {name}({signature}):\n"
+                f'    """{description[0].upper() + description[1:]} (written by compositional search)."""\n'
+                f"{body}\n")
+
+    # ----- the search
+    def write(self, task: Task, name: str | None = None,
+              on_try: Callable[[int, EpisodeResult], None] | None = None) -> Written:
+        """Search for a program that meets `task`'s success check, shortest first, and verify it."""
+        name = name or task.family.name
+        started = time.perf_counter()
+        vocabulary = self.steps(task)
+        written = Written(name, None, None)
+        best: tuple[tuple[float, ...], str] | None = None
+        with ProgramPlayer(self.world, task, self.library) as player:
+            frontier: list[tuple[int, ...]] = [()]
+            for _ in range(self.max_length):
+                scored: list[tuple[tuple[float, ...], tuple[int, ...]]] = []
+                for prefix in frontier:
+                    for index in range(len(vocabulary)):
+                        if prefix and prefix[-1] == index:
+                            continue
+                        candidate = (*prefix, index)
+                        steps = [vocabulary[i] for i in candidate]
+                        source = self.render(task, name, steps)
+                        result = player.play(name, source, self.search_seed)
+                        written.episodes += 1
+                        if on_try is not None:
+                            on_try(written.episodes, result)
+                        if result.success and not result.error:
+                            verification, results = self._verify(player, task, name, source)
+                            written.episodes += len(results)
+                            if verification.passed:
+                                written.source, written.verification, written.results = source, verification, results
+                                written.calls = sorted({s.calls for s in steps if s.calls})
+                                written.seconds = time.perf_counter() - started
+                                return written
+                        key = (0.0 if result.error else 1.0,
+                               result.fitness if math.isfinite(result.fitness) else -math.inf,
+                               float(any(s.calls for s in steps)), -float(len(candidate)))
+                        scored.append((key, candidate))
+                        if best is None or key > best[0]:
+                            best = (key, result.error)
+                        if written.episodes >= self.episode_budget:
+                            break
+                    if written.episodes >= self.episode_budget:
+                        break
+                if written.episodes >= self.episode_budget or not scored:
+                    break
+                scored.sort(key=lambda item: item[0], reverse=True)
+                clean = [c for k, c in scored if k[0] > 0] or [c for _, c in scored]
+                frontier = clean[:self.beam]
+        written.seconds = time.perf_counter() - started
+        written.best_error = best[1] if best else ""
+        return written
+
+    def _verify(self, player: ProgramPlayer, task: Task, name: str,
+                source: str) -> tuple[Verification, list[EpisodeResult]]:
+        seeds = [self.search_seed + 1 + i for i in range(self.verify_seeds)]
+        results = [player.play(name, source, seed) for seed in seeds]
+        return Verification(self.world.version, task.id, seeds, sum(r.success for r in results),
+                            self.threshold), results
+
+
+def describe_steps(writer: CompositionalWriter, task: Task) -> list[dict[str, Any]]:
+    """The vocabulary of a task, for logs and reports."""
+    return [{"code": s.code, "calls": s.calls} for s in writer.steps(task)]
