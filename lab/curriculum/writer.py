@@ -2,7 +2,8 @@
 
 No language model: candidate programs are short sequences of steps (a primitive call with arguments bound from
 the task's parameters, or a call to a stored skill), enumerated shortest first and played in simulation. The
-task's own fitness ranks the prefixes worth extending (a beam); a sequence whose episode meets the task's success
+task's own fitness ranks the prefixes worth extending (a beam), and the best prefixes that call stored skills are
+extended too, since a task's fitness often gets worse before it gets better (lifting a cube to stack it); a sequence whose episode meets the task's success
 check is verified on further seeds. What it finds is an ordinary skill program, parameterised by the task's
 parameter names, so the skill it becomes serves every parameter value, and later searches call it as one step.
 """
@@ -22,7 +23,8 @@ from lab.skills.store import SkillLibrary
 from lab.worlds.core import Task, World
 
 HEIGHTS = (0.08, 0.045, 0.0)
-"""Heights (m) above a named thing that a move may aim at: hover, one cube up, at it."""
+"""Heights (m) above a named thing that a move may aim at: hover, one cube up, at it. Moving onto a thing is one
+step that comes down from the hover height, so fingers straddle it instead of knocking it away."""
 FIXED_PLACES = ("handle", "button", "drawer")
 
 
@@ -59,7 +61,7 @@ class CompositionalWriter:
 
     name = "search"
 
-    def __init__(self, world: World, library: SkillLibrary | None = None, *, beam: int = 4, max_length: int = 5,
+    def __init__(self, world: World, library: SkillLibrary | None = None, *, beam: int = 6, max_length: int = 5,
                  verify_seeds: int = 10, threshold: float = 0.8, search_seed: int = 0,
                  episode_budget: int = 1500) -> None:
         self.world = world
@@ -80,8 +82,10 @@ class CompositionalWriter:
         places = [f'"{place}"' for place in FIXED_PLACES if place in words]
         steps = [Step("robot.open()"), Step("robot.close()")]
         for target in [*names, *places]:
-            for height in HEIGHTS:
+            for height in HEIGHTS[:-1]:
                 steps.append(Step(f"robot.move_to(robot.position({target}) + np.array([0.0, 0.0, {height}]))"))
+            steps.append(Step(f"robot.move_to(robot.position({target}) + np.array([0.0, 0.0, {HEIGHTS[0]}]))\n"
+                              f"    robot.move_to(robot.position({target}))"))
         steps += [Step("robot.move_by(0.0, 0.0, 0.1)"), Step("robot.move_by(0.0, 0.0, -0.03)")]
         for number in numbers:
             if "height" in number:
@@ -168,8 +172,9 @@ class CompositionalWriter:
                 if written.episodes >= self.episode_budget or not scored:
                     break
                 scored.sort(key=lambda item: item[0], reverse=True)
-                clean = [c for k, c in scored if k[0] > 0] or [c for _, c in scored]
-                frontier = clean[:self.beam]
+                clean = [(k, c) for k, c in scored if k[0] > 0] or scored
+                reusing = [c for k, c in clean if k[2] > 0][:self.beam]
+                frontier = list(dict.fromkeys([c for _, c in clean[:self.beam]] + reusing))
         written.seconds = time.perf_counter() - started
         written.best_error = best[1] if best else ""
         return written
