@@ -178,6 +178,7 @@ def demo_world(
         console.print(f"wrote {video} ({len(frames)} frames, {len(tasks)} task(s))")
 
 
+from lab.cli_curriculum import curriculum_command, solve_command  # noqa: E402 - after the app it extends
 from lab.cli_llm import llm_app  # noqa: E402 - after the app it extends
 from lab.cli_reward import reward_command  # noqa: E402 - after the app it extends
 from lab.cli_skills import skills_app  # noqa: E402 - after the app it extends
@@ -187,6 +188,8 @@ app.command("train")(train_command)
 app.command("eval")(eval_command)
 app.command("report")(report_command)
 app.command("reward")(reward_command)
+app.command("curriculum")(curriculum_command)
+app.command("solve")(solve_command)
 app.add_typer(llm_app, name="llm")
 app.add_typer(skills_app, name="skills")
 

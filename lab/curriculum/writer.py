@@ -1,11 +1,12 @@
 """The offline skill writer: compositional search over the robot's primitives and the library's skills.
 
-No language model: candidate programs are short sequences of steps (a primitive call with arguments bound from
-the task's parameters, or a call to a stored skill), enumerated shortest first and played in simulation. The
-task's own fitness ranks the prefixes worth extending (a beam), and the best prefixes that call stored skills are
-extended too, since a task's fitness often gets worse before it gets better (lifting a cube to stack it); a sequence whose episode meets the task's success
-check is verified on further seeds. What it finds is an ordinary skill program, parameterised by the task's
-parameter names, so the skill it becomes serves every parameter value, and later searches call it as one step.
+No language model: candidate programs are short sequences of steps (a primitive call with arguments bound from the
+task's parameters, or a call to a stored skill), enumerated shortest first and played in simulation. The task's
+own fitness ranks the prefixes worth extending (a beam), and the best prefixes that call stored skills are extended
+too, since a task's fitness often gets worse before it gets better (lifting a cube to stack it). A sequence whose
+episode meets the task's success check is verified on further seeds. What it finds is an ordinary skill program,
+parameterised by the task's parameter names, so the skill serves every parameter value, and later searches call
+it as one step.
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ class CompositionalWriter:
         self.threshold = threshold
         self.search_seed = search_seed
         self.episode_budget = episode_budget
+        self.allowed: set[str] | None = None
+        """When set, only these stored skills may be called (the ones retrieved for the task)."""
 
     # ----- the vocabulary
     def steps(self, task: Task) -> list[Step]:
@@ -100,18 +103,29 @@ class CompositionalWriter:
             return []
         steps = []
         for skill in self.library.skills(world=self.world.name, kind="code"):
-            if skill.name == task.family.name:
+            if skill.name == task.family.name or (self.allowed is not None and skill.name not in self.allowed):
                 continue
             required = [k for k, v in skill.params.items() if v is None]
             if len(required) > 3:
                 continue
-            for binding in product(names, repeat=len(required)):
-                if len(set(binding)) < len(binding):
-                    continue
+            for binding in self._bindings(skill.name, required, names):
                 arguments = [f"{k}={v}" for k, v in zip(required, binding, strict=True)]
                 arguments += [f"{k}={k}" for k in skill.params if k in numbers and k not in required]
                 steps.append(Step(f"{skill.name}(robot{''.join(', ' + a for a in arguments)})", calls=skill.name))
         return steps
+
+    def _bindings(self, skill: str, required: list[str], names: list[str]) -> list[tuple[str, ...]]:
+        """Arguments for a stored skill's required parameters: the task's own parameter names, all different; in
+        a task without any, the values the skill's own task family allows, as literals."""
+        if names:
+            return [b for b in product(names, repeat=len(required)) if len(set(b)) == len(b)]
+        family = self.world.task_families.get(skill)
+        if family is None:
+            return []
+        options = {p.name: [repr(c) for c in p.choices] for p in family.params if p.choices}
+        if any(k not in options for k in required):
+            return []
+        return [b for b in product(*(options[k] for k in required)) if len(set(b)) == len(b)]
 
     def render(self, task: Task, name: str, steps: list[Step]) -> str:
         """A candidate as a skill program: parameters named as the task's, numbers defaulting to its values."""
@@ -128,10 +142,12 @@ class CompositionalWriter:
                 f"{body}\n")
 
     # ----- the search
-    def write(self, task: Task, name: str | None = None,
-              on_try: Callable[[int, EpisodeResult], None] | None = None) -> Written:
-        """Search for a program that meets `task`'s success check, shortest first, and verify it."""
+    def write(self, task: Task, name: str | None = None, on_try: Callable[[int, EpisodeResult], None] | None = None,
+              skills: list[str] | None = None) -> Written:
+        """Search for a program that meets `task`'s success check, shortest first, and verify it; `skills` limits
+        the stored skills it may call (e.g. to those retrieved for the task)."""
         name = name or task.family.name
+        self.allowed = set(skills) if skills is not None else None
         started = time.perf_counter()
         vocabulary = self.steps(task)
         written = Written(name, None, None)

@@ -112,9 +112,10 @@ def write_task_program(llm: LLM, world: World, text: str, repairs: int = 2) -> t
                    f"{errors[-1]}", hint="reword --task-text, or name one of the world's tasks")
 
 
-def closest_task(world: World, text: str, embedder: Any) -> tuple[Task, float]:
-    """The world's known task whose description is nearest in meaning to `text` (for runs without a model)."""
-    tasks = world.default_tasks()
+def closest_task(world: World, text: str, embedder: Any, tasks: list[Task] | None = None) -> tuple[Task, float]:
+    """The world's known task (of `tasks`, default one per family) whose description is nearest in meaning to
+    `text` (for runs without a model)."""
+    tasks = tasks or world.default_tasks()
     vectors = embedder.encode([text, *[t.description for t in tasks]])
     scores = vectors[1:] @ vectors[0]
     best = int(np.argmax(scores))

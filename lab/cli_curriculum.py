@@ -1,0 +1,94 @@
+"""`lab curriculum`: a session that proposes tasks, writes and verifies skills, and stores them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from lab.errors import LabError
+
+console = Console()
+
+
+def curriculum_command(
+    config: Annotated[Path | None, typer.Argument(metavar="CURRICULUM.yaml",
+                                                  help="World, budget, library, thresholds.")] = None,
+    budget: Annotated[int | None, typer.Option(help="Tasks to attempt (overrides the file).")] = None,
+    library: Annotated[Path | None, typer.Option(help="Skill library folder (overrides the file).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Run directory (default: runs/<time>-curriculum-...).")] = None,
+    resume: Annotated[Path | None, typer.Option(help="Go on with a stopped session in this run directory.")] = None,
+) -> None:
+    """Run a curriculum session: propose a task, retrieve skills, write one, verify it, store it; repeat."""
+    from lab.curriculum.session import CurriculumConfig, Session
+    from lab.runs import Run
+    from lab.settings import read_yaml_mapping, validated
+    from lab.skills import SkillLibrary
+
+    if resume is not None:
+        run = Run.open(resume)
+        settings = validated(CurriculumConfig, run.read_json("config.json")["curriculum"], "curriculum")
+        if budget is not None:
+            settings.budget = budget
+    else:
+        if config is None:
+            raise LabError("lab curriculum needs a curriculum file (or --resume RUN_DIR)",
+                           hint="e.g. lab curriculum curricula/playground.yaml")
+        values: dict[str, Any] = read_yaml_mapping(config)
+        values.update({k: v for k, v in {"budget": budget, "library": library}.items() if v is not None})
+        settings = validated(CurriculumConfig, values, "curriculum", hint=f"see {config} and curricula/")
+        run = Run.create("curriculum", f"{settings.world}", out=out)
+        run.write_json("config.json", {"command": "curriculum", "curriculum": settings.model_dump(mode="json")})
+    console.print(f"run directory: {run.path}   library: {settings.library}")
+
+    def show(kind: str, info: dict[str, Any]) -> None:
+        if kind == "task":
+            console.rule(f"iteration {info['iteration']}: {info['task']}")
+        elif kind == "attempted" and info["success"]:
+            extra = f" calling {', '.join(info['calls'])}" if info.get("calls") else ""
+            console.print(f"  [green]{info['skill']}[/] {info['how']}{extra}"
+                          + (f" ({info['episodes']} episodes)" if info.get("episodes") else "")
+                          + f", {info['seconds']:.1f} s; tasks mastered: {info['skills']}")
+        elif kind == "attempted":
+            console.print(f"  [red]failed[/]: {info['reason'][:200]}", highlight=False)
+        elif kind == "exhausted":
+            console.print("no task left to try now: every task is mastered or backing off")
+
+    with SkillLibrary(settings.library) as opened:
+        summary = Session(settings, run, opened, progress=show).run()
+    table = Table(title=f"session summary ({summary['iterations']} iterations, {summary['seconds']:.0f} s)")
+    for column in ("skills learned", "composed", "families", "failures"):
+        table.add_column(column, overflow="fold")
+    table.add_row(", ".join(summary["skills_learned"]) or "-", ", ".join(summary["composed"]) or "-",
+                  ", ".join(summary["families_mastered"]) or "-",
+                  "; ".join(f"{k} x{v}" for k, v in summary["failures_by_reason"].items()) or "-")
+    console.print(table)
+
+
+def solve_command(
+    world: Annotated[str, typer.Argument(help="World name.")],
+    goal: Annotated[str, typer.Argument(metavar="GOAL", help="What to do, in words.")],
+    library: Annotated[Path, typer.Option(help="Skill library folder (frozen: nothing is stored).")] = Path(
+        "skills"),
+) -> None:
+    """Reach a goal with the stored skills (zero-shot): read it as one of the world's tasks, compose skills for it,
+    verify the composition in simulation."""
+    from rich.syntax import Syntax
+
+    from lab.curriculum.session import solve
+    from lab.skills import SkillLibrary
+
+    with SkillLibrary(library, create=False) as opened, console.status("searching compositions of stored skills"):
+        task, similarity, written = solve(world, goal, opened)
+    console.print(f"goal read as the task {task.id}: {task.description} (similarity {similarity:.2f})")
+    if not written.found:
+        raise LabError(f"no composition of the library's skills reached {task.id} within {written.episodes} "
+                       "episodes", hint="run a curriculum session to learn more skills, then try again")
+    assert written.verification is not None
+    console.print(Syntax(written.source or "", "python"))
+    console.print(f"solved with {', '.join(written.calls) or 'primitives only'}: "
+                  f"{written.verification.successes}/{len(written.verification.seeds)} seeds succeeded "
+                  f"({written.episodes} episodes searched, {written.seconds:.1f} s)")

@@ -1,0 +1,174 @@
+"""A curriculum session (Voyager on MuJoCo): propose a task, retrieve skills, write a skill, verify it, store it.
+
+Each iteration the curriculum proposes a task; a stored skill of the task's family is tried first (the library
+already solves it when it verifies); otherwise the top-k skills are retrieved for it and the writer writes a new
+one (the offline compositional search, or a model over up to R rounds of feedback). A verified skill is stored with
+its provenance; a failed task is recorded with its reason and backs off. The event log is the journal: a killed
+session resumes from it, and its record of mastered tasks is checked against the library on resume, so the two
+never disagree.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lab.curriculum.proposer import LearningProgressCurriculum, Progress, task_pool
+from lab.curriculum.writer import CompositionalWriter, Written
+from lab.runs import Run
+from lab.skills import Skill, SkillLibrary
+from lab.skills.runtime import analyse, verify
+from lab.worlds import get_world
+from lab.worlds.core import Task
+
+ProgressFn = Callable[[str, dict[str, Any]], None]
+
+
+class CurriculumConfig(BaseModel):
+    """A curriculum session, as `curricula/*.yaml` says it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    world: str = Field("playground", description="world name")
+    budget: int = Field(20, ge=1, description="tasks to attempt")
+    library: Path = Field(Path("skills"), description="the skill library folder")
+    retrieve: int = Field(5, ge=0, description="library skills retrieved for each task (top-k by meaning)")
+    verify_seeds: int = Field(10, ge=1, description="seeded episodes that verify a skill")
+    threshold: float = Field(0.8, gt=0, le=1, description="success rate a skill needs to be stored")
+    tasks_per_family: int = Field(3, ge=1, description="parameter bindings per task family in the task pool")
+    beam: int = Field(6, ge=1, description="offline writer: prefixes kept per length")
+    max_length: int = Field(5, ge=1, description="offline writer: most steps in a program")
+    episode_budget: int = Field(1500, ge=10, description="offline writer: episodes per task")
+    seed: int = Field(0, ge=0, description="seeds the curriculum")
+
+
+def skill_name(task: Task, taken: set[str]) -> str:
+    """The family's name, or, when a skill of that name exists (and does not solve this task), the family and the
+    task's parameter values."""
+    if task.family.name not in taken:
+        return task.family.name
+    suffix = "_".join(str(v) for _, v in task.params)
+    return re.sub(r"[^a-z0-9_]+", "_", f"{task.family.name}_{suffix}".lower()).strip("_")[:64]
+
+
+class Session:
+    """One curriculum session in its run directory; `run()` goes on from wherever its journal stopped."""
+
+    def __init__(self, config: CurriculumConfig, run: Run, library: SkillLibrary,
+                 progress: ProgressFn | None = None) -> None:
+        self.config = config
+        self.run_dir = run
+        self.library = library
+        self.world = get_world(config.world)
+        self.show = progress or (lambda kind, info: None)
+        self.curriculum = LearningProgressCurriculum(self.world, library.embedder, config.seed,
+                                                     config.tasks_per_family)
+        self.writer = CompositionalWriter(self.world, library, beam=config.beam, max_length=config.max_length,
+                                          verify_seeds=config.verify_seeds, threshold=config.threshold,
+                                          episode_budget=config.episode_budget)
+        self.progress, self.iterations = self._replay()
+
+    def _replay(self) -> tuple[Progress, int]:
+        progress = Progress()
+        iterations = 0
+        tasks = {t.id: t for t in self.curriculum.pool}
+        for event in self.run_dir.events():
+            if event["event"] == "attempted" and event["task"] in tasks:
+                progress.record(tasks[event["task"]], event["iteration"], event["success"], event.get("skill", ""))
+                iterations = event["iteration"] + 1
+        for skill in self.library.skills(world=self.world.name):
+            made_here = skill.provenance.get("run") == str(self.run_dir.path)
+            if made_here and skill.task in tasks and skill.task not in progress.mastered:
+                progress.record(tasks[skill.task], iterations, True, skill.ref)
+                self.run_dir.event("attempted", iteration=iterations, task=skill.task, success=True,
+                                   skill=skill.ref, how="found in the library on resume")
+                iterations += 1
+        return progress, iterations
+
+    def run(self) -> dict[str, Any]:
+        for iteration in range(self.iterations, self.config.budget):
+            task = self.curriculum.propose(self.progress, iteration)
+            if task is None:
+                self.show("exhausted", {"iteration": iteration})
+                break
+            self.show("task", {"iteration": iteration, "task": task.id, "description": task.description})
+            started = time.perf_counter()
+            outcome = self._attempt(task, iteration)
+            outcome["seconds"] = round(time.perf_counter() - started, 3)
+            self.progress.record(task, iteration, outcome["success"], outcome.get("skill", ""))
+            self.run_dir.event("attempted", iteration=iteration, task=task.id, **outcome)
+            self.show("attempted", {"iteration": iteration, "task": task.id, **outcome,
+                                    "skills": len(self.progress.mastered)})
+        summary = self.summary()
+        self.run_dir.write_json("summary.json", summary)
+        return summary
+
+    def _attempt(self, task: Task, iteration: int) -> dict[str, Any]:
+        existing = {s.name: s for s in self.library.skills(world=self.world.name, kind="code")}
+        own = existing.get(task.family.name)
+        if own is not None:
+            seeds = list(range(self.config.verify_seeds))
+            verification, _ = verify(self.world, task, own.name, own.source, self.library, seeds,
+                                     self.config.threshold)
+            if verification.passed:
+                return {"success": True, "skill": own.ref, "how": "an existing skill verified on it",
+                        "success_rate": verification.success_rate}
+        retrieved = [h.skill.name for h in self.library.search(task.description, k=self.config.retrieve,
+                                                                world=self.world.name, kind="code")]
+        name = skill_name(task, set(existing))
+        written = self.writer.write(task, name, skills=retrieved)
+        if not written.found:
+            reason = (f"no program of up to {self.config.max_length} steps met the success check within "
+                      f"{written.episodes} episodes" + (f"; the closest one stopped with: {written.best_error}"
+                                                        if written.best_error else ""))
+            return {"success": False, "reason": reason, "episodes": written.episodes, "retrieved": retrieved}
+        stored = self._store(task, written, iteration)
+        return {"success": True, "skill": stored.ref, "how": "written by compositional search",
+                "calls": written.calls, "episodes": written.episodes, "retrieved": retrieved,
+                "success_rate": written.verification.success_rate if written.verification else None}
+
+    def _store(self, task: Task, written: Written, iteration: int) -> Skill:
+        assert written.source is not None
+        signature = analyse(written.name, written.source)
+        skill = Skill(name=written.name, description=signature.docstring.split(" (written")[0], kind="code",
+                      world=self.world.name, task=task.id, params=signature.params, calls=written.calls,
+                      source=written.source, verification=written.verification,
+                      provenance={"run": str(self.run_dir.path), "writer": self.writer.name, "task": task.id,
+                                  "iteration": iteration})
+        return self.library.add(skill)
+
+    def summary(self) -> dict[str, Any]:
+        attempts = [e for e in self.run_dir.events() if e["event"] == "attempted"]
+        learned = [e for e in attempts if e["success"] and e.get("how") == "written by compositional search"]
+        composed = [e for e in learned if e.get("calls")]
+        families = sorted({e["task"].partition("(")[0] for e in attempts if e["success"]})
+        reasons: dict[str, int] = {}
+        for event in attempts:
+            if not event["success"]:
+                key = re.sub(r"\d+", "N", event.get("reason", "unknown").split(";")[0])
+                reasons[key] = reasons.get(key, 0) + 1
+        return {"world": self.world.name, "iterations": len(attempts), "skills_learned": [e["skill"] for e in learned],
+                "composed": [e["skill"] for e in composed], "families_mastered": families,
+                "tasks_mastered": sorted(self.progress.mastered), "failures_by_reason": reasons,
+                "seconds": round(sum(e.get("seconds", 0.0) for e in attempts), 1)}
+
+
+def solve(world_name: str, goal: str, library: SkillLibrary, config: CurriculumConfig | None = None,
+          on_try: Callable[[int, Any], None] | None = None) -> tuple[Task, float, Written]:
+    """Voyager's zero-shot mode without a model: the goal is read as the nearest of the world's tasks with every
+    parameter binding (by meaning),
+    and a program for it is searched over the library's skills, which stay frozen (nothing is stored)."""
+    from lab.rewards.task_program import closest_task
+
+    config = config or CurriculumConfig(world=world_name)
+    world = get_world(world_name)
+    task, similarity = closest_task(world, goal, library.embedder, task_pool(world, per_family=10_000))
+    writer = CompositionalWriter(world, library, beam=config.beam, max_length=config.max_length,
+                                 verify_seeds=config.verify_seeds, threshold=config.threshold,
+                                 episode_budget=config.episode_budget)
+    return task, similarity, writer.write(task, task.family.name + "_solution", on_try=on_try)

@@ -1,0 +1,80 @@
+"""Curriculum sessions: skills learned from an empty library, a session resumes, the library and the journal agree,
+and `solve` composes stored skills without storing anything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lab.curriculum.proposer import LearningProgressCurriculum, Progress
+from lab.curriculum.session import CurriculumConfig, Session, solve
+from lab.runs import Run
+from lab.skills import Skill, SkillLibrary
+from lab.worlds import get_world
+
+WORLD = get_world("playground")
+
+
+def session(tmp_path: Path, library: SkillLibrary, **settings: Any) -> tuple[CurriculumConfig, Run]:
+    values = {"world": "playground", "budget": 3, "library": str(library.folder), "verify_seeds": 5,
+              "episode_budget": 300, **settings}
+    config = CurriculumConfig.model_validate(values)
+    run = Run.create("curriculum", "test", out=tmp_path / "run")
+    run.write_json("config.json", {"command": "curriculum", "curriculum": config.model_dump(mode="json")})
+    return config, run
+
+
+def test_the_curriculum_starts_where_there_are_no_prerequisites_and_backs_off_failures(embedder) -> None:
+    curriculum = LearningProgressCurriculum(WORLD, embedder)
+    progress = Progress()
+    first = curriculum.propose(progress, 0)
+    assert first is not None and not first.family.prerequisites
+    progress.record(first, 0, False)
+    assert curriculum.propose(progress, 1).id != first.id
+    progress.record(first, 2, True, "x@1")
+    later = [curriculum.propose(progress, i) for i in range(3, 5)]
+    assert all(t is not None and t.id != first.id for t in later)
+
+
+def test_a_session_learns_skills_from_an_empty_library_and_resumes(tmp_path: Path, embedder) -> None:
+    with SkillLibrary(tmp_path / "lib", embedder) as library:
+        config, run = session(tmp_path, library)
+        seen: list[str] = []
+        summary = Session(config, run, library, progress=lambda k, i: seen.append(k)).run()
+        assert summary["iterations"] == 3 and len(summary["skills_learned"]) >= 2
+        stored = library.skills()
+        assert {s.ref for s in stored} >= set(summary["skills_learned"])
+        assert all(s.provenance["run"] == str(run.path) and s.verification.passed for s in stored)
+        config.budget = 5
+        resumed = Session(config, Run.open(run.path), library)
+        assert resumed.iterations == 3
+        resumed.run()
+        iterations = [e["iteration"] for e in run.events() if e["event"] == "attempted"]
+        assert iterations == [0, 1, 2, 3, 4]
+
+
+def test_a_skill_stored_just_before_a_kill_is_counted_on_resume(tmp_path: Path, embedder) -> None:
+    with SkillLibrary(tmp_path / "lib", embedder) as library:
+        config, run = session(tmp_path, library)
+        task = WORLD.task("reach(cube_red)")
+        source = ("def reach(robot, obj):\n    \"\"\"Move to it.\"\"\"\n"
+                  "    robot.move_to(robot.position(obj))\n")
+        library.add(Skill(name="reach", description="move to it", kind="code", world="playground", task=task.id,
+                          params={"obj": None}, source=source, provenance={"run": str(run.path)}))
+        resumed = Session(config, run, library)
+        assert task.id in resumed.progress.mastered and resumed.iterations == 1
+        assert [e["task"] for e in run.events() if e["event"] == "attempted"] == [task.id]
+
+
+@pytest.mark.slow
+def test_solve_composes_stored_skills_and_stores_nothing(tmp_path: Path, embedder) -> None:
+    with SkillLibrary(tmp_path / "lib", embedder) as library:
+        config, run = session(tmp_path, library, budget=2)
+        config.episode_budget = 600
+        Session(config, run, library).run()
+        before = len(library)
+        task, similarity, written = solve("playground", "pick up the red cube and lift it off the table", library)
+        assert task.family.name == "lift" and similarity > 0.5
+        assert written.found and written.verification.passed and len(library) == before
