@@ -165,8 +165,48 @@ def search_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str]]:
     return sections
 
 
-SECTIONS: dict[str, Callable[[Run, dict[str, Any]], list[tuple[str, str]]]] = {"train": training_sections,
-                                                                               "reward": search_sections}
+def curriculum_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str]]:
+    """A curriculum session: skills learned against iterations, families mastered (the tech tree's milestones),
+    failures by reason, and every attempt."""
+    attempts = [e for e in run.events() if e["event"] == "attempted"]
+    sections: list[tuple[str, str]] = []
+    learned, families, first = 0, set(), {}
+    xs, skills, mastered = [], [], []
+    for event in attempts:
+        if event["success"]:
+            family = event["task"].partition("(")[0]
+            if family not in families:
+                families.add(family)
+                first[family] = event["iteration"]
+            if event.get("how") == "written by compositional search":
+                learned += 1
+        xs.append(float(event["iteration"]))
+        skills.append(float(learned))
+        mastered.append(float(len(families)))
+    if attempts:
+        sections.append(("Progress", line_chart("skills learned and families mastered",
+                                                {"skills learned": (xs, skills), "families mastered": (xs, mastered)},
+                                                xlabel="iteration")))
+    milestones = [{"family": f, "first mastered at iteration": i} for f, i in sorted(first.items(), key=lambda x: x[1])]
+    sections.append(("Milestones (task families mastered)", table(milestones)))
+    reasons: dict[str, int] = {}
+    for event in attempts:
+        if not event["success"]:
+            key = event.get("reason", "unknown").split(";")[0]
+            reasons[key] = reasons.get(key, 0) + 1
+    sections.append(("Failures by reason", table([{"reason": k, "count": v} for k, v in reasons.items()])))
+    sections.append(("Cost", table([{"LLM cost (USD)": 0.0, "writer": "offline compositional search",
+                                     "seconds": round(sum(e.get("seconds", 0.0) for e in attempts), 1)}])))
+    rows = [{"iteration": e["iteration"], "task": e["task"], "success": e["success"], "skill": e.get("skill", ""),
+             "how": e.get("how", e.get("reason", "")), "calls": ", ".join(e.get("calls", [])),
+             "episodes": e.get("episodes"), "seconds": e.get("seconds")} for e in attempts]
+    sections.append(("Attempts", table(rows)))
+    sections.append(("Configuration", f"<pre>{html.escape(json.dumps(config, indent=2))}</pre>"))
+    return sections
+
+
+SECTIONS: dict[str, Callable[[Run, dict[str, Any]], list[tuple[str, str]]]] = {
+    "train": training_sections, "reward": search_sections, "curriculum": curriculum_sections}
 """Report sections per kind of run (the `command` in its config); later kinds of runs add theirs here."""
 
 
@@ -178,7 +218,7 @@ def write_report(path: Path) -> Path:
     make_sections = SECTIONS.get(command)
     if make_sections is None:
         raise LabError(f"cannot report on a {command!r} run yet", hint=f"reports exist for: {', '.join(SECTIONS)}")
-    described = config.get("search", config)
+    described = config.get("search", config.get("curriculum", config))
     title = f"{command}: {described.get('world', '')} / {described.get('task', '')} ({path.name})"
     run.write_text(REPORT, page(title, make_sections(run, config)))
     return run.file(REPORT)

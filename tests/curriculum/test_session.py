@@ -53,6 +53,10 @@ def test_a_session_learns_skills_from_an_empty_library_and_resumes(tmp_path: Pat
         resumed.run()
         iterations = [e["iteration"] for e in run.events() if e["event"] == "attempted"]
         assert iterations == [0, 1, 2, 3, 4]
+        from lab.report.html import write_report
+
+        report = write_report(run.path).read_text()
+        assert "Milestones" in report and "Failures by reason" in report and "<svg" in report
 
 
 def test_a_skill_stored_just_before_a_kill_is_counted_on_resume(tmp_path: Path, embedder) -> None:
