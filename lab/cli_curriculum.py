@@ -40,6 +40,9 @@ def curriculum_command(
         values: dict[str, Any] = read_yaml_mapping(config)
         values.update({k: v for k, v in {"budget": budget, "library": library}.items() if v is not None})
         settings = validated(CurriculumConfig, values, "curriculum", hint=f"see {config} and curricula/")
+        from lab.worlds import get_world
+
+        get_world(settings.world)
         run = Run.create("curriculum", f"{settings.world}", out=out)
         run.write_json("config.json", {"command": "curriculum", "curriculum": settings.model_dump(mode="json")})
     console.print(f"run directory: {run.path}   library: {settings.library}")
