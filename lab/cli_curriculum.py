@@ -20,6 +20,8 @@ def curriculum_command(
     budget: Annotated[int | None, typer.Option(help="Tasks to attempt (overrides the file).")] = None,
     library: Annotated[Path | None, typer.Option(help="Skill library folder (overrides the file).")] = None,
     out: Annotated[Path | None, typer.Option(help="Run directory (default: runs/<time>-curriculum-...).")] = None,
+    llm: Annotated[str | None, typer.Option(help="offline (default) or a model, which writes the skills")] = None,
+    api_base: Annotated[str | None, typer.Option(help="Base URL of the model's server.")] = None,
     resume: Annotated[Path | None, typer.Option(help="Go on with a stopped session in this run directory.")] = None,
 ) -> None:
     """Run a curriculum session: propose a task, retrieve skills, write one, verify it, store it; repeat."""
@@ -37,8 +39,12 @@ def curriculum_command(
         if config is None:
             raise LabError("lab curriculum needs a curriculum file (or --resume RUN_DIR)",
                            hint="e.g. lab curriculum curricula/playground.yaml")
+        from lab.cli_llm import llm_settings
+
         values: dict[str, Any] = read_yaml_mapping(config)
+        values.pop("llm", None)
         values.update({k: v for k, v in {"budget": budget, "library": library}.items() if v is not None})
+        values["llm"] = llm_settings(llm, api_base, config_file=config).model_dump()
         settings = validated(CurriculumConfig, values, "curriculum", hint=f"see {config} and curricula/")
         from lab.worlds import get_world
 

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lab.curriculum.proposer import LearningProgressCurriculum, Progress, task_pool
 from lab.curriculum.writer import CompositionalWriter, Written
+from lab.llm.config import LLMSettings
 from lab.runs import Run
 from lab.skills import Skill, SkillLibrary
 from lab.skills.runtime import analyse, verify
@@ -45,6 +46,9 @@ class CurriculumConfig(BaseModel):
     max_length: int = Field(5, ge=1, description="offline writer: most steps in a program")
     episode_budget: int = Field(1500, ge=10, description="offline writer: episodes per task")
     seed: int = Field(0, ge=0, description="seeds the curriculum")
+    rounds: int = Field(4, ge=1, description="LLM writer: rounds of feedback per task")
+    llm: LLMSettings = Field(default_factory=lambda: LLMSettings(),
+                             description="models per role; the skill_writer role writes skills when set")
 
 
 def skill_name(task: Task, taken: set[str]) -> str:
@@ -68,10 +72,23 @@ class Session:
         self.show = progress or (lambda kind, info: None)
         self.curriculum = LearningProgressCurriculum(self.world, library.embedder, config.seed,
                                                      config.tasks_per_family)
-        self.writer = CompositionalWriter(self.world, library, beam=config.beam, max_length=config.max_length,
-                                          verify_seeds=config.verify_seeds, threshold=config.threshold,
-                                          episode_budget=config.episode_budget)
+        self.writer: Any = self._writer()
         self.progress, self.iterations = self._replay()
+
+    def _writer(self) -> Any:
+        """The LLM writer when a model plays the skill_writer role, else the compositional search."""
+        from lab.llm.config import build_llms
+
+        config = self.config
+        llm = build_llms(config.llm, self.run_dir.path).get("skill_writer")
+        if llm is not None:
+            from lab.curriculum.llm_writer import LLMSkillWriter
+
+            return LLMSkillWriter(llm, self.world, self.library, rounds=config.rounds,
+                                  verify_seeds=config.verify_seeds, threshold=config.threshold)
+        return CompositionalWriter(self.world, self.library, beam=config.beam, max_length=config.max_length,
+                                   verify_seeds=config.verify_seeds, threshold=config.threshold,
+                                   episode_budget=config.episode_budget)
 
     def _replay(self) -> tuple[Progress, int]:
         progress = Progress()
@@ -123,12 +140,17 @@ class Session:
         name = skill_name(task, set(existing))
         written = self.writer.write(task, name, skills=retrieved)
         if not written.found:
-            reason = (f"no program of up to {self.config.max_length} steps met the success check within "
-                      f"{written.episodes} episodes" + (f"; the closest one stopped with: {written.best_error}"
-                                                        if written.best_error else ""))
+            if self.writer.name == "llm":
+                reason = (f"no program met the success check in {self.config.rounds} rounds; the last feedback: "
+                          f"{written.best_error}")
+            else:
+                reason = (f"no program of up to {self.config.max_length} steps met the success check within "
+                          f"{written.episodes} episodes" + (f"; the closest one stopped with: {written.best_error}"
+                                                            if written.best_error else ""))
             return {"success": False, "reason": reason, "episodes": written.episodes, "retrieved": retrieved}
         stored = self._store(task, written, iteration)
-        return {"success": True, "skill": stored.ref, "how": "written by compositional search",
+        how = "written by compositional search" if self.writer.name == "search" else "written by the LLM writer"
+        return {"success": True, "skill": stored.ref, "how": how,
                 "calls": written.calls, "episodes": written.episodes, "retrieved": retrieved,
                 "success_rate": written.verification.success_rate if written.verification else None}
 
@@ -144,7 +166,7 @@ class Session:
 
     def summary(self) -> dict[str, Any]:
         attempts = [e for e in self.run_dir.events() if e["event"] == "attempted"]
-        learned = [e for e in attempts if e["success"] and e.get("how") == "written by compositional search"]
+        learned = [e for e in attempts if e["success"] and e.get("how", "").startswith("written by")]
         composed = [e for e in learned if e.get("calls")]
         families = sorted({e["task"].partition("(")[0] for e in attempts if e["success"]})
         reasons: dict[str, int] = {}

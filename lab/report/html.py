@@ -178,7 +178,7 @@ def curriculum_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str
             if family not in families:
                 families.add(family)
                 first[family] = event["iteration"]
-            if event.get("how") == "written by compositional search":
+            if event.get("how", "").startswith("written by"):
                 learned += 1
         xs.append(float(event["iteration"]))
         skills.append(float(learned))

@@ -82,3 +82,36 @@ def test_solve_composes_stored_skills_and_stores_nothing(tmp_path: Path, embedde
         task, similarity, written = solve("playground", "pick up the red cube and lift it off the table", library)
         assert task.family.name == "lift" and similarity > 0.5
         assert written.found and written.verification.passed and len(library) == before
+
+
+BROKEN_SKILL = "```python\ndef reach(robot, obj):\n    robot.fly_to(obj)\n```"
+GOOD_SKILL = '''```python
+import numpy as np
+
+def reach(robot, obj):
+    """Come down on the object from above."""
+    robot.move_to(robot.position(obj) + np.array([0.0, 0.0, 0.08]))
+    robot.move_to(robot.position(obj))
+```'''
+
+
+def test_a_model_writes_skills_through_the_session_with_feedback(tmp_path: Path, embedder, model_server,
+                                                                  monkeypatch) -> None:
+    from lab.llm.config import LLMSettings
+
+    def answer(request: dict[str, Any], index: int) -> str:
+        fed_back = any("was run in simulation" in m["content"] for m in request["messages"])
+        return GOOD_SKILL if fed_back else BROKEN_SKILL
+
+    model_server.answer = answer
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-local-test")
+    llm = LLMSettings(model="offline", roles={"skill_writer": "openai/writer"}, api_base=model_server.url,
+                      cache=False)
+    with SkillLibrary(tmp_path / "lib", embedder) as library:
+        config, run = session(tmp_path, library, budget=1, llm=llm.model_dump())
+        summary = Session(config, run, library).run()
+        assert summary["skills_learned"] == ["reach@1"]
+        feedback = model_server.requests[1]["messages"][-1]["content"]
+        assert "fly_to" in feedback and "seed 0" in feedback
+        assert "robot.move_to(point" in model_server.requests[0]["messages"][1]["content"]
+        assert library.get("reach").verification.passed

@@ -1,0 +1,81 @@
+"""The LLM skill writer (Voyager's action agent): a model writes a skill program, it runs in simulation, and the
+errors and the success rate go back to it, for at most R rounds."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from lab.curriculum.writer import Written
+from lab.llm.client import LLM
+from lab.llm.extract import ExtractionError, extract_code
+from lab.llm.prompting import render
+from lab.llm.types import Message
+from lab.sandbox import ProgramError
+from lab.skills.runtime import ProgramPlayer, analyse
+from lab.skills.store import SkillLibrary
+from lab.worlds.core import Task, World
+from lab.worlds.description import describe
+
+
+class LLMSkillWriter:
+    """Writes a skill for a task with a model, verifying each round's program on seeded episodes."""
+
+    name = "llm"
+
+    def __init__(self, llm: LLM, world: World, library: SkillLibrary | None = None, *, rounds: int = 4,
+                 verify_seeds: int = 10, threshold: float = 0.8) -> None:
+        self.llm = llm
+        self.world = world
+        self.library = library
+        self.rounds = rounds
+        self.verify_seeds = verify_seeds
+        self.threshold = threshold
+
+    def _skills_text(self, skills: list[str] | None) -> str:
+        if self.library is None or not skills:
+            return "(none yet)"
+        return "\n\n".join(f"```python\n{self.library.get(name).source}```" for name in skills)
+
+    def write(self, task: Task, name: str | None = None, on_try: Any = None,
+              skills: list[str] | None = None) -> Written:
+        from lab.skills.model import Verification
+
+        name = name or task.family.name
+        started = time.perf_counter()
+        parameters = ", ".join(["robot", *(p.name for p in task.family.params)])
+        messages: list[Message] = render(
+            "skill_writer", world_description=describe(self.world, task, "skill"), task_text=task.description,
+            skill_name=name, signature=f"def {name}({parameters})", skills=self._skills_text(skills))
+        written = Written(name, None, None)
+        with ProgramPlayer(self.world, task, self.library) as player:
+            for _ in range(self.rounds):
+                reply = self.llm.complete(messages, role="skill_writer").texts[0]
+                messages = [*messages, {"role": "assistant", "content": reply}]
+                try:
+                    source = extract_code(reply, name)
+                    analyse(name, source)
+                except (ExtractionError, ProgramError) as error:
+                    feedback = error.feedback() if isinstance(error, ProgramError) else error.message
+                    written.best_error = feedback
+                    messages = [*messages, *render("skill_feedback", feedback=feedback)]
+                    continue
+                seeds = list(range(self.verify_seeds))
+                results = [player.play(name, source, seed) for seed in seeds]
+                written.episodes += len(results)
+                verification = Verification(self.world.version, task.id, seeds, sum(r.success for r in results),
+                                            self.threshold)
+                if verification.passed:
+                    known = {s.name for s in self.library.skills()} if self.library is not None else set()
+                    written.source, written.verification, written.results = source, verification, results
+                    written.calls = sorted(analyse(name, source).called & known)
+                    break
+                failures = [r for r in results if not r.success]
+                lines = [f"success on {verification.successes} of {len(seeds)} seeds (needs "
+                         f"{self.threshold:.0%})."]
+                lines += [f"seed {r.seed}: {r.error or f'finished without success (task fitness {r.fitness:.3g})'}"
+                          for r in failures[:3]]
+                written.best_error = lines[-1]
+                messages = [*messages, *render("skill_feedback", feedback="\n".join(lines))]
+        written.seconds = time.perf_counter() - started
+        return written
