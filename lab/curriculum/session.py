@@ -182,15 +182,23 @@ class Session:
 
 def solve(world_name: str, goal: str, library: SkillLibrary, config: CurriculumConfig | None = None,
           on_try: Callable[[int, Any], None] | None = None) -> tuple[Task, float, Written]:
-    """Voyager's zero-shot mode without a model: the goal is read as the nearest of the world's tasks with every
-    parameter binding (by meaning),
+    """Voyager's zero-shot mode without a model: the goal is split into subgoals at "then" and ";", each read as the
+    nearest of the world's tasks with every parameter binding (by meaning); several make one composite task,
     and a program for it is searched over the library's skills, which stay frozen (nothing is stored)."""
     from lab.rewards.task_program import closest_task
 
     config = config or CurriculumConfig(world=world_name)
     world = get_world(world_name)
-    task, similarity = closest_task(world, goal, library.embedder, task_pool(world, per_family=10_000))
+    pool = task_pool(world, per_family=10_000)
+    parts = [p.strip() for p in re.split(r";|,? then |,? and then ", goal) if p.strip()]
+    found = [closest_task(world, part, library.embedder, pool) for part in parts]
+    if len(found) == 1:
+        task, similarity = found[0]
+    else:
+        task = world.task(" & ".join(t.id for t, _ in found))
+        similarity = min(s for _, s in found)
+    name = f"{task.family.name}_solution" if task.family.name.isidentifier() else "goal_solution"
     writer = CompositionalWriter(world, library, beam=config.beam, max_length=config.max_length,
                                  verify_seeds=config.verify_seeds, threshold=config.threshold,
                                  episode_budget=config.episode_budget)
-    return task, similarity, writer.write(task, task.family.name + "_solution", on_try=on_try)
+    return task, similarity, writer.write(task, name, on_try=on_try)

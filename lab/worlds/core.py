@@ -201,6 +201,29 @@ class Task:
         return np.asarray(total, dtype=np.float64) / np.maximum(length, 1)
 
 
+def all_of(world: str, parts: Sequence[Task]) -> Task:
+    """A composite task, `A & B & ...`: done in order in one episode, judged at the end by every part's success
+    check (all must hold) and the sum of their fitness. Its id parses back to the same task."""
+    if len(parts) < 2:
+        raise LabError("a composite task needs at least two parts, joined by &")
+    momentary = [part.id for part in parts if part.family.success_when != "final"]
+    if momentary:
+        raise LabError(f"{', '.join(momentary)} succeeds at a moment, not in the end state, so it cannot be judged "
+                       "as part of a composite task", hint="compose tasks whose success holds at the end")
+
+    def success(state: State, _: Mapping[str, ParamValue]) -> np.ndarray:
+        return np.logical_and.reduce([part.success(state) for part in parts])
+
+    def fitness(state: State, _: Mapping[str, ParamValue]) -> np.ndarray:
+        return np.sum([part.fitness(state) for part in parts], axis=0)
+
+    description = ", then ".join(part.description for part in parts).replace("{", "{{").replace("}", "}}")
+    family = TaskFamily(" & ".join(part.id for part in parts), description, success, fitness,
+                        "the sum of the parts' fitness at the end", sum(part.horizon for part in parts),
+                        fitness_over="final")
+    return family.bind(world)
+
+
 def _format_value(value: ParamValue) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
@@ -295,6 +318,8 @@ class World(ABC):
             return spec
         if spec is None:
             return next(iter(self.task_families.values())).bind(self.name)
+        if "&" in spec:
+            return all_of(self.name, [self.task(part.strip()) for part in spec.split("&")])
         name, positional, keywords = parse_task_spec(spec)
         family = self.task_families.get(name)
         if family is None:

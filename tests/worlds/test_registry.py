@@ -133,3 +133,29 @@ def test_a_broken_world_module_gives_a_clear_error(tmp_path, monkeypatch):
             get_world("nameless")
     finally:
         get_world.cache_clear()
+
+
+def test_a_composite_task_parses_back_and_judges_every_part_at_the_end() -> None:
+    import numpy as np
+
+    from lab.errors import LabError
+    from lab.worlds import get_world
+    from lab.worlds.core import as_batch, read_state
+
+    world = get_world("playground")
+    task = world.task("open_drawer & place(cube_red, zone_blue)")
+    assert world.task(task.id).id == task.id and task.horizon == 120 + 150
+    assert ", then " in task.description
+    env = world.make_env(task, seed=0)
+    env.reset()
+    state = as_batch(read_state(env))
+    parts = [world.task("open_drawer"), world.task("place(cube_red, zone_blue)")]
+    assert not task.success(state)[0]
+    assert np.isclose(task.fitness(state)[0], sum(p.fitness(state)[0] for p in parts))
+    env.close()
+    try:
+        world.task("reach(ball) & press_button")
+    except LabError as error:
+        assert "cannot be judged as part of a composite task" in str(error)
+    else:
+        raise AssertionError("a momentary part was accepted")
