@@ -64,7 +64,7 @@ def reward_command(
                            hint="e.g. lab reward reacher reach --samples 4, or lab reward ant --task-text "
                                 "'walk in a circle' --llm MODEL")
         from lab.cli_llm import llm_settings
-        from lab.cli_train import _set_path
+        from lab.cli_train import apply_settings
 
         values: dict[str, Any] = read_yaml_mapping(config) if config is not None else {}
         values.pop("llm", None)
@@ -73,11 +73,7 @@ def reward_command(
                  "eval_seeds": eval_seeds, "init": init, "feedback": _feedback(feedback) or None,
                  "task_text": task_text, "target_fitness": target_fitness, "seed": seed}
         values.update({k: v for k, v in given.items() if v is not None})
-        for setting in set_ or []:
-            if "=" not in setting:
-                raise LabError(f"--set {setting!r} needs the form key=value", hint="e.g. --set train.n_envs=8")
-            key, raw = setting.split("=", 1)
-            _set_path(values, key.strip(), raw.strip())
+        apply_settings(values, set_ or [], example="train.n_envs=8")
         values["llm"] = llm_settings(llm, api_base, config_file=config).model_dump()
         settings = validated(SearchConfig, values, "search", hint="`lab reward --help` lists the options")
         from lab.worlds import get_world

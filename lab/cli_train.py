@@ -27,6 +27,15 @@ def _set_path(values: dict[str, Any], dotted: str, raw: str) -> None:
     target[keys[-1]] = yaml.safe_load(raw)
 
 
+def apply_settings(values: dict[str, Any], settings: list[str], example: str) -> None:
+    """Set `--set key.sub=value` pairs (values read as YAML) into `values`."""
+    for setting in settings:
+        if "=" not in setting:
+            raise LabError(f"--set {setting!r} needs the form key=value", hint=f"e.g. --set {example}")
+        key, raw = setting.split("=", 1)
+        _set_path(values, key.strip(), raw.strip())
+
+
 def build_config(overrides: dict[str, Any], config_file: Path | None, settings: list[str]) -> Any:
     """The training config from a YAML file, then the command line's options, then `--set key=value` pairs."""
     from lab.settings import read_yaml_mapping, validated
@@ -34,11 +43,7 @@ def build_config(overrides: dict[str, Any], config_file: Path | None, settings: 
 
     values: dict[str, Any] = read_yaml_mapping(config_file) if config_file is not None else {}
     values.update({k: v for k, v in overrides.items() if v is not None})
-    for setting in settings:
-        if "=" not in setting:
-            raise LabError(f"--set {setting!r} needs the form key=value", hint="e.g. --set ppo.n_steps=64")
-        key, raw = setting.split("=", 1)
-        _set_path(values, key.strip(), raw.strip())
+    apply_settings(values, settings, example="ppo.n_steps=64")
     return validated(TrainConfig, values, "training",
                      hint="`lab train --help` lists the options; --set takes the fields of TrainConfig")
 

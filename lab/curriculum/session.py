@@ -166,18 +166,27 @@ class Session:
 
     def summary(self) -> dict[str, Any]:
         attempts = [e for e in self.run_dir.events() if e["event"] == "attempted"]
-        learned = [e for e in attempts if e["success"] and e.get("how", "").startswith("written by")]
-        composed = [e for e in learned if e.get("calls")]
+        learned = [e for e in attempts if wrote_skill(e)]
         families = sorted({e["task"].partition("(")[0] for e in attempts if e["success"]})
-        reasons: dict[str, int] = {}
-        for event in attempts:
-            if not event["success"]:
-                key = re.sub(r"\d+", "N", event.get("reason", "unknown").split(";")[0])
-                reasons[key] = reasons.get(key, 0) + 1
         return {"world": self.world.name, "iterations": len(attempts), "skills_learned": [e["skill"] for e in learned],
-                "composed": [e["skill"] for e in composed], "families_mastered": families,
-                "tasks_mastered": sorted(self.progress.mastered), "failures_by_reason": reasons,
+                "composed": [e["skill"] for e in learned if e.get("calls")], "families_mastered": families,
+                "tasks_mastered": sorted(self.progress.mastered), "failures_by_reason": failures_by_reason(attempts),
                 "seconds": round(sum(e.get("seconds", 0.0) for e in attempts), 1)}
+
+
+def wrote_skill(attempt: dict[str, Any]) -> bool:
+    """Whether an attempt stored a new skill (not one already in the library)."""
+    return bool(attempt["success"]) and str(attempt.get("how", "")).startswith("written by")
+
+
+def failures_by_reason(attempts: list[dict[str, Any]]) -> dict[str, int]:
+    """Failed attempts counted by reason, numbers masked so one reason is one row."""
+    reasons: dict[str, int] = {}
+    for event in attempts:
+        if not event["success"]:
+            key = re.sub(r"\d+", "N", event.get("reason", "unknown").split(";")[0])
+            reasons[key] = reasons.get(key, 0) + 1
+    return reasons
 
 
 def solve(world_name: str, goal: str, library: SkillLibrary, config: CurriculumConfig | None = None,

@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import product
-from typing import Any
 
 from lab.skills.model import Verification
 from lab.skills.runtime import EpisodeResult, ProgramPlayer
@@ -73,12 +72,11 @@ class CompositionalWriter:
         self.threshold = threshold
         self.search_seed = search_seed
         self.episode_budget = episode_budget
-        self.allowed: set[str] | None = None
-        """When set, only these stored skills may be called (the ones retrieved for the task)."""
 
     # ----- the vocabulary
-    def steps(self, task: Task) -> list[Step]:
-        """Every step a candidate for `task` may take: primitives over the task's named things, stored skills."""
+    def steps(self, task: Task, skills: list[str] | None = None) -> list[Step]:
+        """Every step a candidate for `task` may take: primitives over the task's named things, and calls to the
+        stored skills (only those named in `skills`, when given)."""
         names = [p.name for p in task.family.params if p.choices]
         numbers = [p.name for p in task.family.params if not p.choices]
         words = set(task.family.description.lower().replace(",", " ").split())
@@ -95,15 +93,16 @@ class CompositionalWriter:
                 steps.append(Step(f"robot.move_by(0.0, 0.0, {number})"))
             else:
                 steps.append(Step(f"robot.move_by(0.0, -({number} + 0.015), 0.0)"))
-        steps += self._skill_steps(task, names, numbers)
+        steps += self._skill_steps(task, names, numbers, skills)
         return steps
 
-    def _skill_steps(self, task: Task, names: list[str], numbers: list[str]) -> list[Step]:
+    def _skill_steps(self, task: Task, names: list[str], numbers: list[str],
+                     allowed: list[str] | None) -> list[Step]:
         if self.library is None:
             return []
         steps = []
         for skill in self.library.skills(world=self.world.name, kind="code"):
-            if skill.name == task.family.name or (self.allowed is not None and skill.name not in self.allowed):
+            if skill.name == task.family.name or (allowed is not None and skill.name not in allowed):
                 continue
             required = [k for k, v in skill.params.items() if v is None]
             if len(required) > 3:
@@ -147,9 +146,8 @@ class CompositionalWriter:
         """Search for a program that meets `task`'s success check, shortest first, and verify it; `skills` limits
         the stored skills it may call (e.g. to those retrieved for the task)."""
         name = name or task.family.name
-        self.allowed = set(skills) if skills is not None else None
         started = time.perf_counter()
-        vocabulary = self.steps(task)
+        vocabulary = self.steps(task, skills)
         written = Written(name, None, None)
         best: tuple[tuple[float, ...], str] | None = None
         with ProgramPlayer(self.world, task, self.library) as player:
@@ -202,7 +200,3 @@ class CompositionalWriter:
         return Verification(self.world.version, task.id, seeds, sum(r.success for r in results),
                             self.threshold), results
 
-
-def describe_steps(writer: CompositionalWriter, task: Task) -> list[dict[str, Any]]:
-    """The vocabulary of a task, for logs and reports."""
-    return [{"code": s.code, "calls": s.calls} for s in writer.steps(task)]

@@ -168,6 +168,8 @@ def search_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str]]:
 def curriculum_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str]]:
     """A curriculum session: skills learned against iterations, families mastered (the tech tree's milestones),
     failures by reason, and every attempt."""
+    from lab.curriculum.session import failures_by_reason, wrote_skill
+
     attempts = [e for e in run.events() if e["event"] == "attempted"]
     sections: list[tuple[str, str]] = []
     learned, families, first = 0, set(), {}
@@ -178,7 +180,7 @@ def curriculum_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str
             if family not in families:
                 families.add(family)
                 first[family] = event["iteration"]
-            if event.get("how", "").startswith("written by"):
+            if wrote_skill(event):
                 learned += 1
         xs.append(float(event["iteration"]))
         skills.append(float(learned))
@@ -189,12 +191,8 @@ def curriculum_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str
                                                 xlabel="iteration")))
     milestones = [{"family": f, "first mastered at iteration": i} for f, i in sorted(first.items(), key=lambda x: x[1])]
     sections.append(("Milestones (task families mastered)", table(milestones)))
-    reasons: dict[str, int] = {}
-    for event in attempts:
-        if not event["success"]:
-            key = event.get("reason", "unknown").split(";")[0]
-            reasons[key] = reasons.get(key, 0) + 1
-    sections.append(("Failures by reason", table([{"reason": k, "count": v} for k, v in reasons.items()])))
+    sections.append(("Failures by reason", table([{"reason": k, "count": v}
+                                                  for k, v in failures_by_reason(attempts).items()])))
     sections.append(("Cost", table([{"LLM cost (USD)": 0.0, "writer": "offline compositional search",
                                      "seconds": round(sum(e.get("seconds", 0.0) for e in attempts), 1)}])))
     rows = [{"iteration": e["iteration"], "task": e["task"], "success": e["success"], "skill": e.get("skill", ""),

@@ -6,6 +6,7 @@ import io
 import math
 from collections.abc import Mapping, Sequence
 
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 Series = Mapping[str, tuple[Sequence[float], Sequence[float | None]]]
@@ -19,18 +20,7 @@ def line_chart(title: str, series: Series, xlabel: str = "env steps", ylabel: st
     for name, (xs, ys) in series.items():
         values = [math.nan if y is None else y for y in ys]
         axes.plot(list(xs), values, marker="o", markersize=3, linewidth=1.5, label=name)
-    axes.set_title(title, fontsize=11)
-    axes.set_xlabel(xlabel)
-    if ylabel:
-        axes.set_ylabel(ylabel)
-    axes.grid(alpha=0.3)
-    if len(series) > 1:
-        axes.legend(fontsize=8, loc="best")
-    figure.tight_layout()
-    buffer = io.StringIO()
-    figure.savefig(buffer, format="svg")
-    svg = buffer.getvalue()
-    return svg[svg.index("<svg"):]
+    return _svg(figure, axes, title, xlabel, ylabel, legend=len(series) > 1)
 
 
 def scatter_chart(title: str, series: Series, xlabel: str = "iteration", ylabel: str = "",
@@ -41,12 +31,17 @@ def scatter_chart(title: str, series: Series, xlabel: str = "iteration", ylabel:
     for name, (xs, ys) in series.items():
         kept = [(x, y) for x, y in zip(xs, ys, strict=True) if y is not None and math.isfinite(y)]
         axes.scatter([x for x, _ in kept], [y for _, y in kept], s=22, label=name)
+    return _svg(figure, axes, title, xlabel, ylabel, legend=len(series) > 1)
+
+
+def _svg(figure: Figure, axes: Axes, title: str, xlabel: str, ylabel: str, legend: bool) -> str:
+    """Title, labels, grid and legend, then the figure as an SVG string."""
     axes.set_title(title, fontsize=11)
     axes.set_xlabel(xlabel)
     if ylabel:
         axes.set_ylabel(ylabel)
     axes.grid(alpha=0.3)
-    if len(series) > 1:
+    if legend:
         axes.legend(fontsize=8, loc="best")
     figure.tight_layout()
     buffer = io.StringIO()

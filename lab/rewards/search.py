@@ -408,10 +408,7 @@ class RewardSearch:
             "human_normalized_score": normalized_score,
             "correlation_with_human": self._correlation(best.source),
             "reward_hacking": bool(stats and stats.reward_hacking),
-            "candidates": {c.id: {"iteration": c.iteration, "score": c.score if c.results else None,
-                                  "valid": c.valid, "parent": c.parent, "note": c.note,
-                                  "stages": sorted(c.results), "hacking": bool(c.stats() and c.stats().reward_hacking)}  # type: ignore[union-attr]
-                           for c in self.candidates.values()},
+            "candidates": {c.id: self._candidate_summary(c) for c in self.candidates.values()},
             "iterations": self.iterations_done,
             "llm_cost_usd": round(self._spent(), 6),
         }
@@ -420,6 +417,13 @@ class RewardSearch:
         self.run_dir.event("finished", best=best.id, final_fitness=final["fitness_mean"],
                            human_normalized_score=normalized_score)
         return summary
+
+    @staticmethod
+    def _candidate_summary(candidate: Candidate) -> dict[str, Any]:
+        stats = candidate.stats()
+        return {"iteration": candidate.iteration, "score": candidate.score if candidate.results else None,
+                "valid": candidate.valid, "parent": candidate.parent, "note": candidate.note,
+                "stages": sorted(candidate.results), "hacking": bool(stats and stats.reward_hacking)}
 
     def _train_baselines(self) -> None:
         jobs = []

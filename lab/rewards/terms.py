@@ -49,8 +49,7 @@ class Term:
         if self.kind == "distance":
             return f"near_{short[0]}_{short[1]}"
         if self.kind == "velocity":
-            return f"{short[0]}_speed_{'+' if self.sign > 0 else '-'}{AXES[self.axis]}".replace("+", "pos_").replace(
-                "-", "neg_")
+            return f"{short[0]}_speed_{'pos' if self.sign > 0 else 'neg'}_{AXES[self.axis]}"
         if self.kind == "height":
             return f"{short[0]}_height"
         if self.kind == "upright":
@@ -236,12 +235,14 @@ class OfflineRewardDesigner:
 
     # ----- making terms
     def _draw(self, rng: np.random.Generator, exclude: set[str], bias: np.ndarray | None = None) -> Term | None:
-        options = [p for p in self.catalogue if p.term.key not in exclude and p.term.kind != "action_cost"]
-        if not options:
+        positions = [i for i, p in enumerate(self.catalogue) if p.term.key not in exclude and
+                     p.term.kind != "action_cost"]
+        if not positions:
             return None
+        options = [self.catalogue[i] for i in positions]
         scores = np.array([p.similarity for p in options])
         if bias is not None:
-            scores = scores + bias[[self.catalogue.index(p) for p in options]]
+            scores = scores + bias[positions]
         weights = np.exp((scores - scores.max()) / self.temperature)
         choice = options[int(rng.choice(len(options), p=weights / weights.sum()))]
         return self._fresh(choice.term, rng)

@@ -67,11 +67,17 @@ def policy_entry(skill: Skill, library: SkillLibrary) -> dict[str, str]:
             "task": skill.task}
 
 
-def resolve_calls(name: str, source: str, library: SkillLibrary | None) -> list[dict[str, str]]:
+def active_skills(library: SkillLibrary | None) -> dict[str, Skill]:
+    """Every skill's active version, by name."""
+    return {s.name: s for s in library.skills()} if library is not None else {}
+
+
+def resolve_calls(name: str, source: str, library: SkillLibrary | None,
+                  known: dict[str, Skill] | None = None) -> list[dict[str, str]]:
     """The skill and every library skill it calls, directly or not (code as source, policies as their files);
-    refuses cycles."""
+    refuses cycles. `known` is the library's active skills when the caller already read them."""
     entries: dict[str, dict[str, str]] = {name: {"name": name, "source": source}}
-    known = {s.name: s for s in library.skills()} if library is not None else {}
+    known = known if known is not None else active_skills(library)
 
     def visit(current: str, text: str, path: tuple[str, ...]) -> None:
         for called in sorted(analyse(current, text).called & (set(known) | {name})):
@@ -82,7 +88,7 @@ def resolve_calls(name: str, source: str, library: SkillLibrary | None) -> list[
             if called in entries:
                 continue
             assert library is not None
-            skill = library.get(called)
+            skill = known[called]
             if skill.kind == "policy":
                 entries[called] = policy_entry(skill, library)
                 continue
@@ -186,6 +192,8 @@ class ProgramPlayer:
         if world.robot_api_doc() is None:
             raise LabError(f"world {world.name!r} has no robot API, so it has no code skills")
         self.world, self.task, self.library = world, task, library
+        self._known = active_skills(library)
+        """The library as it is when the player starts: a search plays hundreds of programs against it."""
         self.episode_seconds, self.load_seconds, self.memory_mb = episode_seconds, load_seconds, memory_mb
         self._setup: dict[str, Any] = {
             "world": world.name, "task": task.id, "entry": None, "params": {}, "max_steps": max_steps,
@@ -198,7 +206,7 @@ class ProgramPlayer:
         """One seeded episode of the program `name` (its parameters bound from the task, then `params`)."""
         try:
             declared = analyse(name, source).params
-            entries = [e for e in resolve_calls(name, source, self.library) if "source" in e]
+            entries = [e for e in resolve_calls(name, source, self.library, self._known) if "source" in e]
         except ProgramError as error:
             return EpisodeResult(seed, False, float("nan"), 0, error.feedback())
         except LabError as error:

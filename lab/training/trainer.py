@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -210,6 +210,14 @@ def load_policy(run: Run, device: str = "auto") -> Policy:
     return policy
 
 
+class JudgedTask(Protocol):
+    """A task and whatever judges it, to close when training is done."""
+
+    task: Task
+
+    def close(self) -> None: ...
+
+
 @dataclass
 class KnownTask:
     """A world's own task, with nothing to close (the counterpart of a program task)."""
@@ -220,7 +228,7 @@ class KnownTask:
         pass
 
 
-def make_task(world: World, spec: str, task_program: str | None = None) -> KnownTask | Any:
+def make_task(world: World, spec: str, task_program: str | None = None) -> JudgedTask:
     """The task a config names: one of the world's, or the words `spec` judged by the task program file."""
     if task_program is None:
         return KnownTask(world.task(spec))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lab.rewards.program import REWARD_RULES, RewardProgram, dry_run
+from lab.rewards.program import REWARD_RULES, RewardProgram, dry_run, resolve_reward
 from lab.rewards.reflection import TrainingStats, reflection_text
 from lab.rewards.terms import Genome, OfflineRewardDesigner, Term
 from lab.sandbox import check_program
@@ -94,10 +94,7 @@ def test_reward_climbing_while_fitness_falls_is_flagged_as_hacking() -> None:
 
 def test_the_human_reward_can_be_the_base_of_a_genome(designers) -> None:
     designer = designers["reacher"]
-    human = (get_world("reacher").task("reach"), )
-    from lab.rewards.program import resolve_reward
-
-    base = resolve_reward("human", human[0]).source
+    base = resolve_reward("human", designer.task).source
     source = Genome([Term("action_cost", weight=0.1)], base=base).render(designer.task)
     checked = dry_run(RewardProgram(source, "based"), designer.world, designer.task)
     assert set(checked.components) == {"base", "action_cost"} and "def base_reward" in source
