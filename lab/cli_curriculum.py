@@ -20,7 +20,8 @@ def curriculum_command(
     budget: Annotated[int | None, typer.Option(help="Tasks to attempt (overrides the file).")] = None,
     library: Annotated[Path | None, typer.Option(help="Skill library folder (overrides the file).")] = None,
     out: Annotated[Path | None, typer.Option(help="Run directory (default: runs/<time>-curriculum-...).")] = None,
-    llm: Annotated[str | None, typer.Option(help="offline (default) or a model, which writes the skills")] = None,
+    llm: Annotated[str | None, typer.Option(help="offline (default) or a model for every role: it proposes tasks, "
+                                                 "writes their checks and skills, and critiques them")] = None,
     api_base: Annotated[str | None, typer.Option(help="Base URL of the model's server.")] = None,
     resume: Annotated[Path | None, typer.Option(help="Go on with a stopped session in this run directory.")] = None,
 ) -> None:
@@ -56,25 +57,34 @@ def curriculum_command(
     def show(kind: str, info: dict[str, Any]) -> None:
         if kind == "task":
             console.rule(f"iteration {info['iteration']}: {info['task']}")
-        elif kind == "attempted" and info["success"]:
-            extra = f" calling {', '.join(info['calls'])}" if info.get("calls") else ""
-            console.print(f"  [green]{info['skill']}[/] {info['how']}{extra}"
-                          + (f" ({info['episodes']} episodes)" if info.get("episodes") else "")
-                          + f", {info['seconds']:.1f} s; tasks mastered: {info['skills']}")
+            if info["description"].replace(" ", "_") != info["task"]:
+                console.print(f"  {info['description']}", highlight=False)
         elif kind == "attempted":
-            console.print(f"  [red]failed[/]: {info['reason'][:200]}", highlight=False)
+            cost = f"; LLM cost ${info['cost_usd']:.4f}" if info.get("cost_usd") else ""
+            if info["success"]:
+                extra = f" calling {', '.join(info['calls'])}" if info.get("calls") else ""
+                console.print(f"  [green]{info['skill']}[/] {info['how']}{extra}"
+                              + (f" ({info['episodes']} episodes)" if info.get("episodes") else "")
+                              + f", {info['seconds']:.1f} s; tasks mastered: {info['skills']}{cost}")
+            else:
+                console.print(f"  [red]failed[/]: {info['reason'][:200]}{cost}", highlight=False)
         elif kind == "exhausted":
             console.print("no task left to try now: every task is mastered or backing off")
 
     with SkillLibrary(settings.library) as opened:
         summary = Session(settings, run, opened, progress=show).run()
-    table = Table(title=f"session summary ({summary['iterations']} iterations, {summary['seconds']:.0f} s)")
+    spent = f", LLM cost ${summary['cost_usd']:.4f}" if summary["cost_usd"] else ""
+    table = Table(title=f"session summary ({summary['iterations']} iterations, {summary['seconds']:.0f} s{spent})")
     for column in ("skills learned", "composed", "families", "failures"):
         table.add_column(column, overflow="fold")
     table.add_row(", ".join(summary["skills_learned"]) or "-", ", ".join(summary["composed"]) or "-",
                   ", ".join(summary["families_mastered"]) or "-",
                   "; ".join(f"{k} x{v}" for k, v in summary["failures_by_reason"].items()) or "-")
     console.print(table)
+    agreement = summary["critic_agreement"]
+    if agreement:
+        console.print(f"critic agreed with the code check on {agreement['agreed']} of {agreement['judged']} "
+                      f"episodes ({agreement['rate']:.0%})")
 
 
 def solve_command(

@@ -271,7 +271,7 @@ def run_command(
 
     from lab.report.video import write_video
     from lab.skills import parse_ref
-    from lab.skills.runtime import SkillRunner
+    from lab.skills.runtime import SkillRunner, skill_task
     from lab.worlds import get_world
 
     name, version = parse_ref(ref)
@@ -284,7 +284,7 @@ def run_command(
     with _open(library) as opened:
         skill = opened.get(name, version)
         world_ = get_world(world or skill.world)
-        task = world_.task(skill.task or None)
+        task = skill_task(world_, skill)
         task_values = {k: v for k, v in values.items() if k in task.param_map}
         if task_values:
             task = task.family.bind(world_.name, {**task.param_map, **task_values})
@@ -310,7 +310,7 @@ def verify_command(
 ) -> None:
     """Verify a stored skill again on its task (e.g. after the world changed); exits 1 when it fails."""
     from lab.skills import parse_ref
-    from lab.skills.runtime import verify_skill
+    from lab.skills.runtime import skill_task, verify_skill
     from lab.worlds import get_world
 
     name, version = parse_ref(ref)
@@ -318,7 +318,7 @@ def verify_command(
         skill = opened.get(name, version)
         world_ = get_world(skill.world)
         with console.status(f"verifying {skill.ref} on {seeds} seeds"):
-            verification, results = verify_skill(world_, world_.task(skill.task or None), skill, opened,
+            verification, results = verify_skill(world_, skill_task(world_, skill), skill, opened,
                                                  list(range(seeds)), threshold)
     _print_outcome(results, verification)
     if skill.verification and skill.verification.world_version != verification.world_version:

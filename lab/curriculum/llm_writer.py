@@ -1,18 +1,19 @@
 """The LLM skill writer (Voyager's action agent): a model writes a skill program, it runs in simulation, and the
-errors and the success rate go back to it, for at most R rounds."""
+errors, the success rate and (with a critic) the critique go back to it, for at most R rounds."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
+from lab.curriculum.llm_curriculum import Critic
 from lab.curriculum.writer import Written
 from lab.llm.client import LLM
 from lab.llm.extract import ExtractionError, extract_code
 from lab.llm.prompting import render
 from lab.llm.types import Message
 from lab.sandbox import ProgramError
-from lab.skills.runtime import ProgramPlayer, analyse
+from lab.skills.runtime import EpisodeResult, ProgramPlayer, analyse
 from lab.skills.store import SkillLibrary
 from lab.worlds.core import Task, World
 from lab.worlds.description import describe
@@ -24,8 +25,9 @@ class LLMSkillWriter:
     name = "llm"
 
     def __init__(self, llm: LLM, world: World, library: SkillLibrary | None = None, *, rounds: int = 4,
-                 verify_seeds: int = 10, threshold: float = 0.8) -> None:
+                 verify_seeds: int = 10, threshold: float = 0.8, critic: Critic | None = None) -> None:
         self.llm = llm
+        self.critic = critic
         self.world = world
         self.library = library
         self.rounds = rounds
@@ -61,10 +63,11 @@ class LLMSkillWriter:
                     messages = [*messages, *render("skill_feedback", feedback=feedback)]
                     continue
                 seeds = list(range(self.verify_seeds))
-                results = [player.play(name, source, seed) for seed in seeds]
+                results = [player.play(name, source, seed, with_state=self.critic is not None) for seed in seeds]
                 written.episodes += len(results)
                 verification = Verification(self.world.version, task.id, seeds, sum(r.success for r in results),
                                             self.threshold)
+                critique = self._critique(task, source, results, written)
                 if verification.passed:
                     known = {s.name for s in self.library.skills()} if self.library is not None else set()
                     written.source, written.verification, written.results = source, verification, results
@@ -75,7 +78,20 @@ class LLMSkillWriter:
                          f"{self.threshold:.0%})."]
                 lines += [f"seed {r.seed}: {r.error or f'finished without success (task fitness {r.fitness:.3g})'}"
                           for r in failures[:3]]
+                lines += [f"critique: {critique}"] if critique else []
                 written.best_error = lines[-1]
                 messages = [*messages, *render("skill_feedback", feedback="\n".join(lines))]
         written.seconds = time.perf_counter() - started
         return written
+
+    def _critique(self, task: Task, source: str, results: list[EpisodeResult], written: Written) -> str:
+        """The critic's verdict on one episode (the first failure, else the first), recorded against the code
+        check's; its critique, for the writer."""
+        if self.critic is None or not results:
+            return ""
+        episode = next((r for r in results if not r.success), results[0])
+        verdict = self.critic.judge(task, source, [episode])
+        if verdict is None:
+            return ""
+        written.judgements.append((verdict.success, episode.success))
+        return verdict.critique.strip()

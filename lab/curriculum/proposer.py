@@ -29,17 +29,17 @@ class Progress:
     waiting: dict[str, int] = field(default_factory=dict)
     """Task id -> the iteration from which it may be proposed again."""
 
-    def record(self, task: Task, iteration: int, success: bool, skill: str = "") -> None:
-        family = task.family.name
+    def record(self, task_id: str, iteration: int, success: bool, skill: str = "") -> None:
+        family = task_id.partition("(")[0]
         self.attempts[family] = self.attempts.get(family, 0) + 1
         if success:
             self.successes[family] = self.successes.get(family, 0) + 1
-            self.mastered[task.id] = skill
-            self.failures.pop(task.id, None)
+            self.mastered[task_id] = skill
+            self.failures.pop(task_id, None)
             return
-        failures = self.failures.get(task.id, 0) + 1
-        self.failures[task.id] = failures
-        self.waiting[task.id] = iteration + 2 ** failures
+        failures = self.failures.get(task_id, 0) + 1
+        self.failures[task_id] = failures
+        self.waiting[task_id] = iteration + 2 ** failures
 
     @property
     def mastered_families(self) -> set[str]:
@@ -74,6 +74,7 @@ class LearningProgressCurriculum:
     def __init__(self, world: World, embedder: Any, seed: int = 0, per_family: int = 3) -> None:
         self.world = world
         self.pool = task_pool(world, per_family, seed)
+        self.tasks = {t.id: t for t in self.pool}
         self.rng = np.random.default_rng(seed)
         vectors = embedder.encode([t.description for t in self.pool])
         self.vectors = {t.id: v for t, v in zip(self.pool, vectors, strict=True)}

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lab.curriculum.llm_curriculum import ProposalFailed
 from lab.curriculum.proposer import LearningProgressCurriculum, Progress, task_pool
 from lab.curriculum.writer import CompositionalWriter, Written
 from lab.llm.config import LLMSettings
@@ -47,8 +48,11 @@ class CurriculumConfig(BaseModel):
     episode_budget: int = Field(1500, ge=10, description="offline writer: episodes per task")
     seed: int = Field(0, ge=0, description="seeds the curriculum")
     rounds: int = Field(4, ge=1, description="LLM writer: rounds of feedback per task")
+    match_similarity: float = Field(0.85, gt=0, le=1, description="LLM curriculum: a proposal this close in "
+                                    "meaning to one of the world's tasks is that task; others get a success check")
     llm: LLMSettings = Field(default_factory=lambda: LLMSettings(),
-                             description="models per role; the skill_writer role writes skills when set")
+                             description="models per role: curriculum proposes tasks, skill_writer writes skills, "
+                                         "critic critiques them; offline roles use the offline defaults")
 
 
 def skill_name(task: Task, taken: set[str]) -> str:
@@ -70,22 +74,37 @@ class Session:
         self.library = library
         self.world = get_world(config.world)
         self.show = progress or (lambda kind, info: None)
-        self.curriculum = LearningProgressCurriculum(self.world, library.embedder, config.seed,
-                                                     config.tasks_per_family)
+        from lab.llm.config import build_llms
+
+        self.llms = build_llms(config.llm, run.path)
+        self.curriculum: Any = self._curriculum()
         self.writer: Any = self._writer()
         self.progress, self.iterations = self._replay()
 
-    def _writer(self) -> Any:
-        """The LLM writer when a model plays the skill_writer role, else the compositional search."""
-        from lab.llm.config import build_llms
-
-        config = self.config
-        llm = build_llms(config.llm, self.run_dir.path).get("skill_writer")
+    def _curriculum(self) -> Any:
+        """The LLM curriculum when a model plays the curriculum role, else the learning-progress teacher."""
+        llm = self.llms.get("curriculum")
         if llm is not None:
+            from lab.curriculum.llm_curriculum import LLMCurriculum
+
+            return LLMCurriculum(llm, self.world, self.library.embedder, self.library,
+                                 match=self.config.match_similarity)
+        return LearningProgressCurriculum(self.world, self.library.embedder, self.config.seed,
+                                          self.config.tasks_per_family)
+
+    def _writer(self) -> Any:
+        """The LLM writer when a model plays the skill_writer role (with a critic when one plays that role), else
+        the compositional search."""
+        config = self.config
+        llm = self.llms.get("skill_writer")
+        if llm is not None:
+            from lab.curriculum.llm_curriculum import Critic
             from lab.curriculum.llm_writer import LLMSkillWriter
 
+            critic = self.llms.get("critic")
             return LLMSkillWriter(llm, self.world, self.library, rounds=config.rounds,
-                                  verify_seeds=config.verify_seeds, threshold=config.threshold)
+                                  verify_seeds=config.verify_seeds, threshold=config.threshold,
+                                  critic=Critic(critic) if critic is not None else None)
         return CompositionalWriter(self.world, self.library, beam=config.beam, max_length=config.max_length,
                                    verify_seeds=config.verify_seeds, threshold=config.threshold,
                                    episode_budget=config.episode_budget)
@@ -93,15 +112,17 @@ class Session:
     def _replay(self) -> tuple[Progress, int]:
         progress = Progress()
         iterations = 0
-        tasks = {t.id: t for t in self.curriculum.pool}
+        tasks = self.curriculum.tasks
         for event in self.run_dir.events():
-            if event["event"] == "attempted" and event["task"] in tasks:
-                progress.record(tasks[event["task"]], event["iteration"], event["success"], event.get("skill", ""))
+            if event["event"] == "proposed" and event.get("program") and hasattr(self.curriculum, "restore"):
+                self.curriculum.restore(event["task"], event["text"], event["program"], event.get("horizon"))
+            if event["event"] == "attempted":
+                progress.record(event["task"], event["iteration"], event["success"], event.get("skill", ""))
                 iterations = event["iteration"] + 1
         for skill in self.library.skills(world=self.world.name):
             made_here = skill.provenance.get("run") == str(self.run_dir.path)
             if made_here and skill.task in tasks and skill.task not in progress.mastered:
-                progress.record(tasks[skill.task], iterations, True, skill.ref)
+                progress.record(skill.task, iterations, True, skill.ref)
                 self.run_dir.event("attempted", iteration=iterations, task=skill.task, success=True,
                                    skill=skill.ref, how="found in the library on resume")
                 iterations += 1
@@ -109,21 +130,42 @@ class Session:
 
     def run(self) -> dict[str, Any]:
         for iteration in range(self.iterations, self.config.budget):
-            task = self.curriculum.propose(self.progress, iteration)
+            started = time.perf_counter()
+            try:
+                task = self._propose(iteration)
+            except ProposalFailed as failed:
+                outcome = {"success": False, "reason": failed.message, "seconds": time.perf_counter() - started}
+                self._record(iteration, failed.task_id, outcome)
+                continue
             if task is None:
                 self.show("exhausted", {"iteration": iteration})
                 break
             self.show("task", {"iteration": iteration, "task": task.id, "description": task.description})
-            started = time.perf_counter()
             outcome = self._attempt(task, iteration)
             outcome["seconds"] = round(time.perf_counter() - started, 3)
-            self.progress.record(task, iteration, outcome["success"], outcome.get("skill", ""))
-            self.run_dir.event("attempted", iteration=iteration, task=task.id, **outcome)
-            self.show("attempted", {"iteration": iteration, "task": task.id, **outcome,
-                                    "skills": len(self.progress.mastered)})
+            self._record(iteration, task.id, outcome)
         summary = self.summary()
         self.run_dir.write_json("summary.json", summary)
         return summary
+
+    def _propose(self, iteration: int) -> Task | None:
+        proposed = self.curriculum.propose(self.progress, iteration)
+        if proposed is None or isinstance(proposed, Task):
+            return proposed
+        self.run_dir.event("proposed", iteration=iteration, task=proposed.task.id, text=proposed.text,
+                           reasoning=proposed.reasoning, similarity=round(proposed.similarity, 4),
+                           program=proposed.task.family.program, horizon=proposed.task.horizon)
+        return proposed.task
+
+    def _record(self, iteration: int, task_id: str, outcome: dict[str, Any]) -> None:
+        self.progress.record(task_id, iteration, outcome["success"], outcome.get("skill", ""))
+        self.run_dir.event("attempted", iteration=iteration, task=task_id, **outcome)
+        self.show("attempted", {"iteration": iteration, "task": task_id, **outcome,
+                                "skills": len(self.progress.mastered), "cost_usd": self.spent_usd()})
+
+    def spent_usd(self) -> float:
+        """What the session's models have cost so far (0 offline)."""
+        return sum({id(llm.ledger): llm.ledger.spent_usd for llm in self.llms.values() if llm is not None}.values())
 
     def _attempt(self, task: Task, iteration: int) -> dict[str, Any]:
         existing = {s.name: s for s in self.library.skills(world=self.world.name, kind="code")}
@@ -139,6 +181,7 @@ class Session:
                                                                 world=self.world.name, kind="code")]
         name = skill_name(task, set(existing))
         written = self.writer.write(task, name, skills=retrieved)
+        judged = {"critic": [list(pair) for pair in written.judgements]} if written.judgements else {}
         if not written.found:
             if self.writer.name == "llm":
                 reason = (f"no program met the success check in {self.config.rounds} rounds; the last feedback: "
@@ -147,12 +190,13 @@ class Session:
                 reason = (f"no program of up to {self.config.max_length} steps met the success check within "
                           f"{written.episodes} episodes" + (f"; the closest one stopped with: {written.best_error}"
                                                             if written.best_error else ""))
-            return {"success": False, "reason": reason, "episodes": written.episodes, "retrieved": retrieved}
+            return {"success": False, "reason": reason, "episodes": written.episodes, "retrieved": retrieved,
+                    **judged}
         stored = self._store(task, written, iteration)
         how = "written by compositional search" if self.writer.name == "search" else "written by the LLM writer"
         return {"success": True, "skill": stored.ref, "how": how,
                 "calls": written.calls, "episodes": written.episodes, "retrieved": retrieved,
-                "success_rate": written.verification.success_rate if written.verification else None}
+                "success_rate": written.verification.success_rate if written.verification else None, **judged}
 
     def _store(self, task: Task, written: Written, iteration: int) -> Skill:
         assert written.source is not None
@@ -161,7 +205,7 @@ class Session:
                       world=self.world.name, task=task.id, params=signature.params, calls=written.calls,
                       source=written.source, verification=written.verification,
                       provenance={"run": str(self.run_dir.path), "writer": self.writer.name, "task": task.id,
-                                  "iteration": iteration})
+                                  "iteration": iteration, **written_task(task)})
         return self.library.add(skill)
 
     def summary(self) -> dict[str, Any]:
@@ -171,12 +215,29 @@ class Session:
         return {"world": self.world.name, "iterations": len(attempts), "skills_learned": [e["skill"] for e in learned],
                 "composed": [e["skill"] for e in learned if e.get("calls")], "families_mastered": families,
                 "tasks_mastered": sorted(self.progress.mastered), "failures_by_reason": failures_by_reason(attempts),
+                "critic_agreement": critic_agreement(attempts), "cost_usd": round(self.spent_usd(), 6),
                 "seconds": round(sum(e.get("seconds", 0.0) for e in attempts), 1)}
 
 
 def wrote_skill(attempt: dict[str, Any]) -> bool:
     """Whether an attempt stored a new skill (not one already in the library)."""
     return bool(attempt["success"]) and str(attempt.get("how", "")).startswith("written by")
+
+
+def critic_agreement(attempts: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """How often the critic's verdict matched the code check over the episodes it judged (None without one)."""
+    pairs = [pair for e in attempts for pair in e.get("critic", [])]
+    if not pairs:
+        return None
+    agreed = sum(critic == check for critic, check in pairs)
+    return {"judged": len(pairs), "agreed": agreed, "rate": round(agreed / len(pairs), 4)}
+
+
+def written_task(task: Task) -> dict[str, Any]:
+    """Provenance for a skill whose task was given in words: the words and the task program that checks it."""
+    if task.family.program is None:
+        return {}
+    return {"task_text": task.description, "task_program": task.family.program, "task_horizon": task.horizon}
 
 
 def failures_by_reason(attempts: list[dict[str, Any]]) -> dict[str, int]:

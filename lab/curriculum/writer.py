@@ -50,6 +50,8 @@ class Written:
     calls: list[str] = field(default_factory=list)
     best_error: str = ""
     """On failure: the error of the most promising candidate, as feedback."""
+    judgements: list[tuple[bool, bool]] = field(default_factory=list)
+    """With a critic: (the critic said it succeeded, the code check said so), one pair per judged episode."""
 
     @property
     def found(self) -> bool:

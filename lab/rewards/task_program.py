@@ -8,6 +8,7 @@ model, in a conversation of its own: the reward writer never sees it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,9 @@ from lab.llm.client import LLM
 from lab.llm.extract import ExtractionError, extract_code
 from lab.llm.prompting import render
 from lab.sandbox import ProgramError, ProgramRules, Sandbox, SandboxLimits, check_program
-from lab.worlds.core import State, Task, TaskFamily, World
+from lab.worlds.core import State, Task, World
 from lab.worlds.description import describe
+from lab.worlds.written_tasks import judged_by
 
 SUCCESS_RULES = ProgramRules("compute_success", ("state",), kind="task success check")
 FITNESS_RULES = ProgramRules("compute_fitness", ("state",), kind="task fitness function")
@@ -29,7 +31,8 @@ FAMILY = "custom"
 
 @dataclass
 class ProgramTask:
-    """A task whose success and fitness are a program's, each in its own sandbox; close it when done."""
+    """A task whose success and fitness are a program's, each in its own sandbox (started on first use); close it
+    when done."""
 
     task: Task
     sandboxes: list[Sandbox] = field(default_factory=list)
@@ -45,36 +48,26 @@ class ProgramTask:
         self.close()
 
 
-def _per_env(value: np.ndarray, state: State, what: str) -> np.ndarray:
-    n = len(next(iter(state.values())))
-    array = np.asarray(value)
-    if array.shape not in ((n,), (n, 1)):
-        raise ProgramError(f"the task's {what} returned shape {array.shape}; it must return one value per env, "
-                           f"shape ({n},)")
-    return array.reshape(n)
-
-
 def program_task(world: World, text: str, source: str, horizon: int | None = None,
-                 limits: SandboxLimits | None = None) -> ProgramTask:
+                 limits: SandboxLimits | None = None, name: str = FAMILY) -> ProgramTask:
     """The task `text` in `world`, judged by the task program `source` (checked here, run sandboxed)."""
     check_program(source, SUCCESS_RULES)
     check_program(source, FITNESS_RULES)
-    success_box = Sandbox(source, SUCCESS_RULES, limits=limits)
-    fitness_box = Sandbox(source, FITNESS_RULES, limits=limits)
+    sandboxes: list[Sandbox] = []
+    boxes: dict[str, Sandbox] = {}
 
-    def success(state: State, _: Any) -> np.ndarray:
-        return _per_env(success_box.call(state=dict(state))[0], state, "success check").astype(bool)
+    def caller(rules: ProgramRules) -> Callable[[State], Any]:
+        def call(state: State) -> Any:
+            if rules.entry not in boxes:
+                boxes[rules.entry] = Sandbox(source, rules, limits=limits)
+                sandboxes.append(boxes[rules.entry])
+            return boxes[rules.entry].call(state=state)[0]
 
-    def fitness(state: State, _: Any) -> np.ndarray:
-        values = _per_env(fitness_box.call(state=dict(state))[0], state, "fitness function").astype(np.float64)
-        if not np.all(np.isfinite(values)):
-            raise ProgramError("the task's fitness function returned NaN or infinity")
-        return values
+        return call
 
     steps = horizon or max(t.horizon for t in world.default_tasks())
-    family = TaskFamily(FAMILY, text.replace("{", "{{").replace("}", "}}"), success, fitness,
-                        "the task program's fitness, averaged over the episode", steps)
-    return ProgramTask(family.bind(world.name), [success_box, fitness_box])
+    task = judged_by(world.name, caller(SUCCESS_RULES), caller(FITNESS_RULES), name, text, source, steps)
+    return ProgramTask(task, sandboxes)
 
 
 def dry_run_task(world: World, text: str, source: str, seed: int = 0) -> None:
@@ -90,13 +83,14 @@ def dry_run_task(world: World, text: str, source: str, seed: int = 0) -> None:
         made.task.fitness(single)
 
 
-def write_task_program(llm: LLM, world: World, text: str, repairs: int = 2) -> tuple[str, list[str]]:
+def write_task_program(llm: LLM, world: World, text: str, repairs: int = 2,
+                       role: str = "reward_designer") -> tuple[str, list[str]]:
     """Ask the model for the task's success check and fitness, sending failures back `repairs` times; returns the
     source and the errors met on the way."""
     messages = render("task_program", world_description=describe(world, None, "reward"), task_text=text)
     errors: list[str] = []
     for attempt in range(repairs + 1):
-        reply = llm.complete(messages, n=1, role="reward_designer").texts[0]
+        reply = llm.complete(messages, n=1, role=role).texts[0]
         messages = [*messages, {"role": "assistant", "content": reply}]
         try:
             source = extract_code(reply, "compute_success")

@@ -32,6 +32,7 @@ from lab.sandbox.worker import (
 from lab.skills.policy import NumpyPolicy
 from lab.worlds.core import as_batch, read_state
 from lab.worlds.robot import ProgramOutcome, RobotError
+from lab.worlds.written_tasks import TASK_PROGRAM_FILE, compiled_task
 
 
 def robot_facade(robot: Any) -> types.SimpleNamespace:
@@ -100,7 +101,8 @@ def main() -> None:
     if setup is None:
         return
     _, meta = decode(setup)
-    files = tuple(f"<skill {s['name']}>" for s in meta["skills"])
+    task_files = (TASK_PROGRAM_FILE,) if meta.get("task_program") else ()
+    files = (*(f"<skill {s['name']}>" for s in meta["skills"]), *task_files)
     try:
         os.environ["LAB_ENVS_PATH"] = os.pathsep.join(meta.get("envs_path", []))
         if meta.get("mujoco_gl"):
@@ -108,7 +110,8 @@ def main() -> None:
         from lab.worlds.registry import get_world
 
         world = get_world(str(meta["world"]))
-        task = world.task(str(meta["task"]))
+        spec = meta.get("task_program")
+        task = None if spec else world.task(str(meta["task"]))
         render = bool(meta.get("render"))
         env = world.make_env(task, seed=0, render_mode="rgb_array" if render else None)
         env.reset()
@@ -118,6 +121,8 @@ def main() -> None:
                   for s in meta["skills"]]
         memory_mb = int(meta.get("memory_mb", 0))
         lock_down(address_space() + memory_mb * 2**20 if memory_mb else 0, channel_out)
+        if spec:
+            task = compiled_task(spec, program_globals({}, SAFE_MODULES), compile_program, world.name)
         functions = load_skills(skills, world)
     except BaseException as error:  # a failing setup or program is reported, never raised
         write_frame(channel_out, encode({}, {"status": "error", "error": describe_exception(error, files)}))
@@ -137,7 +142,7 @@ def main() -> None:
         run_entry, run_params, run_files = entry, params, files
         if "program" in ask:
             program = ask["program"]
-            run_files = tuple(f"<skill {s['name']}>" for s in program["skills"])
+            run_files = (*(f"<skill {s['name']}>" for s in program["skills"]), *task_files)
             try:
                 loaded = load_skills([s for s in program["skills"] if "source" in s], world)
                 loaded.update({n: f for n, f in functions.items() if n not in loaded})
@@ -147,8 +152,13 @@ def main() -> None:
                                                      "error": describe_exception(error, run_files)}))
                 continue
         assert run_entry is not None
-        result, frames = run_episode(world, task, env, run_entry, int(ask["seed"]), params=run_params,
-                                     max_steps=max_steps, render=render, every=every, files=run_files)
+        try:
+            result, frames = run_episode(world, task, env, run_entry, int(ask["seed"]), params=run_params,
+                                         max_steps=max_steps, render=render, every=every, files=run_files)
+        except Exception as error:  # the task's own program failing to judge is this episode's outcome too
+            result, frames = {"status": "error", "error": describe_exception(error, run_files)}, []
+        if ask.get("state") and result["status"] == "ok":
+            result["state"] = {k: np.round(np.asarray(v, dtype=float), 3).tolist() for k, v in read_state(env).items()}
         write_frame(channel_out, encode({"frames": np.stack(frames)} if frames else {}, result))
 
 

@@ -25,6 +25,7 @@ from lab.skills.model import Skill, Verification, check_name
 from lab.skills.store import SkillLibrary
 from lab.worlds.core import Task, World
 from lab.worlds.registry import world_dirs
+from lab.worlds.written_tasks import task_spec
 
 
 def skill_rules(name: str) -> ProgramRules:
@@ -107,6 +108,8 @@ class EpisodeResult:
     steps: int
     error: str = ""
     frames: list[np.ndarray] = field(default_factory=list, repr=False)
+    final_state: dict[str, Any] = field(default_factory=dict, repr=False)
+    """The state at the episode's end (rounded), when asked for (a critic reads it)."""
 
 
 class SkillRunner:
@@ -142,7 +145,8 @@ class SkillRunner:
                            hint='give them with --params \'{"obj": "cube_red"}\' or run it on a task that has them')
         self.params = bound
         self.episode_seconds = episode_seconds
-        setup = {"world": world.name, "task": task.id, "entry": name, "params": bound, "max_steps": max_steps,
+        setup = {"world": world.name, "task": task.id, "task_program": task_spec(task), "entry": name,
+                 "params": bound, "max_steps": max_steps,
                  "render": render, "memory_mb": memory_mb, "skills": entries,
                  "envs_path": [str(d.resolve()) for d in world_dirs()],
                  "mujoco_gl": os.environ.get("MUJOCO_GL", "egl") if render else ""}
@@ -196,14 +200,17 @@ class ProgramPlayer:
         """The library as it is when the player starts: a search plays hundreds of programs against it."""
         self.episode_seconds, self.load_seconds, self.memory_mb = episode_seconds, load_seconds, memory_mb
         self._setup: dict[str, Any] = {
-            "world": world.name, "task": task.id, "entry": None, "params": {}, "max_steps": max_steps,
+            "world": world.name, "task": task.id, "task_program": task_spec(task), "entry": None, "params": {},
+            "max_steps": max_steps,
             "render": False, "memory_mb": memory_mb, "skills": [],
             "envs_path": [str(d.resolve()) for d in world_dirs()], "mujoco_gl": ""}
         self._worker: WorkerProcess | None = None
         self.episodes = 0
 
-    def play(self, name: str, source: str, seed: int, params: dict[str, Any] | None = None) -> EpisodeResult:
-        """One seeded episode of the program `name` (its parameters bound from the task, then `params`)."""
+    def play(self, name: str, source: str, seed: int, params: dict[str, Any] | None = None, *,
+             with_state: bool = False) -> EpisodeResult:
+        """One seeded episode of the program `name` (its parameters bound from the task, then `params`), with
+        the final state when `with_state`."""
         try:
             declared = analyse(name, source).params
             entries = [e for e in resolve_calls(name, source, self.library, self._known) if "source" in e]
@@ -219,7 +226,7 @@ class ProgramPlayer:
             self._worker = WorkerProcess(f"skill search on {self.task.id}", "lab.sandbox.episode_worker",
                                          self._setup, self.load_seconds, self.memory_mb)
         self.episodes += 1
-        request = {"seed": seed, "program": {"entry": name, "skills": entries, "params": bound}}
+        request = {"seed": seed, "program": {"entry": name, "skills": entries, "params": bound}, "state": with_state}
         try:
             _, meta = self._worker.exchange(encode({}, request), self.episode_seconds, f"episode {seed}")
         except ProgramError as error:
@@ -227,7 +234,7 @@ class ProgramPlayer:
         if meta.get("status") != "ok":
             return EpisodeResult(seed, False, float("nan"), 0, str(meta.get("error")))
         return EpisodeResult(seed, bool(meta["success"]), float(meta["fitness"]), int(meta["steps"]),
-                             str(meta.get("error", "")))
+                             str(meta.get("error", "")), final_state=dict(meta.get("state", {})))
 
     def close(self) -> None:
         if self._worker is not None:
@@ -257,6 +264,18 @@ def verify(world: World, task: Task, name: str, source: str, library: SkillLibra
                     break
     verification = Verification(world.version, task.id, seeds, sum(r.success for r in results), threshold)
     return verification, results
+
+
+def skill_task(world: World, skill: Skill) -> Task:
+    """The task a skill was made for: one of the world's, or a task given in words with the task program stored in
+    the skill's provenance (checked again here)."""
+    program = skill.provenance.get("task_program")
+    if program:
+        from lab.rewards.task_program import program_task
+
+        return program_task(world, str(skill.provenance.get("task_text", skill.task)), str(program),
+                            int(skill.provenance.get("task_horizon", 0)) or None, name=skill.task).task
+    return world.task(skill.task or None)
 
 
 def verify_skill(world: World, task: Task, skill: Skill, library: SkillLibrary, seeds: list[int] | None = None,

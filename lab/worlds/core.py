@@ -104,6 +104,9 @@ class TaskFamily:
     """True when the world's own env reward is the human-written baseline for this task."""
     check: Callable[[Mapping[str, ParamValue]], str | None] | None = None
     """A rule across parameters (e.g. two objects must differ): returns what is wrong, or None."""
+    program: str | None = None
+    """For a task given in words: the task program (`compute_success`, `compute_fitness`) that judges it, which
+    runs only in sandboxes; the functions above call into one."""
 
     def bind(self, world: str, values: Mapping[str, Any] | None = None, positional: Sequence[Any] = ()) -> Task:
         """Make a task from this family, checking every parameter and filling defaults."""

@@ -11,7 +11,7 @@ from typing import Literal
 
 from lab.worlds.core import Task, World
 
-Role = Literal["reward", "skill"]
+Role = Literal["reward", "skill", "curriculum"]
 
 
 def state_table(world: World) -> str:
@@ -50,5 +50,6 @@ def describe(world: World, task: Task | None = None, role: Role = "reward") -> s
     if role == "skill":
         doc = world.robot_api_doc()
         parts += ["", "## Robot API", doc.rstrip() if doc else "This world has no robot API: its skills are policies."]
-    parts += ["", "## How the state is computed", "```python", world.state_source().rstrip(), "```"]
+    if role != "curriculum":
+        parts += ["", "## How the state is computed", "```python", world.state_source().rstrip(), "```"]
     return "\n".join(parts) + "\n"

@@ -31,9 +31,9 @@ def test_the_curriculum_starts_where_there_are_no_prerequisites_and_backs_off_fa
     progress = Progress()
     first = curriculum.propose(progress, 0)
     assert first is not None and not first.family.prerequisites
-    progress.record(first, 0, False)
+    progress.record(first.id, 0, False)
     assert curriculum.propose(progress, 1).id != first.id
-    progress.record(first, 2, True, "x@1")
+    progress.record(first.id, 2, True, "x@1")
     later = [curriculum.propose(progress, i) for i in range(3, 5)]
     assert all(t is not None and t.id != first.id for t in later)
 
