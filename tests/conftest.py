@@ -95,3 +95,13 @@ def model_server() -> Iterator[FakeModelServer]:
     yield state
     httpd.shutdown()
     httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Any:
+    """One real embedding model for the whole run (loading it costs seconds; encoding is cheap)."""
+    from lab.skills import SentenceEmbedder
+
+    model = SentenceEmbedder()
+    model.encode(["warm up"])
+    return model

@@ -2,8 +2,9 @@
 
 No language model: candidate programs are short sequences of steps (a primitive call with arguments bound from the
 task's parameters, or a call to a stored skill), enumerated shortest first and played in simulation. The task's
-own fitness ranks the prefixes worth extending (a beam), and the best prefixes that call stored skills are extended
-too, since a task's fitness often gets worse before it gets better (lifting a cube to stack it). A sequence whose
+own fitness ranks the prefixes worth extending (a beam), and the best prefixes that call stored skills, and those
+that end holding or nearest the task's things, are extended too, since a task's fitness often gets worse (or stays
+flat) before it gets better: lifting a cube to stack it, grasping it before it moves at all. A sequence whose
 episode meets the task's success check is verified on further seeds. What it finds is an ordinary skill program,
 parameterised by the task's parameter names, so the skill serves every parameter value, and later searches call
 it as one step.
@@ -16,7 +17,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import product
+from typing import Any
 
+import numpy as np
+
+from lab.errors import LabError
 from lab.skills.model import Verification
 from lab.skills.runtime import EpisodeResult, ProgramPlayer
 from lab.skills.store import SkillLibrary
@@ -58,6 +63,19 @@ class Written:
         return self.source is not None
 
 
+def engagement(state: dict[str, Any], things: list[str]) -> tuple[float, float]:
+    """How engaged the gripper is with the task's things at an episode's end: whether it holds one, and minus its
+    distance to the nearest (to the centimetre). It ranks prefixes whose task fitness ties (a lift scores nothing
+    until the object rises, yet the prefix that grasps it is the one to extend)."""
+    gripper = state.get("gripper_pos")
+    if gripper is None:
+        return 0.0, 0.0
+    held = any(bool(state.get(f"{thing}_grasped", False)) for thing in things)
+    distances = [float(np.linalg.norm(np.subtract(state[f"{thing}_pos"], gripper)))
+                 for thing in things if f"{thing}_pos" in state]
+    return float(held), -round(min(distances, default=0.0), 2)
+
+
 class CompositionalWriter:
     """Writes a skill for a task by searching compositions of primitives and stored skills in simulation."""
 
@@ -83,7 +101,8 @@ class CompositionalWriter:
         numbers = [p.name for p in task.family.params if not p.choices]
         words = set(task.family.description.lower().replace(",", " ").split())
         places = [f'"{place}"' for place in FIXED_PLACES if place in words]
-        steps = [Step("robot.open()"), Step("robot.close()")]
+        steps = [Step("robot.open()"), Step("robot.close()"),
+                 Step("try:\n        robot.close()\n    except NothingToGrasp:\n        pass")]
         for target in [*names, *places]:
             for height in HEIGHTS[:-1]:
                 steps.append(Step(f"robot.move_to(robot.position({target}) + np.array([0.0, 0.0, {height}]))"))
@@ -150,6 +169,8 @@ class CompositionalWriter:
         name = name or task.family.name
         started = time.perf_counter()
         vocabulary = self.steps(task, skills)
+        things = [str(v) for _, v in task.params if isinstance(v, str)] + [
+            place for place in FIXED_PLACES if place in task.family.description.lower()]
         written = Written(name, None, None)
         best: tuple[tuple[float, ...], str] | None = None
         with ProgramPlayer(self.world, task, self.library) as player:
@@ -163,7 +184,7 @@ class CompositionalWriter:
                         candidate = (*prefix, index)
                         steps = [vocabulary[i] for i in candidate]
                         source = self.render(task, name, steps)
-                        result = player.play(name, source, self.search_seed)
+                        result = player.play(name, source, self.search_seed, with_state=True)
                         written.episodes += 1
                         if on_try is not None:
                             on_try(written.episodes, result)
@@ -171,12 +192,16 @@ class CompositionalWriter:
                             verification, results = self._verify(player, task, name, source)
                             written.episodes += len(results)
                             if verification.passed:
-                                written.source, written.verification, written.results = source, verification, results
+                                steps, verification, results = self._prune(player, task, name, steps, verification,
+                                                                           results, written)
+                                written.source = self.render(task, name, steps)
+                                written.verification, written.results = verification, results
                                 written.calls = sorted({s.calls for s in steps if s.calls})
                                 written.seconds = time.perf_counter() - started
                                 return written
                         key = (0.0 if result.error else 1.0,
                                result.fitness if math.isfinite(result.fitness) else -math.inf,
+                               *engagement(result.final_state, things),
                                float(any(s.calls for s in steps)), -float(len(candidate)))
                         scored.append((key, candidate))
                         if best is None or key > best[0]:
@@ -189,16 +214,56 @@ class CompositionalWriter:
                     break
                 scored.sort(key=lambda item: item[0], reverse=True)
                 clean = [(k, c) for k, c in scored if k[0] > 0] or scored
-                reusing = [c for k, c in clean if k[2] > 0][:self.beam]
-                frontier = list(dict.fromkeys([c for _, c in clean[:self.beam]] + reusing))
+                reusing = [c for k, c in clean if k[-2] > 0][:self.beam]
+                engaged = [c for _, c in sorted(clean, key=lambda item: (item[0][2:4], item[0][1]), reverse=True)]
+                frontier = list(dict.fromkeys([c for _, c in clean[:self.beam]] + reusing + engaged[:self.beam]))
         written.seconds = time.perf_counter() - started
         written.best_error = best[1] if best else ""
         return written
 
+    def _prune(self, player: ProgramPlayer, task: Task, name: str, steps: list[Step], verification: Verification,
+               results: list[EpisodeResult], written: Written) -> tuple[list[Step], Verification, list[EpisodeResult]]:
+        """Drop every step the program does as well without (the beam can carry a detour into a program that
+        works; a detour in a stored skill misleads every program that calls it)."""
+        index = 0
+        while len(steps) > 1 and index < len(steps):
+            shorter = steps[:index] + steps[index + 1:]
+            source = self.render(task, name, shorter)
+            first = player.play(name, source, self.search_seed)
+            written.episodes += 1
+            if first.success and not first.error:
+                again, replayed = self._verify(player, task, name, source)
+                written.episodes += len(replayed)
+                if again.successes >= verification.successes:
+                    steps, verification, results = shorter, again, replayed
+                    continue
+            index += 1
+        return steps, verification, results
+
+    def bindings(self, task: Task) -> list[Task]:
+        """The tasks a skill for `task` is verified on: `task` first, then other bindings of its family's
+        parameters (a skill takes its parameters as arguments, so it must serve them all, not one)."""
+        family = self.world.task_families.get(task.family.name)
+        if family is not task.family:
+            return [task]
+        options = [[(p.name, c) for c in p.choices] for p in family.params if p.choices]
+        others: list[Task] = []
+        for values in product(*options):
+            try:
+                other = family.bind(self.world.name, {**task.param_map, **dict(values)})
+            except LabError:  # a binding the family refuses (a cube stacked on itself)
+                continue
+            if other.id != task.id:
+                others.append(other)
+        order = np.random.default_rng(self.search_seed).permutation(len(others))
+        return [task, *(others[i] for i in order)]
+
     def _verify(self, player: ProgramPlayer, task: Task, name: str,
                 source: str) -> tuple[Verification, list[EpisodeResult]]:
         seeds = [self.search_seed + 1 + i for i in range(self.verify_seeds)]
-        results = [player.play(name, source, seed) for seed in seeds]
+        tasks = self.bindings(task)
+        results = [player.play(name, source, seed, task=tasks[i % len(tasks)] if len(tasks) > 1 else None)
+                   for i, seed in enumerate(seeds)]
         return Verification(self.world.version, task.id, seeds, sum(r.success for r in results),
                             self.threshold), results
 

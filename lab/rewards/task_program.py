@@ -8,6 +8,7 @@ model, in a conversation of its own: the reward writer never sees it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,13 +108,90 @@ def write_task_program(llm: LLM, world: World, text: str, repairs: int = 2,
 
 
 def closest_task(world: World, text: str, embedder: Any, tasks: list[Task] | None = None) -> tuple[Task, float]:
-    """The world's known task (of `tasks`, default one per family) whose description is nearest in meaning to
-    `text` (for runs without a model)."""
+    """The world's known task (of `tasks`, default one per family) that `text` means, for runs without a model,
+    and how near in meaning the two are. Embeddings weigh a sentence's nouns over its verb and hardly see word
+    order, so each family is first bound to the values the text names (in the order its description puts them);
+    then the family is the one whose bound description is nearest in meaning and shares most of the text's other
+    words, and names all it needs."""
     tasks = tasks or world.default_tasks()
-    vectors = embedder.encode([text, *[t.description for t in tasks]])
-    scores = vectors[1:] @ vectors[0]
+    value_words = {w for t in tasks for p in t.family.params for c in p.choices for w in str(c).lower().split("_")}
+    bound: dict[str, Task] = {}
+    for task in tasks:
+        best = bound.get(task.family.name)
+        if best is None or mentions(task, text).score > mentions(best, text).score:
+            bound[task.family.name] = task
+    readings = list(bound.values())
+    descriptions = [spoken(t) for t in readings]
+    vectors = embedder.encode([text, *descriptions])
+    similarity = vectors[1:] @ vectors[0]
+    scores = [float(near) + 0.25 * shared_words(description, text, ignore=value_words)
+              + 0.2 * named_share(mentions(task, text))
+              for near, description, task in zip(similarity, descriptions, readings, strict=True)]
     best = int(np.argmax(scores))
-    return tasks[best], float(scores[best])
+    return readings[best], float(similarity[best])
+
+
+def spoken(task: Task) -> str:
+    """The task's description with its parameter values as words are said ("cube_red" as "red cube")."""
+    text = task.description
+    for _, value in task.params:
+        if isinstance(value, str) and "_" in value:
+            head, _, tail = value.partition("_")
+            text = text.replace(value, f"{tail.replace('_', ' ')} {head}")
+    return text
+
+
+STOP_WORDS = frozenset("the a an of to in into on it its and then at by with from m".split())
+
+
+def named_share(found: Mentions) -> float:
+    """The share of a task's choice parameters the text names (a half for a task without any)."""
+    return found.named / found.choices if found.choices else 0.5
+
+
+def shared_words(description: str, text: str, ignore: set[str] | frozenset[str] = frozenset()) -> float:
+    """The share of the text's content words (less `ignore`d ones, e.g. the names of things) that a description
+    uses: its verbs, mostly ("push" against "put", "pick up" against "move to")."""
+    said = set(re.findall(r"[a-z]+", text.lower())) - STOP_WORDS - set(ignore)
+    described = set(re.findall(r"[a-z]+", description.lower().replace("_", " ")))
+    return len(said & described) / len(said) if said else 0.0
+
+
+@dataclass(frozen=True)
+class Mentions:
+    """What a text names of a task's parameter values (a value is named by its distinctive word, cube_green by
+    "green", and one word names one value)."""
+
+    named: int
+    unnamed_defaults: int
+    choices: int
+    in_order: bool
+
+    @property
+    def score(self) -> float:
+        """One per value named, a half when they come in the description's order, a quarter per value the text
+        leaves unnamed at its default."""
+        return self.named + 0.5 * self.in_order + 0.25 * self.unnamed_defaults
+
+
+def mentions(task: Task, text: str) -> Mentions:
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    defaults = {p.name: p.default for p in task.family.params}
+    used: set[int] = set()
+    positions, defaults_left, choices = [], 0, 0
+    for name, value in task.params:
+        if not isinstance(value, str):
+            continue
+        choices += 1
+        key = value.lower().split("_")[-1]
+        at = next((i for i, word in enumerate(words) if word == key and i not in used), None)
+        if at is not None:
+            used.add(at)
+            positions.append((task.family.description.find("{" + name + "}"), at))
+        elif value == defaults.get(name):
+            defaults_left += 1
+    said = [at for _, at in sorted(positions)]
+    return Mentions(len(positions), defaults_left, choices, said == sorted(said))
 
 
 def read_task_program(path: Path) -> str:

@@ -31,7 +31,7 @@ from lab.sandbox.worker import (
 )
 from lab.skills.policy import NumpyPolicy
 from lab.worlds.core import as_batch, read_state
-from lab.worlds.robot import ProgramOutcome, RobotError
+from lab.worlds.robot import CATCHABLE, ProgramOutcome, RobotError
 from lab.worlds.written_tasks import TASK_PROGRAM_FILE, compiled_task
 
 
@@ -84,7 +84,7 @@ def load_skills(skills: list[dict[str, Any]], world: Any) -> dict[str, Callable[
             functions[name] = policy_skill(world, name, skill["policy"], world.task(skill["task"]))
             continue
         source = skill["source"]
-        namespace = program_globals({}, SAFE_MODULES)
+        namespace = program_globals({error.__name__: error for error in CATCHABLE}, SAFE_MODULES)
         exec(compile_program(source, f"<skill {name}>"), namespace)
         if not callable(namespace.get(name)):
             raise NameError(f"skill {name} does not define {name}(robot, ...)")
@@ -152,8 +152,15 @@ def main() -> None:
                                                      "error": describe_exception(error, run_files)}))
                 continue
         assert run_entry is not None
+        judge = task
+        if "task" in ask:  # judged by another binding of the world's tasks (a skill verified across parameters)
+            try:
+                judge = world.task(str(ask["task"]))
+            except Exception as error:  # a wrong task is this episode's outcome
+                write_frame(channel_out, encode({}, {"status": "error", "error": describe_exception(error, ())}))
+                continue
         try:
-            result, frames = run_episode(world, task, env, run_entry, int(ask["seed"]), params=run_params,
+            result, frames = run_episode(world, judge, env, run_entry, int(ask["seed"]), params=run_params,
                                          max_steps=max_steps, render=render, every=every, files=run_files)
         except Exception as error:  # the task's own program failing to judge is this episode's outcome too
             result, frames = {"status": "error", "error": describe_exception(error, run_files)}, []

@@ -208,9 +208,11 @@ class ProgramPlayer:
         self.episodes = 0
 
     def play(self, name: str, source: str, seed: int, params: dict[str, Any] | None = None, *,
-             with_state: bool = False) -> EpisodeResult:
+             with_state: bool = False, task: Task | None = None) -> EpisodeResult:
         """One seeded episode of the program `name` (its parameters bound from the task, then `params`), with
-        the final state when `with_state`."""
+        the final state when `with_state`; `task`, another of the world's own tasks, judges it instead of the
+        player's task (and binds its parameters)."""
+        judge = task or self.task
         try:
             declared = analyse(name, source).params
             entries = [e for e in resolve_calls(name, source, self.library, self._known) if "source" in e]
@@ -218,7 +220,7 @@ class ProgramPlayer:
             return EpisodeResult(seed, False, float("nan"), 0, error.feedback())
         except LabError as error:
             return EpisodeResult(seed, False, float("nan"), 0, error.message)
-        bound = {**{k: self.task.param_map[k] for k in declared if k in self.task.param_map}, **(params or {})}
+        bound = {**{k: judge.param_map[k] for k in declared if k in judge.param_map}, **(params or {})}
         missing = [k for k, v in declared.items() if v is None and k not in bound]
         if missing:
             return EpisodeResult(seed, False, float("nan"), 0, f"needs parameter(s) {', '.join(missing)}")
@@ -226,7 +228,8 @@ class ProgramPlayer:
             self._worker = WorkerProcess(f"skill search on {self.task.id}", "lab.sandbox.episode_worker",
                                          self._setup, self.load_seconds, self.memory_mb)
         self.episodes += 1
-        request = {"seed": seed, "program": {"entry": name, "skills": entries, "params": bound}, "state": with_state}
+        request = {"seed": seed, "program": {"entry": name, "skills": entries, "params": bound}, "state": with_state,
+                   **({"task": judge.id} if task is not None else {})}
         try:
             _, meta = self._worker.exchange(encode({}, request), self.episode_seconds, f"episode {seed}")
         except ProgramError as error:

@@ -46,6 +46,9 @@ class StepBudgetExceeded(RobotError):
     """The program used more simulation steps than it was allowed."""
 
 
+CATCHABLE = (RobotError, OutOfReach, NothingToGrasp, Blocked, UnknownObject)
+"""The primitives' errors a skill program may name in `except` (the step budget's is not among them)."""
+
 SETTLE_STEPS = 10
 """Steps the world runs after a program returns, so what it set down comes to rest before success is judged."""
 

@@ -49,3 +49,29 @@ def test_one_player_process_survives_bad_programs(tmp_path: Path) -> None:
         assert "OutOfReach" in raised.error and "line 2" in raised.error
         fine = player.play("reach", "def reach(robot, obj):\n    robot.move_to(robot.position(obj))\n", 1)
         assert fine.error == "" and fine.steps > 0 and player.episodes == 3
+
+
+def test_a_skill_is_verified_across_its_parameters_so_one_that_ignores_them_is_refused() -> None:
+    writer = CompositionalWriter(WORLD, None, verify_seeds=6)
+    task = WORLD.task("reach(cube_red)")
+    bindings = writer.bindings(task)
+    assert bindings[0] == task and {t.id for t in bindings} == {f"reach(obj={o})" for o in
+                                                                 ("cube_red", "cube_green", "cube_blue", "ball")}
+    general = "def reach(robot, obj):\n    robot.move_to(robot.position(obj))\n"
+    fixed = 'def reach(robot, obj):\n    robot.move_to(robot.position("cube_red"))\n'
+    with ProgramPlayer(WORLD, task) as player:
+        assert player.play("reach", fixed, 1).success
+        assert writer._verify(player, task, "reach", general)[0].passed
+        assert not writer._verify(player, task, "reach", fixed)[0].passed
+    stacked = writer.bindings(WORLD.task("stack(cube_red, cube_blue)"))
+    assert all(t.param_map["a"] != t.param_map["b"] for t in stacked) and len(stacked) == 6
+
+
+def test_search_grasps_before_the_task_fitness_moves_and_writes_no_detours() -> None:
+    writer = CompositionalWriter(WORLD, None)
+    push = writer.write(WORLD.task("push(cube_green, zone_red)"))
+    assert push.found and push.verification.passed
+    statements = [line for line in push.source.split('"""')[-1].splitlines() if line.strip()]
+    assert "robot.close()" in push.source and len(statements) <= 5
+    press = writer.write(WORLD.task("press_button"))
+    assert press.found and "except NothingToGrasp:" in press.source

@@ -23,13 +23,6 @@ def designers(embedder) -> dict[str, OfflineRewardDesigner]:  # type: ignore[no-
     return made
 
 
-@pytest.fixture(scope="module")
-def embedder():  # type: ignore[no-untyped-def]
-    from lab.skills import SentenceEmbedder
-
-    return SentenceEmbedder()
-
-
 @pytest.mark.parametrize(("world", "expected"), [
     ("reacher", "near_fingertip_target"), ("halfcheetah", "torso_speed_pos_x"),
     ("playground", "near_gripper_cube_red"), ("hopper", "torso_height")])

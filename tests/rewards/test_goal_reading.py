@@ -1,0 +1,36 @@
+"""Goals in words read as the world's tasks without a model: the family by meaning and shared words, the
+parameters by the values the text names, in order."""
+
+from __future__ import annotations
+
+import pytest
+
+from lab.curriculum.proposer import task_pool
+from lab.rewards.task_program import closest_task, mentions
+from lab.worlds import get_world
+
+WORLD = get_world("playground")
+POOL = task_pool(WORLD, per_family=10_000)
+
+
+@pytest.mark.parametrize(("goal", "task"), [
+    ("stack the green cube on top of the red cube", "stack(a=cube_green, b=cube_red)"),
+    ("put the blue cube on the red cube", "stack(a=cube_blue, b=cube_red)"),
+    ("put the red cube in the blue zone", "place(obj=cube_red, zone=zone_blue)"),
+    ("push the ball into the green zone", "push(obj=ball, zone=zone_green)"),
+    ("pick up the ball", "lift(obj=ball, height=0.08)"),
+    ("put the green cube inside the drawer", "put_in_drawer(obj=cube_green)"),
+    ("open the drawer", "open_drawer(amount=0.12)"),
+    ("press the button", "press_button"),
+])
+def test_goals_read_as_the_tasks_they_name(goal: str, task: str, embedder) -> None:
+    found, similarity = closest_task(WORLD, goal, embedder, POOL)
+    assert found.id == task and 0.5 < similarity <= 1.0
+
+
+def test_one_word_names_one_value_and_order_counts() -> None:
+    both_blue = mentions(WORLD.task("place(cube_blue, zone_blue)"), "lift the blue cube")
+    assert both_blue.named == 1
+    right = mentions(WORLD.task("stack(cube_green, cube_red)"), "the green cube on the red cube")
+    swapped = mentions(WORLD.task("stack(cube_red, cube_green)"), "the green cube on the red cube")
+    assert right.in_order and not swapped.in_order and right.score > swapped.score
