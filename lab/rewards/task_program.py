@@ -117,8 +117,8 @@ def closest_task(world: World, text: str, embedder: Any, tasks: list[Task] | Non
     value_words = {w for t in tasks for p in t.family.params for c in p.choices for w in str(c).lower().split("_")}
     bound: dict[str, Task] = {}
     for task in tasks:
-        best = bound.get(task.family.name)
-        if best is None or mentions(task, text).score > mentions(best, text).score:
+        held = bound.get(task.family.name)
+        if held is None or mentions(task, text).score > mentions(held, text).score:
             bound[task.family.name] = task
     readings = list(bound.values())
     descriptions = [spoken(t) for t in readings]
@@ -127,8 +127,8 @@ def closest_task(world: World, text: str, embedder: Any, tasks: list[Task] | Non
     scores = [float(near) + 0.25 * shared_words(description, text, ignore=value_words)
               + 0.2 * named_share(mentions(task, text))
               for near, description, task in zip(similarity, descriptions, readings, strict=True)]
-    best = int(np.argmax(scores))
-    return readings[best], float(similarity[best])
+    chosen = int(np.argmax(scores))
+    return readings[chosen], float(similarity[chosen])
 
 
 def spoken(task: Task) -> str:
