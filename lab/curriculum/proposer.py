@@ -71,9 +71,10 @@ class LearningProgressCurriculum:
 
     name = "learning-progress"
 
-    def __init__(self, world: World, embedder: Any, seed: int = 0, per_family: int = 3) -> None:
+    def __init__(self, world: World, embedder: Any, seed: int = 0, per_family: int = 3,
+                 tasks: list[Task] | None = None) -> None:
         self.world = world
-        self.pool = task_pool(world, per_family, seed)
+        self.pool = tasks or task_pool(world, per_family, seed)
         self.tasks = {t.id: t for t in self.pool}
         self.rng = np.random.default_rng(seed)
         vectors = embedder.encode([t.description for t in self.pool])

@@ -24,7 +24,7 @@ from lab.curriculum.writer import CompositionalWriter, Written
 from lab.llm.config import LLMSettings
 from lab.runs import Run
 from lab.skills import Skill, SkillLibrary
-from lab.skills.runtime import analyse, verify
+from lab.skills.runtime import analyse, verify_skill
 from lab.worlds import get_world
 from lab.worlds.core import Task
 
@@ -48,6 +48,13 @@ class CurriculumConfig(BaseModel):
     episode_budget: int = Field(1500, ge=10, description="offline writer: episodes per task")
     seed: int = Field(0, ge=0, description="seeds the curriculum")
     rounds: int = Field(4, ge=1, description="LLM writer: rounds of feedback per task")
+    tasks: list[str] = Field(default_factory=list, description="the tasks to draw from (task specs, e.g. "
+                             "`jump(height=0.1)`); empty: every family of the world with a few parameter bindings")
+    policy: dict[str, Any] = Field(default_factory=dict, description="reward search settings (samples, "
+                                   "iterations, steps, train, ...) for tasks learned as policies")
+    policy_after_failures: int = Field(0, ge=0, description="in worlds with a robot API: after this many failed "
+                                       "writes of a task, learn it as a policy by reward search (0: never); in "
+                                       "worlds without one, every task is learned so")
     match_similarity: float = Field(0.85, gt=0, le=1, description="LLM curriculum: a proposal this close in "
                                     "meaning to one of the world's tasks is that task; others get a success check")
     llm: LLMSettings = Field(default_factory=lambda: LLMSettings(),
@@ -89,13 +96,23 @@ class Session:
 
             return LLMCurriculum(llm, self.world, self.library.embedder, self.library,
                                  match=self.config.match_similarity)
+        tasks = [self.world.task(spec) for spec in self.config.tasks] or None
         return LearningProgressCurriculum(self.world, self.library.embedder, self.config.seed,
-                                          self.config.tasks_per_family)
+                                          self.config.tasks_per_family, tasks=tasks)
+
+    def _policy_learner(self) -> Any:
+        from lab.curriculum.policy_learner import PolicyLearner
+
+        return PolicyLearner(self.world, self.library, self.run_dir.path / "policies", search=self.config.policy,
+                             llm=self.config.llm, verify_seeds=self.config.verify_seeds,
+                             threshold=self.config.threshold, seed=self.config.seed)
 
     def _writer(self) -> Any:
         """The LLM writer when a model plays the skill_writer role (with a critic when one plays that role), else
-        the compositional search."""
+        the compositional search; in worlds without a robot API, the reward search's policy learner."""
         config = self.config
+        if self.world.robot_api_doc() is None:
+            return self._policy_learner()
         llm = self.llms.get("skill_writer")
         if llm is not None:
             from lab.curriculum.llm_curriculum import Critic
@@ -168,22 +185,31 @@ class Session:
         return sum({id(llm.ledger): llm.ledger.spent_usd for llm in self.llms.values() if llm is not None}.values())
 
     def _attempt(self, task: Task, iteration: int) -> dict[str, Any]:
-        existing = {s.name: s for s in self.library.skills(world=self.world.name, kind="code")}
+        existing = {s.name: s for s in self.library.skills(world=self.world.name)}
         own = existing.get(task.family.name)
         if own is not None:
             seeds = list(range(self.config.verify_seeds))
-            verification, _ = verify(self.world, task, own.name, own.source, self.library, seeds,
-                                     self.config.threshold)
+            verification, _ = verify_skill(self.world, task, own, self.library, seeds, self.config.threshold)
             if verification.passed:
                 return {"success": True, "skill": own.ref, "how": "an existing skill verified on it",
                         "success_rate": verification.success_rate}
         retrieved = [h.skill.name for h in self.library.search(task.description, k=self.config.retrieve,
-                                                                world=self.world.name, kind="code")]
+                                                                world=self.world.name)]
         name = skill_name(task, set(existing))
-        written = self.writer.write(task, name, skills=retrieved)
+        writer = self.writer
+        failures = self.progress.failures.get(task.id, 0)
+        if self.config.policy_after_failures and failures >= self.config.policy_after_failures:
+            writer = self._policy_learner()
+        if writer.name == "reward search":
+            written = writer.write(task, name, attempt=f"{iteration}-{name}",
+                                   provenance={"run": str(self.run_dir.path), "iteration": iteration})
+        else:
+            written = writer.write(task, name, skills=retrieved)
         judged = {"critic": [list(pair) for pair in written.judgements]} if written.judgements else {}
         if not written.found:
-            if self.writer.name == "llm":
+            if writer.name == "reward search":
+                reason = f"no policy verified: {written.best_error}"
+            elif writer.name == "llm":
                 reason = (f"no program met the success check in {self.config.rounds} rounds; the last feedback: "
                           f"{written.best_error}")
             else:
@@ -192,8 +218,9 @@ class Session:
                                                             if written.best_error else ""))
             return {"success": False, "reason": reason, "episodes": written.episodes, "retrieved": retrieved,
                     **judged}
-        stored = self._store(task, written, iteration)
-        how = "written by compositional search" if self.writer.name == "search" else "written by the LLM writer"
+        stored = written.stored or self._store(task, written, iteration)
+        how = {"search": "written by compositional search", "llm": "written by the LLM writer",
+               "reward search": "written by reward search (a trained policy)"}[writer.name]
         return {"success": True, "skill": stored.ref, "how": how,
                 "calls": written.calls, "episodes": written.episodes, "retrieved": retrieved,
                 "success_rate": written.verification.success_rate if written.verification else None, **judged}

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from lab.errors import LabError
-from lab.skills.model import Verification
+from lab.skills.model import Skill, Verification
 from lab.skills.runtime import EpisodeResult, ProgramPlayer
 from lab.skills.store import SkillLibrary
 from lab.worlds.core import Task, World
@@ -55,6 +55,8 @@ class Written:
     calls: list[str] = field(default_factory=list)
     best_error: str = ""
     """On failure: the error of the most promising candidate, as feedback."""
+    stored: Skill | None = None
+    """Set when the writer stored the skill itself (a policy skill, stored with its artefact)."""
     judgements: list[tuple[bool, bool]] = field(default_factory=list)
     """With a critic: (the critic said it succeeded, the code check said so), one pair per judged episode."""
 

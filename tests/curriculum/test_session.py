@@ -115,3 +115,22 @@ def test_a_model_writes_skills_through_the_session_with_feedback(tmp_path: Path,
         assert "fly_to" in feedback and "seed 0" in feedback
         assert "robot.move_to(point" in model_server.requests[0]["messages"][1]["content"]
         assert library.get("reach").verification.passed
+
+
+@pytest.mark.slow
+def test_in_a_world_without_a_robot_api_the_session_learns_a_policy_skill_by_reward_search(
+        tmp_path: Path, embedder) -> None:
+    policy = {"samples": 2, "iterations": 1, "steps": 1024, "eval_seeds": 2, "select_episodes": 2,
+              "max_parallel": 2, "short_fraction": 1.0, "train": {"n_envs": 2, "ppo": {"n_steps": 64}, "curve_points": 10}}
+    with SkillLibrary(tmp_path / "lib", embedder) as library:
+        config, run = session(tmp_path, library, world="halfcheetah", budget=1, tasks=["stand_still(radius=10.0)"],
+                              verify_seeds=3, policy=policy)
+        summary = Session(config, run, library).run()
+        assert summary["skills_learned"] == ["stand_still@1"], summary
+        skill = library.get("stand_still")
+        assert skill.kind == "policy" and skill.verification.passed and skill.provenance["run"] == str(run.path)
+        assert (run.path / "policies" / "0-stand_still" / "summary.json").is_file()
+        attempt = next(e for e in run.events() if e["event"] == "attempted")
+        assert attempt["how"] == "written by reward search (a trained policy)"
+        resumed = Session(config, Run.open(run.path), library)
+        assert resumed.progress.mastered == {"stand_still(radius=10)": "stand_still@1"}

@@ -1,0 +1,77 @@
+"""Skills no program of primitives can give (every skill of a locomotion world, a motor behaviour the writer
+failed at): a reward search trains a policy for the task, and the best policy, verified, becomes a policy skill
+that code skills call by name."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from lab.curriculum.writer import Written
+from lab.errors import LabError
+from lab.llm.config import LLMSettings
+from lab.runs import Run
+from lab.skills.runtime import add_policy_skill
+from lab.skills.store import SkillLibrary
+from lab.worlds.core import Task, World
+
+SMALL_SEARCH: dict[str, Any] = {"samples": 2, "iterations": 1, "steps": 20_000, "baselines": False,
+                                "eval_seeds": 3, "select_episodes": 3}
+"""A session's reward search unless its curriculum says otherwise: a session attempts many tasks."""
+
+
+class PolicyLearner:
+    """Learns a policy skill for a task with a reward search in the session's run directory."""
+
+    name = "reward search"
+
+    def __init__(self, world: World, library: SkillLibrary, folder: Path, *, search: dict[str, Any] | None = None,
+                 llm: LLMSettings | None = None, verify_seeds: int = 10, threshold: float = 0.8,
+                 seed: int = 0) -> None:
+        self.world, self.library, self.folder = world, library, folder
+        self.search = {**SMALL_SEARCH, **(search or {})}
+        self.llm = llm or LLMSettings()
+        self.verify_seeds, self.threshold, self.seed = verify_seeds, threshold, seed
+
+    def write(self, task: Task, name: str | None = None, on_try: Any = None, skills: list[str] | None = None,
+              attempt: str = "", provenance: dict[str, Any] | None = None) -> Written:
+        """Search rewards for `task`, train, and store the best policy as the skill `name` when it verifies.
+        `attempt` names the search's folder, so a session resumed after a kill goes on with the same search."""
+        from lab.rewards.search import RewardSearch, SearchConfig
+        from lab.settings import validated
+
+        name = name or task.family.name
+        if task.family.program is not None:
+            raise LabError(f"task {task.id} is given in words; a session learns policies for the world's own tasks")
+        started = time.perf_counter()
+        folder = self.folder / (attempt or name)
+        if (folder / "config.json").is_file():
+            run = Run.open(folder)
+            config = validated(SearchConfig, run.read_json("config.json")["search"], "reward search")
+        else:
+            config = validated(SearchConfig, {**self.search, "world": self.world.name, "task": task.id,
+                                              "seed": self.seed, "llm": self.llm.model_dump()}, "reward search",
+                               hint="see the policy: section of the curriculum file")
+            run = Run.create("reward", name, out=folder)
+            run.write_json("config.json", {"command": "reward", "search": config.model_dump(mode="json")})
+        written = Written(name, None, None)
+        try:
+            summary = RewardSearch(config, run).run()
+        except LabError as error:
+            written.best_error = f"the reward search trained no policy: {error.message}"
+            return written
+        trained = run.path / "candidates" / str(summary["best"]) / "full"
+        seeds = list(range(20_000, 20_000 + self.verify_seeds))
+        outcome = add_policy_skill(self.library, trained, name, seeds=seeds, threshold=self.threshold,
+                                   provenance={"writer": self.name, "search": str(run.path), "task": task.id,
+                                               **(provenance or {})})
+        written.verification, written.results = outcome.verification, outcome.results
+        written.episodes = config.samples * config.iterations
+        written.seconds = time.perf_counter() - started
+        if outcome.skill is None:
+            written.best_error = (f"the best policy (reward {summary['best']}) succeeded on "
+                                  f"{outcome.verification.successes} of {len(seeds)} seeds")
+            return written
+        written.source, written.stored = outcome.skill.source, outcome.skill
+        return written
