@@ -92,6 +92,7 @@ def solve_command(
     goal: Annotated[str, typer.Argument(metavar="GOAL", help="What to do, in words.")],
     library: Annotated[Path, typer.Option(help="Skill library folder (frozen: nothing is stored).")] = Path(
         "skills"),
+    video: Annotated[Path | None, typer.Option(help="Render one episode of the solution to this .mp4/.gif.")] = None,
 ) -> None:
     """Reach a goal with the stored skills (zero-shot): read it as one of the world's tasks, compose skills for it,
     verify the composition in simulation."""
@@ -111,3 +112,15 @@ def solve_command(
     console.print(f"solved with {', '.join(written.calls) or 'primitives only'}: "
                   f"{written.verification.successes}/{len(written.verification.seeds)} seeds succeeded "
                   f"({written.episodes} episodes searched, {written.seconds:.1f} s)")
+    if video is not None:
+        from lab.report.video import write_video
+        from lab.skills.runtime import SkillRunner
+        from lab.worlds import get_world
+
+        seed = next((r.seed for r in written.results if r.success), written.verification.seeds[0])
+        with SkillLibrary(library, create=False) as opened, SkillRunner(get_world(world), task, written.name,
+                                                                        written.source or "", opened,
+                                                                        render=True) as runner:
+            result = runner.run(seed)
+        write_video(result.frames, video)
+        console.print(f"wrote {video} (seed {seed}, {len(result.frames)} frames)")

@@ -84,6 +84,32 @@ def test_solve_composes_stored_skills_and_stores_nothing(tmp_path: Path, embedde
         assert written.found and written.verification.passed and len(library) == before
 
 
+@pytest.mark.slow
+def test_solve_reaches_a_composite_goal_that_no_single_stored_skill_reaches(tmp_path: Path, embedder) -> None:
+    from lab.curriculum.writer import CompositionalWriter
+    from lab.skills.runtime import ProgramPlayer, analyse
+
+    with SkillLibrary(tmp_path / "lib", embedder) as library:
+        writer = CompositionalWriter(WORLD, library)
+        for spec in ("open_drawer", "place(cube_red, zone_blue)"):
+            task = WORLD.task(spec)
+            written = writer.write(task)
+            assert written.found, spec
+            library.add(Skill(name=written.name, description=task.family.description, kind="code",
+                              world="playground", task=task.id, params=analyse(written.name, written.source).params,
+                              source=written.source, verification=written.verification))
+        before = len(library)
+        task, _, solved = solve("playground", "open the drawer, then put the green cube in the red zone", library)
+        assert task.id == "open_drawer(amount=0.12) & place(obj=cube_green, zone=zone_red)"
+        assert solved.found and solved.verification.passed and solved.calls == ["open_drawer", "place"]
+        assert len(library) == before
+        alone = [("open_drawer", "def alone(robot):\n    open_drawer(robot)\n"),
+                 ("place", "def alone(robot):\n    place(robot, obj='cube_green', zone='zone_red')\n")]
+        with ProgramPlayer(WORLD, task, library) as player:
+            for _, source in alone:
+                assert not any(player.play("alone", source, seed).success for seed in range(3))
+
+
 BROKEN_SKILL = "```python\ndef reach(robot, obj):\n    robot.fly_to(obj)\n```"
 GOOD_SKILL = '''```python
 import numpy as np
@@ -121,7 +147,8 @@ def test_a_model_writes_skills_through_the_session_with_feedback(tmp_path: Path,
 def test_in_a_world_without_a_robot_api_the_session_learns_a_policy_skill_by_reward_search(
         tmp_path: Path, embedder) -> None:
     policy = {"samples": 2, "iterations": 1, "steps": 1024, "eval_seeds": 2, "select_episodes": 2,
-              "max_parallel": 2, "short_fraction": 1.0, "train": {"n_envs": 2, "ppo": {"n_steps": 64}, "curve_points": 10}}
+              "max_parallel": 2, "short_fraction": 1.0,
+              "train": {"n_envs": 2, "ppo": {"n_steps": 64}, "curve_points": 10}}
     with SkillLibrary(tmp_path / "lib", embedder) as library:
         config, run = session(tmp_path, library, world="halfcheetah", budget=1, tasks=["stand_still(radius=10.0)"],
                               verify_seeds=3, policy=policy)
