@@ -18,10 +18,13 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
 	touch $(STAMP)
 
+SESSION ?= runs/$(shell date +%Y%m%d-%H%M%S)-curriculum-playground
+GOAL ?= open the drawer, then put the red cube in the blue zone
+
 run: $(STAMP)
-	$(BIN)/lab worlds check --all
-	$(BIN)/lab worlds demo playground --video runs/demo/playground.mp4
-	$(BIN)/lab train playground 'reach(cube_red)' --reward human --steps 20000 --set ppo.n_steps=64 --video --report
+	$(BIN)/lab curriculum curricula/playground.yaml --out $(SESSION)
+	$(BIN)/lab report $(SESSION)
+	$(BIN)/lab solve playground "$(GOAL)" --library skills/sessions/playground --video $(SESSION)/solve.mp4
 
 test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest
@@ -38,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_llm.py
 	$(BIN)/python bench/bench_skills.py
 	$(BIN)/python bench/bench_reward_search.py
+	$(BIN)/python bench/bench_curriculum.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

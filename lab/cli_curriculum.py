@@ -93,16 +93,24 @@ def solve_command(
     library: Annotated[Path, typer.Option(help="Skill library folder (frozen: nothing is stored).")] = Path(
         "skills"),
     video: Annotated[Path | None, typer.Option(help="Render one episode of the solution to this .mp4/.gif.")] = None,
+    llm: Annotated[str | None, typer.Option(help="offline (default) or a model: it splits the goal into subgoals "
+                                                 "and writes the program")] = None,
+    api_base: Annotated[str | None, typer.Option(help="Base URL of the model's server.")] = None,
 ) -> None:
-    """Reach a goal with the stored skills (zero-shot): read it as one of the world's tasks, compose skills for it,
-    verify the composition in simulation."""
+    """Reach a goal with the stored skills (zero-shot): split it into subgoals, read them as the world's tasks,
+    compose stored skills for them, verify the composition in simulation. The library stays as it is."""
     from rich.syntax import Syntax
 
+    from lab.cli_llm import llm_settings
     from lab.curriculum.session import solve
+    from lab.llm.config import build_llms
     from lab.skills import SkillLibrary
+    from lab.worlds import get_world
 
-    with SkillLibrary(library, create=False) as opened, console.status("searching compositions of stored skills"):
-        task, similarity, written = solve(world, goal, opened)
+    get_world(world)
+    llms = build_llms(llm_settings(llm, api_base))
+    with SkillLibrary(library, create=False) as opened, console.status("composing stored skills for the goal"):
+        task, similarity, written = solve(world, goal, opened, llms=llms)
     console.print(f"goal read as the task {task.id}: {task.description} (similarity {similarity:.2f})")
     if not written.found:
         raise LabError(f"no composition of the library's skills reached {task.id} within {written.episodes} "
@@ -115,7 +123,6 @@ def solve_command(
     if video is not None:
         from lab.report.video import write_video
         from lab.skills.runtime import SkillRunner
-        from lab.worlds import get_world
 
         seed = next((r.seed for r in written.results if r.success), written.verification.seeds[0])
         with SkillLibrary(library, create=False) as opened, SkillRunner(get_world(world), task, written.name,

@@ -34,6 +34,13 @@ class Proposal(BaseModel):
     task: str = Field(min_length=3, max_length=300, description="the next task, in one sentence")
 
 
+class Plan(BaseModel):
+    """The planner model's reply (`lab solve` with a model)."""
+
+    reasoning: str = ""
+    subgoals: list[str] = Field(min_length=1, max_length=8)
+
+
 class Verdict(BaseModel):
     """The critic model's reply."""
 

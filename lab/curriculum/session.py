@@ -21,12 +21,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from lab.curriculum.llm_curriculum import ProposalFailed
 from lab.curriculum.proposer import LearningProgressCurriculum, Progress, task_pool
 from lab.curriculum.writer import CompositionalWriter, Written
+from lab.errors import LabError
+from lab.llm.client import LLM
 from lab.llm.config import LLMSettings
 from lab.runs import Run
 from lab.skills import Skill, SkillLibrary
 from lab.skills.runtime import analyse, verify_skill
 from lab.worlds import get_world
-from lab.worlds.core import Task
+from lab.worlds.core import Task, World
 
 ProgressFn = Callable[[str, dict[str, Any]], None]
 
@@ -277,24 +279,62 @@ def failures_by_reason(attempts: list[dict[str, Any]]) -> dict[str, int]:
     return reasons
 
 
+def split_goal(goal: str, world: World, library: SkillLibrary, llm: LLM | None = None) -> list[str]:
+    """The goal's subgoals, in order: the planner model's, or (offline) the goal cut at "then" and ";"."""
+    if llm is None:
+        return [p.strip() for p in re.split(r";|,? then |,? and then ", goal) if p.strip()]
+    from lab.curriculum.llm_curriculum import Plan, known_tasks_text
+    from lab.llm.extract import ExtractionError, ask_json
+    from lab.llm.prompting import render
+    from lab.worlds.description import describe
+
+    skills = "\n".join(f"- {s.name}: {s.description}" for s in library.skills(world=world.name)) or "(none)"
+    messages = render("planner", world_description=describe(world, None, "curriculum"),
+                      known_tasks=known_tasks_text(world), skills=skills, goal=goal)
+    try:
+        return [part.strip() for part in ask_json(llm, messages, Plan, role="curriculum").subgoals if part.strip()]
+    except ExtractionError as error:
+        raise LabError(f"the planner model gave no usable plan: {error.message}",
+                       hint="try again, or solve offline (without --llm)") from None
+
+
 def solve(world_name: str, goal: str, library: SkillLibrary, config: CurriculumConfig | None = None,
-          on_try: Callable[[int, Any], None] | None = None) -> tuple[Task, float, Written]:
-    """Voyager's zero-shot mode without a model: the goal is split into subgoals at "then" and ";", each read as the
-    nearest of the world's tasks with every parameter binding (by meaning); several make one composite task,
-    and a program for it is searched over the library's skills, which stay frozen (nothing is stored)."""
+          on_try: Callable[[int, Any], None] | None = None,
+          llms: dict[str, LLM | None] | None = None) -> tuple[Task, float, Written]:
+    """Voyager's zero-shot mode: the goal is split into subgoals (by the planner model in the curriculum role, or
+    offline at "then" and ";"), each read as the world's task it means; several make one composite task. With a
+    model, a subgoal that is none of the world's tasks makes the whole goal a task given in words, its success
+    check written by the model. A program for the task is then written (by the skill_writer model, or by
+    compositional search) over the library's skills, which stay frozen: nothing is stored."""
     from lab.rewards.task_program import closest_task
 
     config = config or CurriculumConfig(world=world_name)
+    llms = llms or {}
+    planner, coder = llms.get("curriculum"), llms.get("skill_writer")
     world = get_world(world_name)
     pool = task_pool(world, per_family=10_000)
-    parts = [p.strip() for p in re.split(r";|,? then |,? and then ", goal) if p.strip()]
+    parts = split_goal(goal, world, library, planner)
     found = [closest_task(world, part, library.embedder, pool) for part in parts]
-    if len(found) == 1:
+    if planner is not None and min(s for _, s in found) < config.match_similarity:
+        from lab.curriculum.llm_curriculum import task_name
+        from lab.rewards.task_program import program_task, write_task_program
+
+        source, _ = write_task_program(planner, world, goal, role="curriculum")
+        task = program_task(world, goal, source, name=task_name(goal, set(world.task_families))).task
+        similarity = min(s for _, s in found)
+    elif len(found) == 1:
         task, similarity = found[0]
     else:
         task = world.task(" & ".join(t.id for t, _ in found))
         similarity = min(s for _, s in found)
     name = f"{task.family.name}_solution" if task.family.name.isidentifier() else "goal_solution"
+    if coder is not None:
+        from lab.curriculum.llm_writer import LLMSkillWriter
+
+        retrieved = [h.skill.name for h in library.search(goal, k=config.retrieve, world=world.name, kind="code")]
+        return task, similarity, LLMSkillWriter(coder, world, library, rounds=config.rounds,
+                                                verify_seeds=config.verify_seeds,
+                                                threshold=config.threshold).write(task, name, skills=retrieved)
     writer = CompositionalWriter(world, library, beam=config.beam, max_length=config.max_length,
                                  verify_seeds=config.verify_seeds, threshold=config.threshold,
                                  episode_budget=config.episode_budget)

@@ -102,3 +102,27 @@ def test_a_session_with_models_proposes_checks_writes_and_critiques(tmp_path: Pa
         resumed = Session(config.model_copy(update={"budget": 2}), Run.open(run.path), library)
         assert hover in resumed.curriculum.tasks and resumed.iterations == 2
         assert set(resumed.progress.mastered) == {hover, "reach(obj=cube_red)"}
+
+
+def test_solve_with_models_plans_subgoals_and_writes_a_check_for_a_goal_outside_the_worlds_tasks(
+        tmp_path: Path, embedder, model_server, monkeypatch) -> None:
+    from lab.curriculum.session import solve
+    from lab.llm.config import build_llms
+
+    def answer(request: dict[str, Any], index: int) -> str:
+        system = request["messages"][0]["content"]
+        if system.startswith("You plan for a robot"):
+            assert "goal: park the gripper over the button" in request["messages"][-1]["content"].lower()
+            return json.dumps({"reasoning": "one step", "subgoals": [HOVER]})
+        if system.startswith("You turn a robot task"):
+            return HOVER_CHECK
+        name = re.search(r"\(name it (\w+)\)", request["messages"][1]["content"]).group(1)
+        return skill_reply(name, False)
+
+    model_server.answer = answer
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-local-test")
+    llms = build_llms(LLMSettings(model="openai/local", api_base=model_server.url, cache=False))
+    with SkillLibrary(tmp_path / "lib", embedder) as library:
+        task, _, written = solve("playground", "park the gripper over the button", library, llms=llms)
+        assert task.family.program is not None and task.description == "park the gripper over the button"
+        assert written.found and written.verification.passed and len(library) == 0
