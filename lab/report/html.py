@@ -168,7 +168,7 @@ def search_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str]]:
 def curriculum_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str]]:
     """A curriculum session: skills learned against iterations, families mastered (the tech tree's milestones),
     failures by reason, and every attempt."""
-    from lab.curriculum.session import failures_by_reason, wrote_skill
+    from lab.curriculum.session import critic_agreement, failures_by_reason, wrote_skill
 
     attempts = [e for e in run.events() if e["event"] == "attempted"]
     sections: list[tuple[str, str]] = []
@@ -193,14 +193,37 @@ def curriculum_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str
     sections.append(("Milestones (task families mastered)", table(milestones)))
     sections.append(("Failures by reason", table([{"reason": k, "count": v}
                                                   for k, v in failures_by_reason(attempts).items()])))
-    sections.append(("Cost", table([{"LLM cost (USD)": 0.0, "writer": "offline compositional search",
-                                     "seconds": round(sum(e.get("seconds", 0.0) for e in attempts), 1)}])))
+    agreement = critic_agreement(attempts)
+    if agreement:
+        sections.append(("Critic agreement with the code check", table([agreement])))
+    sections.append(("Cost", table(session_cost(run, config, attempts),
+                                   ["role", "model", "calls", "tokens", "LLM cost (USD)", "seconds"])))
     rows = [{"iteration": e["iteration"], "task": e["task"], "success": e["success"], "skill": e.get("skill", ""),
              "how": e.get("how", e.get("reason", "")), "calls": ", ".join(e.get("calls", [])),
              "episodes": e.get("episodes"), "seconds": e.get("seconds")} for e in attempts]
     sections.append(("Attempts", table(rows)))
     sections.append(("Configuration", f"<pre>{html.escape(json.dumps(config, indent=2))}</pre>"))
     return sections
+
+
+def session_cost(run: Run, config: dict[str, Any], attempts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """LLM calls, tokens and dollars per role from the run's ledger, and the session's seconds, one row per role
+    (one offline row when no model played a role)."""
+    roles: dict[str, dict[str, Any]] = {}
+    ledger = run.file("llm_ledger.jsonl")
+    if ledger.is_file():
+        for line in ledger.read_text().splitlines():
+            call = json.loads(line)
+            row = roles.setdefault(call["role"], {"role": call["role"], "model": call["model"], "calls": 0,
+                                                  "tokens": 0, "LLM cost (USD)": 0.0})
+            row["calls"] += 1
+            row["tokens"] += int(call.get("prompt_tokens") or 0) + int(call.get("completion_tokens") or 0)
+            row["LLM cost (USD)"] = round(row["LLM cost (USD)"] + float(call.get("cost_usd") or 0.0), 6)
+    seconds = round(sum(e.get("seconds", 0.0) for e in attempts), 1)
+    if not roles:
+        return [{"role": "all", "model": "offline (learning-progress curriculum, compositional search)",
+                 "calls": 0, "tokens": 0, "LLM cost (USD)": 0.0, "seconds": seconds}]
+    return [*roles.values(), {"role": "session", "seconds": seconds}]
 
 
 SECTIONS: dict[str, Callable[[Run, dict[str, Any]], list[tuple[str, str]]]] = {

@@ -99,6 +99,10 @@ def test_a_session_with_models_proposes_checks_writes_and_critiques(tmp_path: Pa
         verification, _ = verify_skill(world, skill_task(world, stored), stored, library, [7, 8])
         assert verification.passed
 
+        from lab.report.html import write_report
+
+        report = write_report(run.path).read_text()
+        assert "Critic agreement with the code check" in report and "skill_writer" in report
         resumed = Session(config.model_copy(update={"budget": 2}), Run.open(run.path), library)
         assert hover in resumed.curriculum.tasks and resumed.iterations == 2
         assert set(resumed.progress.mastered) == {hover, "reach(obj=cube_red)"}
