@@ -2,12 +2,13 @@
 
 No language model: candidate programs are short sequences of steps (a primitive call with arguments bound from the
 task's parameters, or a call to a stored skill), enumerated shortest first and played in simulation. The task's
-own fitness ranks the prefixes worth extending (a beam), and the best prefixes that call stored skills, and those
-that end holding or nearest the task's things, are extended too, since a task's fitness often gets worse (or stays
-flat) before it gets better: lifting a cube to stack it, grasping it before it moves at all. A sequence whose
-episode meets the task's success check is verified on further seeds. What it finds is an ordinary skill program,
-parameterised by the task's parameter names, so the skill serves every parameter value, and later searches call
-it as one step.
+own fitness ranks the prefixes worth extending (a beam), and the best prefixes that call stored skills, those that
+end holding or nearest the task's things, and those that begin with a skill the task builds on (its tech-tree
+prerequisites) are extended too, since a task's fitness often gets worse (or stays flat) before it gets better:
+lifting a cube to stack it, grasping it before it moves at all, opening the drawer before anything goes in. A
+sequence whose episode meets the task's success check is verified on further seeds, spread over the task family's
+parameter bindings. What it finds is an ordinary skill program, parameterised by the task's parameter names, so
+the skill serves every parameter value, and later searches call it as one step.
 """
 
 from __future__ import annotations
@@ -134,7 +135,20 @@ class CompositionalWriter:
                 arguments = [f"{k}={v}" for k, v in zip(required, binding, strict=True)]
                 arguments += [f"{k}={k}" for k in skill.params if k in numbers and k not in required]
                 steps.append(Step(f"{skill.name}(robot{''.join(', ' + a for a in arguments)})", calls=skill.name))
+                for extra in self._at_most(skill.name, skill.params, numbers):
+                    steps.append(Step(f"{skill.name}(robot{''.join(', ' + a for a in [*arguments, extra])})",
+                                      calls=skill.name))
         return steps
+
+    def _at_most(self, skill: str, params: dict[str, object], numbers: list[str]) -> list[str]:
+        """A stored skill's numeric parameters that this task does not set, at the most its family allows (the
+        drawer opened all the way, to put something in it), as extra arguments, one per variant."""
+        family = self.world.task_families.get(skill)
+        if family is None:
+            return []
+        return [f"{p.name}={p.high!r}" for p in family.params
+                if p.name in params and p.name not in numbers and not p.choices and p.high is not None
+                and p.high != params[p.name]]
 
     def _bindings(self, skill: str, required: list[str], names: list[str]) -> list[tuple[str, ...]]:
         """Arguments for a stored skill's required parameters: the task's own parameter names, all different; in
@@ -171,6 +185,7 @@ class CompositionalWriter:
         name = name or task.family.name
         started = time.perf_counter()
         vocabulary = self.steps(task, skills)
+        prerequisites = set(task.family.prerequisites)
         things = [str(v) for _, v in task.params if isinstance(v, str)] + [
             place for place in FIXED_PLACES if place in task.family.description.lower()]
         written = Written(name, None, None)
@@ -217,8 +232,10 @@ class CompositionalWriter:
                 scored.sort(key=lambda item: item[0], reverse=True)
                 clean = [(k, c) for k, c in scored if k[0] > 0] or scored
                 reusing = [c for k, c in clean if k[-2] > 0][:self.beam]
-                engaged = [c for _, c in sorted(clean, key=lambda item: (item[0][2:4], item[0][1]), reverse=True)]
-                frontier = list(dict.fromkeys([c for _, c in clean[:self.beam]] + reusing + engaged[:self.beam]))
+                by_engagement = sorted(clean, key=lambda item: (item[0][2:4], item[0][1]), reverse=True)
+                engaged = [c for _, c in by_engagement][:self.beam]
+                building = [c for _, c in by_engagement if vocabulary[c[0]].calls in prerequisites][:self.beam]
+                frontier = list(dict.fromkeys([c for _, c in clean[:self.beam]] + reusing + engaged + building))
         written.seconds = time.perf_counter() - started
         written.best_error = best[1] if best else ""
         return written

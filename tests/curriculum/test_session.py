@@ -161,3 +161,34 @@ def test_in_a_world_without_a_robot_api_the_session_learns_a_policy_skill_by_rew
         assert attempt["how"] == "written by reward search (a trained policy)"
         resumed = Session(config, Run.open(run.path), library)
         assert resumed.progress.mastered == {"stand_still(radius=10)": "stand_still@1"}
+
+
+@pytest.mark.parametrize("path", sorted(Path("curricula").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_shipped_curriculum_is_valid_and_names_real_tasks(path: Path) -> None:
+    from lab.settings import read_yaml_mapping
+
+    config = CurriculumConfig.model_validate(read_yaml_mapping(path))
+    world = get_world(config.world)
+    assert all(world.task(spec).world == world.name for spec in config.tasks)
+    assert config.budget >= 1 and str(config.library).startswith("skills/sessions/")
+
+
+def test_the_cli_says_what_is_wrong_with_a_curriculum_or_a_goal(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    def lab(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "lab.cli", *args], capture_output=True, text=True,
+                              env={**os.environ, "COLUMNS": "200"}, timeout=300)
+
+    (tmp_path / "broken.yaml").write_text("world: playground\nbudget: [\n")
+    (tmp_path / "mars.yaml").write_text("world: mars\n")
+    (tmp_path / "typo.yaml").write_text("world: playground\nbugdet: 3\n")
+    broken, mars, typo = (lab("curriculum", str(tmp_path / f"{n}.yaml")) for n in ("broken", "mars", "typo"))
+    assert broken.returncode == 2 and "broken.yaml" in broken.stderr
+    assert mars.returncode == 2 and "mars" in mars.stderr and "playground" in mars.stderr
+    assert typo.returncode == 2 and "bugdet" in typo.stderr
+    missing = lab("solve", "playground", "stack the cubes", "--library", str(tmp_path / "nowhere"))
+    assert missing.returncode == 2 and "nowhere" in missing.stderr
+    assert not (tmp_path / "nowhere").exists()
