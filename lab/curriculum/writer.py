@@ -26,7 +26,7 @@ from lab.errors import LabError
 from lab.skills.model import Skill, Verification
 from lab.skills.runtime import EpisodeResult, ProgramPlayer
 from lab.skills.store import SkillLibrary
-from lab.worlds.core import Task, World
+from lab.worlds.core import Task, TaskFamily, World
 
 HEIGHTS = (0.08, 0.045, 0.0)
 """Heights (m) above a named thing that a move may aim at: hover, one cube up, at it. Moving onto a thing is one
@@ -128,34 +128,36 @@ class CompositionalWriter:
         for skill in self.library.skills(world=self.world.name, kind="code"):
             if skill.name == task.family.name or (allowed is not None and skill.name not in allowed):
                 continue
-            required = [k for k, v in skill.params.items() if v is None]
+            family = self.world.task_families.get(skill.task.partition("(")[0])
+            choices = {p.name for p in family.params if p.choices} if family is not None else set()
+            required = [k for k, v in skill.params.items() if v is None or k in choices]
             if len(required) > 3:
                 continue
-            for binding in self._bindings(skill.name, required, names):
+            for binding in self._bindings(family, required, names):
                 arguments = [f"{k}={v}" for k, v in zip(required, binding, strict=True)]
                 arguments += [f"{k}={k}" for k in skill.params if k in numbers and k not in required]
                 steps.append(Step(f"{skill.name}(robot{''.join(', ' + a for a in arguments)})", calls=skill.name))
-                for extra in self._at_most(skill.name, skill.params, numbers):
+                for extra in self._at_most(family, skill.params, numbers):
                     steps.append(Step(f"{skill.name}(robot{''.join(', ' + a for a in [*arguments, extra])})",
                                       calls=skill.name))
         return steps
 
-    def _at_most(self, skill: str, params: dict[str, object], numbers: list[str]) -> list[str]:
-        """A stored skill's numeric parameters that this task does not set, at the most its family allows (the
-        drawer opened all the way, to put something in it), as extra arguments, one per variant."""
-        family = self.world.task_families.get(skill)
+    @staticmethod
+    def _at_most(family: TaskFamily | None, params: dict[str, object], numbers: list[str]) -> list[str]:
+        """A stored skill's numeric parameters that this task does not set, at the most its task family allows
+        (the drawer opened all the way, to put something in it), as extra arguments, one per variant."""
         if family is None:
             return []
         return [f"{p.name}={p.high!r}" for p in family.params
                 if p.name in params and p.name not in numbers and not p.choices and p.high is not None
                 and p.high != params[p.name]]
 
-    def _bindings(self, skill: str, required: list[str], names: list[str]) -> list[tuple[str, ...]]:
-        """Arguments for a stored skill's required parameters: the task's own parameter names, all different; in
-        a task without any, the values the skill's own task family allows, as literals."""
+    @staticmethod
+    def _bindings(family: TaskFamily | None, required: list[str], names: list[str]) -> list[tuple[str, ...]]:
+        """Arguments for a stored skill's parameters that name things: the task's own parameter names, all
+        different; in a task without any, the values the skill's task family allows, as literals."""
         if names:
             return [b for b in product(names, repeat=len(required)) if len(set(b)) == len(b)]
-        family = self.world.task_families.get(skill)
         if family is None:
             return []
         options = {p.name: [repr(c) for c in p.choices] for p in family.params if p.choices}
