@@ -190,3 +190,38 @@ def test_the_cli_says_what_is_wrong_with_a_curriculum_or_a_goal(tmp_path: Path) 
     missing = lab("solve", "playground", "stack the cubes", "--library", str(tmp_path / "nowhere"))
     assert missing.returncode == 2 and "nowhere" in missing.stderr
     assert not (tmp_path / "nowhere").exists()
+
+
+@pytest.mark.slow
+def test_kill_9_mid_session_then_resume_loses_at_most_the_attempt_in_flight(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    (tmp_path / "c.yaml").write_text("world: playground\nbudget: 3\nverify_seeds: 4\nepisode_budget: 300\n"
+                                     f"library: {tmp_path / 'lib'}\n")
+    out = tmp_path / "killed"
+    process = subprocess.Popen([sys.executable, "-m", "lab.cli", "curriculum", str(tmp_path / "c.yaml"), "--out",
+                                str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        events = out / "events.jsonl"
+        if events.exists() and events.read_text().count('"event": "attempted"') >= 1:
+            break
+        time.sleep(0.05)
+    else:
+        os.killpg(process.pid, signal.SIGKILL)
+        pytest.fail("the session never finished an attempt")
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    resumed = subprocess.run([sys.executable, "-m", "lab.cli", "curriculum", "--resume", str(out)],
+                             capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
+    attempts = [e for e in Run.open(out).events() if e["event"] == "attempted"]
+    assert [e["iteration"] for e in attempts] == [0, 1, 2]
+    with SkillLibrary(tmp_path / "lib", create=False) as library:
+        stored = {s.ref for s in library.skills() if s.provenance.get("run") == str(out)}
+    assert stored == {e["skill"] for e in attempts if e["success"] and e["how"].startswith(("written", "found"))}
