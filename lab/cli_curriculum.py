@@ -54,12 +54,19 @@ def curriculum_command(
         run.write_json("config.json", {"command": "curriculum", "curriculum": settings.model_dump(mode="json")})
     console.print(f"run directory: {run.path}   library: {settings.library}")
 
+    status = console.status("")
+
     def show(kind: str, info: dict[str, Any]) -> None:
         if kind == "task":
             console.rule(f"iteration {info['iteration']}: {info['task']}")
             if info["description"].replace(" ", "_") != info["task"]:
                 console.print(f"  {info['description']}", highlight=False)
+            status.update(f"writing a skill for {info['task']}")
+            status.start()
+        elif kind == "episode" and info["episodes"] % 20 == 0:
+            status.update(f"writing a skill: {info['episodes']} candidate episodes played")
         elif kind == "attempted":
+            status.stop()
             cost = f"; LLM cost ${info['cost_usd']:.4f}" if info.get("cost_usd") else ""
             if info["success"]:
                 extra = f" calling {', '.join(info['calls'])}" if info.get("calls") else ""
@@ -72,7 +79,10 @@ def curriculum_command(
             console.print("no task left to try now: every task is mastered or backing off")
 
     with SkillLibrary(settings.library) as opened:
-        summary = Session(settings, run, opened, progress=show).run()
+        try:
+            summary = Session(settings, run, opened, progress=show).run()
+        finally:
+            status.stop()
     spent = f", LLM cost ${summary['cost_usd']:.4f}" if summary["cost_usd"] else ""
     table = Table(title=f"session summary ({summary['iterations']} iterations, {summary['seconds']:.0f} s{spent})")
     for column in ("skills learned", "composed", "families", "failures"):

@@ -206,7 +206,8 @@ class Session:
             written = writer.write(task, name, attempt=f"{iteration}-{name}",
                                    provenance={"run": str(self.run_dir.path), "iteration": iteration})
         else:
-            written = writer.write(task, name, skills=retrieved)
+            written = writer.write(task, name, skills=retrieved,
+                                   on_try=lambda episodes, _: self.show("episode", {"episodes": episodes}))
         judged = {"critic": [list(pair) for pair in written.judgements]} if written.judgements else {}
         if not written.found:
             if writer.name == "reward search":
