@@ -18,7 +18,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
 	touch $(STAMP)
 
-SESSION ?= runs/$(shell date +%Y%m%d-%H%M%S)-curriculum-playground
+ifndef SESSION
+SESSION := runs/$(shell date +%Y%m%d-%H%M%S)-curriculum-playground
+endif
 GOAL ?= open the drawer, then put the red cube in the blue zone
 
 run: $(STAMP)
