@@ -153,7 +153,8 @@ class Session:
             try:
                 task = self._propose(iteration)
             except ProposalFailed as failed:
-                outcome = {"success": False, "reason": failed.message, "seconds": time.perf_counter() - started}
+                outcome = {"success": False, "reason": failed.message,
+                           "seconds": round(time.perf_counter() - started, 3)}
                 self._record(iteration, failed.task_id, outcome)
                 continue
             if task is None:
