@@ -2,7 +2,8 @@
 
 It proposes the next task from what the session has done: tasks whose prerequisites are mastered, whose estimated
 success is neither 0 nor 1 (learning progress, p(1 - p) of a Beta estimate per family), far in meaning from what
-is already mastered, and never one just failed: a failed family backs off for twice as long each time.
+is already mastered, and never one just failed: a failed task, and its family, back off for twice as long each
+time.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ class Progress:
     """Task id -> times it failed in a row."""
     waiting: dict[str, int] = field(default_factory=dict)
     """Task id -> the iteration from which it may be proposed again."""
+    family_waiting: dict[str, int] = field(default_factory=dict)
+    """Family -> the iteration from which any of its tasks may be proposed again: skills are verified across
+    their family's bindings, so one binding failing says the others would fail now too."""
 
     def record(self, task_id: str, iteration: int, success: bool, skill: str = "") -> None:
         family = task_id.partition("(")[0]
@@ -40,6 +44,8 @@ class Progress:
         failures = self.failures.get(task_id, 0) + 1
         self.failures[task_id] = failures
         self.waiting[task_id] = iteration + 2 ** failures
+        family_failures = self.attempts[family] - self.successes.get(family, 0)
+        self.family_waiting[family] = iteration + 2 ** family_failures
 
     @property
     def mastered_families(self) -> set[str]:
@@ -81,18 +87,25 @@ class LearningProgressCurriculum:
         self.vectors = {t.id: v for t, v in zip(self.pool, vectors, strict=True)}
 
     def propose(self, progress: Progress, iteration: int) -> Task | None:
-        """The next task, or None when nothing is left to try now."""
+        """The next task; while every open task is backing off, the one whose wait ends first; None when no task
+        is open (all mastered, or the rest need families not mastered)."""
         mastered = progress.mastered_families
         best: tuple[float, Task] | None = None
+        soonest: tuple[int, Task] | None = None
         for task in self.pool:
-            if task.id in progress.mastered or progress.waiting.get(task.id, 0) > iteration:
+            if task.id in progress.mastered or not set(task.family.prerequisites) <= mastered:
                 continue
-            if not set(task.family.prerequisites) <= mastered:
+            until = max(progress.waiting.get(task.id, 0), progress.family_waiting.get(task.family.name, 0))
+            if until > iteration:
+                if soonest is None or until < soonest[0]:
+                    soonest = (until, task)
                 continue
             score = self.score(task, progress) + 1e-3 * float(self.rng.random())
             if best is None or score > best[0]:
                 best = (score, task)
-        return best[1] if best else None
+        if best is not None:
+            return best[1]
+        return soonest[1] if soonest else None
 
     def score(self, task: Task, progress: Progress) -> float:
         family = task.family.name

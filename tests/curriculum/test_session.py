@@ -32,10 +32,14 @@ def test_the_curriculum_starts_where_there_are_no_prerequisites_and_backs_off_fa
     first = curriculum.propose(progress, 0)
     assert first is not None and not first.family.prerequisites
     progress.record(first.id, 0, False)
-    assert curriculum.propose(progress, 1).id != first.id
+    waiting = curriculum.propose(progress, 1)
+    assert waiting is not None and not waiting.family.prerequisites
+    assert progress.family_waiting[first.family.name] == 2
     progress.record(first.id, 2, True, "x@1")
     later = [curriculum.propose(progress, i) for i in range(3, 5)]
     assert all(t is not None and t.id != first.id for t in later)
+    everything = Progress(mastered={t.id: "x@1" for t in curriculum.pool})
+    assert curriculum.propose(everything, 5) is None
 
 
 def test_a_session_learns_skills_from_an_empty_library_and_resumes(tmp_path: Path, embedder) -> None:
