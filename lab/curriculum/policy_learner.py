@@ -67,7 +67,6 @@ class PolicyLearner:
                                    provenance={"writer": self.name, "search": str(run.path), "task": task.id,
                                                **(provenance or {})})
         written.verification, written.results = outcome.verification, outcome.results
-        written.episodes = config.samples * config.iterations
         written.seconds = time.perf_counter() - started
         if outcome.skill is None:
             written.best_error = (f"the best policy (reward {summary['best']}) succeeded on "
