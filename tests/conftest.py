@@ -1,16 +1,21 @@
-"""Test-wide settings (offscreen rendering, no hub downloads, litellm's bundled cost map) and a local
-OpenAI-compatible server on 127.0.0.1, scripted per test, so litellm's real client path is exercised."""
+"""Test-wide settings (offscreen rendering, no hub downloads, litellm's bundled cost map), a local
+OpenAI-compatible server on 127.0.0.1, scripted per test, so litellm's real client path is exercised, and the
+`lab` command run as a user runs it (or killed with -9 midway)."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -105,3 +110,37 @@ def embedder() -> Any:
     model = SentenceEmbedder()
     model.encode(["warm up"])
     return model
+
+
+def lab_command(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    """`lab ARGS` in a process of its own, its output captured."""
+    return subprocess.run([sys.executable, "-m", "lab.cli", *args], capture_output=True, text=True,
+                          env={**os.environ, "COLUMNS": "200"}, timeout=timeout)
+
+
+@pytest.fixture
+def lab() -> Callable[..., subprocess.CompletedProcess]:
+    return lab_command
+
+
+@pytest.fixture
+def kill_9() -> Callable[..., None]:
+    """Starts `lab ARGS` in its own process group and kills the group with SIGKILL as soon as the run's
+    `events.jsonl` holds `count` events of kind `event` (the test fails if that takes over `timeout` s)."""
+
+    def run(args: list[str], out: Path, event: str, count: int, timeout: float = 240) -> None:
+        process = subprocess.Popen([sys.executable, "-m", "lab.cli", *args], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                events = out / "events.jsonl"
+                if events.exists() and events.read_text().count(f'"event": "{event}"') >= count:
+                    return
+                time.sleep(0.05)
+            pytest.fail(f"`lab {args[0]}` never logged {count} {event!r} event(s) in {timeout:.0f} s")
+        finally:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    return run

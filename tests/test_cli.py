@@ -1,21 +1,11 @@
 """The `lab` command as a user meets it: help everywhere, clear one-line errors with exit code 2."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 from typer.testing import CliRunner
 
 from lab.cli import app
 
 runner = CliRunner()
-
-
-def lab(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "lab.cli", *args], capture_output=True, text=True, env=env,
-                          timeout=300)
 
 
 @pytest.mark.parametrize("command", [[], ["worlds"], ["worlds", "list"], ["worlds", "show"], ["worlds", "check"],
@@ -27,14 +17,14 @@ def test_every_command_has_help(command):
     assert "Usage" in result.output
 
 
-def test_worlds_lists_every_world_with_its_tasks():
+def test_worlds_lists_every_world_with_its_tasks(lab):
     result = lab("worlds")
     assert result.returncode == 0, result.stderr
     for name in ("ant", "humanoid", "pusher", "playground", "put_in_drawer", "stand_still"):
         assert name in result.stdout
 
 
-def test_show_prints_fields_tasks_and_the_writers_text():
+def test_show_prints_fields_tasks_and_the_writers_text(lab):
     result = lab("worlds", "show", "playground", "--task", "stack(cube_green, cube_blue)")
     assert result.returncode == 0, result.stderr
     out = result.stdout
@@ -54,20 +44,20 @@ def test_show_prints_fields_tasks_and_the_writers_text():
         (["worlds", "show", "ant", "--role", "critic"], "unknown role"),
     ],
 )
-def test_user_mistakes_are_one_clear_line_and_exit_2(args, message):
+def test_user_mistakes_are_one_clear_line_and_exit_2(args, message, lab):
     result = lab(*args)
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
 
 
-def test_check_reports_every_check_on_a_healthy_world():
+def test_check_reports_every_check_on_a_healthy_world(lab):
     result = lab("worlds", "check", "reacher")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "check_env" in result.stdout and "same seed" in result.stdout
 
 
-def test_demo_runs_reference_solutions_and_writes_a_video(tmp_path):
+def test_demo_runs_reference_solutions_and_writes_a_video(tmp_path, lab):
     video = tmp_path / "demo.mp4"
     result = lab("worlds", "demo", "playground", "--task", "press_button", "--video", str(video))
     assert result.returncode == 0, result.stdout + result.stderr
@@ -75,7 +65,7 @@ def test_demo_runs_reference_solutions_and_writes_a_video(tmp_path):
     assert video.stat().st_size > 10_000
 
 
-def test_train_eval_report_from_the_command_line(tmp_path):
+def test_train_eval_report_from_the_command_line(tmp_path, lab):
     out = tmp_path / "run"
     result = lab("train", "reacher", "reach", "--steps", "600", "--eval-episodes", "2", "--out", str(out),
                  "--set", "ppo.n_steps=32", "--video")
@@ -101,13 +91,13 @@ def test_train_eval_report_from_the_command_line(tmp_path):
     (["eval", "."], "is not a run directory"),
     (["report", "."], "is not a run directory"),
 ])
-def test_training_commands_explain_bad_input(args, message, tmp_path):
+def test_training_commands_explain_bad_input(args, message, tmp_path, lab):
     result = lab(*args, "--out", str(tmp_path / "x")) if args[0] == "train" else lab(*args)
     assert result.returncode == 2, result.stdout + result.stderr
     assert message in result.stderr
 
 
-def test_a_reward_program_that_breaks_the_rules_is_reported_line_by_line(tmp_path):
+def test_a_reward_program_that_breaks_the_rules_is_reported_line_by_line(tmp_path, lab):
     program = tmp_path / "evil.py"
     program.write_text("import os\n\ndef compute_reward(state, action):\n    return open('x').read(), {}\n")
     result = lab("train", "reacher", "reach", "--reward", str(program), "--out", str(tmp_path / "run"))

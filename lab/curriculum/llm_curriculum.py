@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from lab.curriculum.proposer import Progress, task_pool
+from lab.curriculum.proposer import Progress, every_task
 from lab.errors import LabError
 from lab.llm.client import LLM
 from lab.llm.extract import ExtractionError, ask_json
@@ -99,7 +99,7 @@ class LLMCurriculum:
         self.llm, self.world, self.embedder, self.library = llm, world, embedder, library
         self.match, self.repairs = match, repairs
         self.horizon = horizon or max(t.horizon for t in world.default_tasks())
-        self.known = task_pool(world, per_family=10_000)
+        self.known = every_task(world)
         self.tasks: dict[str, Task] = {t.id: t for t in self.known}
         """Every task this curriculum can name: the world's, and those it wrote checks for."""
 

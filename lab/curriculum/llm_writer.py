@@ -23,6 +23,7 @@ class LLMSkillWriter:
     """Writes a skill for a task with a model, verifying each round's program on seeded episodes."""
 
     name = "llm"
+    how = "written by the LLM writer"
 
     def __init__(self, llm: LLM, world: World, library: SkillLibrary | None = None, *, rounds: int = 4,
                  verify_seeds: int = 10, threshold: float = 0.8, critic: Critic | None = None) -> None:
@@ -83,6 +84,10 @@ class LLMSkillWriter:
                 messages = [*messages, *render("skill_feedback", feedback="\n".join(lines))]
         written.seconds = time.perf_counter() - started
         return written
+
+    def failure(self, written: Written) -> str:
+        """Why no round's program was stored, for the session's journal."""
+        return f"no program met the success check in {self.rounds} rounds; the last feedback: {written.best_error}"
 
     def _critique(self, task: Task, source: str, results: list[EpisodeResult], written: Written) -> str:
         """The critic's verdict on one episode (the first failure, else the first), recorded against the code

@@ -22,22 +22,28 @@ SMALL_SEARCH: dict[str, Any] = {"samples": 2, "iterations": 1, "steps": 20_000, 
 
 
 class PolicyLearner:
-    """Learns a policy skill for a task with a reward search in the session's run directory."""
+    """Learns a policy skill for one attempt at a task with a reward search in `folder` (a resumed session that
+    names the same folder goes on with the same search)."""
 
     name = "reward search"
+    how = "written by reward search (a trained policy)"
 
     def __init__(self, world: World, library: SkillLibrary, folder: Path, *, search: dict[str, Any] | None = None,
                  llm: LLMSettings | None = None, verify_seeds: int = 10, threshold: float = 0.8,
-                 seed: int = 0) -> None:
+                 seed: int = 0, provenance: dict[str, Any] | None = None) -> None:
         self.world, self.library, self.folder = world, library, folder
         self.search = {**SMALL_SEARCH, **(search or {})}
         self.llm = llm or LLMSettings()
         self.verify_seeds, self.threshold, self.seed = verify_seeds, threshold, seed
+        self.provenance = provenance or {}
 
-    def write(self, task: Task, name: str | None = None, on_try: Any = None, skills: list[str] | None = None,
-              attempt: str = "", provenance: dict[str, Any] | None = None) -> Written:
-        """Search rewards for `task`, train, and store the best policy as the skill `name` when it verifies.
-        `attempt` names the search's folder, so a session resumed after a kill goes on with the same search."""
+    def failure(self, written: Written) -> str:
+        """Why no policy was stored, for the session's journal."""
+        return f"no policy verified: {written.best_error}"
+
+    def write(self, task: Task, name: str | None = None, on_try: Any = None,
+              skills: list[str] | None = None) -> Written:
+        """Search rewards for `task`, train, and store the best policy as the skill `name` when it verifies."""
         from lab.rewards.search import RewardSearch, SearchConfig
         from lab.settings import validated
 
@@ -45,15 +51,14 @@ class PolicyLearner:
         if task.family.program is not None:
             raise LabError(f"task {task.id} is given in words; a session learns policies for the world's own tasks")
         started = time.perf_counter()
-        folder = self.folder / (attempt or name)
-        if (folder / "config.json").is_file():
-            run = Run.open(folder)
+        if (self.folder / "config.json").is_file():
+            run = Run.open(self.folder)
             config = validated(SearchConfig, run.read_json("config.json")["search"], "reward search")
         else:
             config = validated(SearchConfig, {**self.search, "world": self.world.name, "task": task.id,
                                               "seed": self.seed, "llm": self.llm.model_dump()}, "reward search",
                                hint="see the policy: section of the curriculum file")
-            run = Run.create("reward", name, out=folder)
+            run = Run.create("reward", name, out=self.folder)
             run.write_json("config.json", {"command": "reward", "search": config.model_dump(mode="json")})
         written = Written(name, None, None)
         try:
@@ -65,7 +70,7 @@ class PolicyLearner:
         seeds = list(range(20_000, 20_000 + self.verify_seeds))
         outcome = add_policy_skill(self.library, trained, name, seeds=seeds, threshold=self.threshold,
                                    provenance={"writer": self.name, "search": str(run.path), "task": task.id,
-                                               **(provenance or {})})
+                                               **self.provenance})
         written.verification, written.results = outcome.verification, outcome.results
         written.seconds = time.perf_counter() - started
         if outcome.skill is None:

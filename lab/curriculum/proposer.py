@@ -72,6 +72,11 @@ def task_pool(world: World, per_family: int = 3, seed: int = 0) -> list[Task]:
     return list(pool.values())
 
 
+def every_task(world: World) -> list[Task]:
+    """Every task of the world: each family over all its choice parameters (numbers at their defaults)."""
+    return [task for family in world.task_families.values() for task in family.bindings(world.name)]
+
+
 class LearningProgressCurriculum:
     """Proposes tasks by learning progress, prerequisites and novelty (in embedding space)."""
 

@@ -19,11 +19,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from lab.curriculum.llm_curriculum import ProposalFailed
-from lab.curriculum.proposer import LearningProgressCurriculum, Progress, task_pool
+from lab.curriculum.proposer import LearningProgressCurriculum, Progress, every_task
 from lab.curriculum.writer import CompositionalWriter, Written
 from lab.errors import LabError
 from lab.llm.client import LLM
-from lab.llm.config import LLMSettings
+from lab.llm.config import LLMSettings, spent_usd
 from lab.runs import Run
 from lab.skills import Skill, SkillLibrary
 from lab.skills.runtime import analyse, verify_skill
@@ -87,7 +87,8 @@ class Session:
 
         self.llms = build_llms(config.llm, run.path)
         self.curriculum: Any = self._curriculum()
-        self.writer: Any = self._writer()
+        self.writer: Any = None if self.world.robot_api_doc() is None else make_writer(
+            config, self.world, library, self.llms.get("skill_writer"), self.llms.get("critic"))
         self.progress, self.iterations = self._replay()
 
     def _curriculum(self) -> Any:
@@ -102,31 +103,19 @@ class Session:
         return LearningProgressCurriculum(self.world, self.library.embedder, self.config.seed,
                                           self.config.tasks_per_family, tasks=tasks)
 
-    def _policy_learner(self) -> Any:
+    def _writer_for(self, task: Task, iteration: int, name: str) -> Any:
+        """Who writes this attempt's skill: the session's writer, or a reward search's policy learner in a world
+        without a robot API (and, with policy_after_failures, for a task the writer kept failing)."""
+        failures = self.progress.failures.get(task.id, 0)
+        after = self.config.policy_after_failures
+        if self.world.robot_api_doc() is not None and not (after and failures >= after):
+            return self.writer
         from lab.curriculum.policy_learner import PolicyLearner
 
-        return PolicyLearner(self.world, self.library, self.run_dir.path / "policies", search=self.config.policy,
-                             llm=self.config.llm, verify_seeds=self.config.verify_seeds,
-                             threshold=self.config.threshold, seed=self.config.seed)
-
-    def _writer(self) -> Any:
-        """The LLM writer when a model plays the skill_writer role (with a critic when one plays that role), else
-        the compositional search; in worlds without a robot API, the reward search's policy learner."""
-        config = self.config
-        if self.world.robot_api_doc() is None:
-            return self._policy_learner()
-        llm = self.llms.get("skill_writer")
-        if llm is not None:
-            from lab.curriculum.llm_curriculum import Critic
-            from lab.curriculum.llm_writer import LLMSkillWriter
-
-            critic = self.llms.get("critic")
-            return LLMSkillWriter(llm, self.world, self.library, rounds=config.rounds,
-                                  verify_seeds=config.verify_seeds, threshold=config.threshold,
-                                  critic=Critic(critic) if critic is not None else None)
-        return CompositionalWriter(self.world, self.library, beam=config.beam, max_length=config.max_length,
-                                   verify_seeds=config.verify_seeds, threshold=config.threshold,
-                                   episode_budget=config.episode_budget)
+        return PolicyLearner(self.world, self.library, self.run_dir.path / "policies" / f"{iteration}-{name}",
+                             search=self.config.policy, llm=self.config.llm, verify_seeds=self.config.verify_seeds,
+                             threshold=self.config.threshold, seed=self.config.seed,
+                             provenance={"run": str(self.run_dir.path), "iteration": iteration})
 
     def _replay(self) -> tuple[Progress, int]:
         progress = Progress()
@@ -185,7 +174,7 @@ class Session:
 
     def spent_usd(self) -> float:
         """What the session's models have cost so far (0 offline)."""
-        return sum({id(llm.ledger): llm.ledger.spent_usd for llm in self.llms.values() if llm is not None}.values())
+        return spent_usd(self.llms)
 
     def _attempt(self, task: Task, iteration: int) -> dict[str, Any]:
         existing = {s.name: s for s in self.library.skills(world=self.world.name)}
@@ -199,33 +188,15 @@ class Session:
         retrieved = [h.skill.name for h in self.library.search(task.description, k=self.config.retrieve,
                                                                 world=self.world.name)]
         name = skill_name(task, set(existing))
-        writer = self.writer
-        failures = self.progress.failures.get(task.id, 0)
-        if self.config.policy_after_failures and failures >= self.config.policy_after_failures:
-            writer = self._policy_learner()
-        if writer.name == "reward search":
-            written = writer.write(task, name, attempt=f"{iteration}-{name}",
-                                   provenance={"run": str(self.run_dir.path), "iteration": iteration})
-        else:
-            written = writer.write(task, name, skills=retrieved,
-                                   on_try=lambda episodes, _: self.show("episode", {"episodes": episodes}))
+        writer = self._writer_for(task, iteration, name)
+        written = writer.write(task, name, skills=retrieved,
+                               on_try=lambda episodes, _: self.show("episode", {"episodes": episodes}))
         judged = {"critic": [list(pair) for pair in written.judgements]} if written.judgements else {}
         if not written.found:
-            if writer.name == "reward search":
-                reason = f"no policy verified: {written.best_error}"
-            elif writer.name == "llm":
-                reason = (f"no program met the success check in {self.config.rounds} rounds; the last feedback: "
-                          f"{written.best_error}")
-            else:
-                reason = (f"no program of up to {self.config.max_length} steps met the success check within "
-                          f"{written.episodes} episodes" + (f"; the closest one stopped with: {written.best_error}"
-                                                            if written.best_error else ""))
-            return {"success": False, "reason": reason, "episodes": written.episodes, "retrieved": retrieved,
-                    **judged}
+            return {"success": False, "reason": writer.failure(written), "episodes": written.episodes,
+                    "retrieved": retrieved, **judged}
         stored = written.stored or self._store(task, written, iteration)
-        how = {"search": "written by compositional search", "llm": "written by the LLM writer",
-               "reward search": "written by reward search (a trained policy)"}[writer.name]
-        return {"success": True, "skill": stored.ref, "how": how,
+        return {"success": True, "skill": stored.ref, "how": writer.how,
                 "calls": written.calls, "episodes": written.episodes, "retrieved": retrieved,
                 "success_rate": written.verification.success_rate if written.verification else None, **judged}
 
@@ -314,30 +285,38 @@ def solve(world_name: str, goal: str, library: SkillLibrary, config: CurriculumC
     llms = llms or {}
     planner, coder = llms.get("curriculum"), llms.get("skill_writer")
     world = get_world(world_name)
-    pool = task_pool(world, per_family=10_000)
+    pool = every_task(world)
     parts = split_goal(goal, world, library, planner)
     found = [closest_task(world, part, library.embedder, pool) for part in parts]
-    if planner is not None and min(s for _, s in found) < config.match_similarity:
+    similarity = min(s for _, s in found)
+    if planner is not None and similarity < config.match_similarity:
         from lab.curriculum.llm_curriculum import task_name
         from lab.rewards.task_program import program_task, write_task_program
 
         source, _ = write_task_program(planner, world, goal, role="curriculum")
         task = program_task(world, goal, source, name=task_name(goal, set(world.task_families))).task
-        similarity = min(s for _, s in found)
     elif len(found) == 1:
-        task, similarity = found[0]
+        task = found[0][0]
     else:
         task = world.task(" & ".join(t.id for t, _ in found))
-        similarity = min(s for _, s in found)
     name = f"{task.family.name}_solution" if task.family.name.isidentifier() else "goal_solution"
+    writer = make_writer(config, world, library, coder)
     if coder is not None:
+        retrieved = [h.skill.name for h in library.search(goal, k=config.retrieve, world=world.name, kind="code")]
+        return task, similarity, writer.write(task, name, skills=retrieved)
+    return task, similarity, writer.write(task, name, on_try=on_try)
+
+
+def make_writer(config: CurriculumConfig, world: World, library: SkillLibrary, llm: LLM | None = None,
+                critic: LLM | None = None) -> Any:
+    """The skill writer a curriculum asks for: the LLM writer when a model plays the skill_writer role (with a
+    critic when one plays that role), else the compositional search."""
+    if llm is not None:
+        from lab.curriculum.llm_curriculum import Critic
         from lab.curriculum.llm_writer import LLMSkillWriter
 
-        retrieved = [h.skill.name for h in library.search(goal, k=config.retrieve, world=world.name, kind="code")]
-        return task, similarity, LLMSkillWriter(coder, world, library, rounds=config.rounds,
-                                                verify_seeds=config.verify_seeds,
-                                                threshold=config.threshold).write(task, name, skills=retrieved)
-    writer = CompositionalWriter(world, library, beam=config.beam, max_length=config.max_length,
-                                 verify_seeds=config.verify_seeds, threshold=config.threshold,
-                                 episode_budget=config.episode_budget)
-    return task, similarity, writer.write(task, name, on_try=on_try)
+        return LLMSkillWriter(llm, world, library, rounds=config.rounds, verify_seeds=config.verify_seeds,
+                              threshold=config.threshold, critic=Critic(critic) if critic is not None else None)
+    return CompositionalWriter(world, library, beam=config.beam, max_length=config.max_length,
+                               verify_seeds=config.verify_seeds, threshold=config.threshold,
+                               episode_budget=config.episode_budget)

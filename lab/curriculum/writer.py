@@ -18,11 +18,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import product
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from lab.errors import LabError
 from lab.skills.model import Skill, Verification
 from lab.skills.runtime import EpisodeResult, ProgramPlayer
 from lab.skills.store import SkillLibrary
@@ -66,23 +65,47 @@ class Written:
         return self.source is not None
 
 
-def engagement(state: dict[str, Any], things: list[str]) -> tuple[float, float]:
+class Rank(NamedTuple):
+    """How promising a candidate prefix is, compared field by field in this order."""
+
+    clean: bool
+    """It ran without an error."""
+    fitness: float
+    """The task's own fitness."""
+    held: bool
+    """It ends holding one of the task's things."""
+    near: float
+    """Minus the gripper's distance to the nearest of them (cm-rounded)."""
+    reuses: bool
+    """It calls a stored skill."""
+    shorter: int
+    """Minus its number of steps."""
+
+
+def fixed_places(task: Task) -> list[str]:
+    """The world's fixed places (drawer, handle, button) the task's description names."""
+    words = set(task.family.description.lower().replace(",", " ").split())
+    return [place for place in FIXED_PLACES if place in words]
+
+
+def engagement(state: dict[str, Any], things: list[str]) -> tuple[bool, float]:
     """How engaged the gripper is with the task's things at an episode's end: whether it holds one, and minus its
     distance to the nearest (to the centimetre). It ranks prefixes whose task fitness ties (a lift scores nothing
     until the object rises, yet the prefix that grasps it is the one to extend)."""
     gripper = state.get("gripper_pos")
     if gripper is None:
-        return 0.0, 0.0
+        return False, 0.0
     held = any(bool(state.get(f"{thing}_grasped", False)) for thing in things)
     distances = [float(np.linalg.norm(np.subtract(state[f"{thing}_pos"], gripper)))
                  for thing in things if f"{thing}_pos" in state]
-    return float(held), -round(min(distances, default=0.0), 2)
+    return held, -round(min(distances, default=0.0), 2)
 
 
 class CompositionalWriter:
     """Writes a skill for a task by searching compositions of primitives and stored skills in simulation."""
 
     name = "search"
+    how = "written by compositional search"
 
     def __init__(self, world: World, library: SkillLibrary | None = None, *, beam: int = 6, max_length: int = 5,
                  verify_seeds: int = 10, threshold: float = 0.8, search_seed: int = 0,
@@ -102,8 +125,7 @@ class CompositionalWriter:
         stored skills (only those named in `skills`, when given)."""
         names = [p.name for p in task.family.params if p.choices]
         numbers = [p.name for p in task.family.params if not p.choices]
-        words = set(task.family.description.lower().replace(",", " ").split())
-        places = [f'"{place}"' for place in FIXED_PLACES if place in words]
+        places = [f'"{place}"' for place in fixed_places(task)]
         steps = [Step("robot.open()"), Step("robot.close()"),
                  Step("try:\n        robot.close()\n    except NothingToGrasp:\n        pass")]
         for target in [*names, *places]:
@@ -188,14 +210,13 @@ class CompositionalWriter:
         started = time.perf_counter()
         vocabulary = self.steps(task, skills)
         prerequisites = set(task.family.prerequisites)
-        things = [str(v) for _, v in task.params if isinstance(v, str)] + [
-            place for place in FIXED_PLACES if place in task.family.description.lower()]
+        things = [str(v) for _, v in task.params if isinstance(v, str)] + fixed_places(task)
         written = Written(name, None, None)
-        best: tuple[tuple[float, ...], str] | None = None
+        best: tuple[Rank, str] | None = None
         with ProgramPlayer(self.world, task, self.library) as player:
             frontier: list[tuple[int, ...]] = [()]
             for _ in range(self.max_length):
-                scored: list[tuple[tuple[float, ...], tuple[int, ...]]] = []
+                scored: list[tuple[Rank, tuple[int, ...]]] = []
                 for prefix in frontier:
                     for index in range(len(vocabulary)):
                         if prefix and prefix[-1] == index:
@@ -218,10 +239,10 @@ class CompositionalWriter:
                                 written.calls = sorted({s.calls for s in steps if s.calls})
                                 written.seconds = time.perf_counter() - started
                                 return written
-                        key = (0.0 if result.error else 1.0,
-                               result.fitness if math.isfinite(result.fitness) else -math.inf,
-                               *engagement(result.final_state, things),
-                               float(any(s.calls for s in steps)), -float(len(candidate)))
+                        key = Rank(not result.error,
+                                   result.fitness if math.isfinite(result.fitness) else -math.inf,
+                                   *engagement(result.final_state, things),
+                                   any(s.calls for s in steps), -len(candidate))
                         scored.append((key, candidate))
                         if best is None or key > best[0]:
                             best = (key, result.error)
@@ -232,15 +253,22 @@ class CompositionalWriter:
                 if written.episodes >= self.episode_budget or not scored:
                     break
                 scored.sort(key=lambda item: item[0], reverse=True)
-                clean = [(k, c) for k, c in scored if k[0] > 0] or scored
-                reusing = [c for k, c in clean if k[-2] > 0][:self.beam]
-                by_engagement = sorted(clean, key=lambda item: (item[0][2:4], item[0][1]), reverse=True)
+                clean = [(k, c) for k, c in scored if k.clean] or scored
+                reusing = [c for k, c in clean if k.reuses][:self.beam]
+                by_engagement = sorted(clean, key=lambda item: (item[0].held, item[0].near, item[0].fitness),
+                                       reverse=True)
                 engaged = [c for _, c in by_engagement][:self.beam]
                 building = [c for _, c in by_engagement if vocabulary[c[0]].calls in prerequisites][:self.beam]
                 frontier = list(dict.fromkeys([c for _, c in clean[:self.beam]] + reusing + engaged + building))
         written.seconds = time.perf_counter() - started
         written.best_error = best[1] if best else ""
         return written
+
+    def failure(self, written: Written) -> str:
+        """Why a search found nothing, for the session's journal."""
+        closest = f"; the closest one stopped with: {written.best_error}" if written.best_error else ""
+        return (f"no program of up to {self.max_length} steps met the success check within {written.episodes} "
+                f"episodes{closest}")
 
     def _prune(self, player: ProgramPlayer, task: Task, name: str, steps: list[Step], verification: Verification,
                results: list[EpisodeResult], written: Written) -> tuple[list[Step], Verification, list[EpisodeResult]]:
@@ -264,18 +292,9 @@ class CompositionalWriter:
     def bindings(self, task: Task) -> list[Task]:
         """The tasks a skill for `task` is verified on: `task` first, then other bindings of its family's
         parameters (a skill takes its parameters as arguments, so it must serve them all, not one)."""
-        family = self.world.task_families.get(task.family.name)
-        if family is not task.family:
+        if self.world.task_families.get(task.family.name) is not task.family:
             return [task]
-        options = [[(p.name, c) for c in p.choices] for p in family.params if p.choices]
-        others: list[Task] = []
-        for values in product(*options):
-            try:
-                other = family.bind(self.world.name, {**task.param_map, **dict(values)})
-            except LabError:  # a binding the family refuses (a cube stacked on itself)
-                continue
-            if other.id != task.id:
-                others.append(other)
+        others = [t for t in task.family.bindings(self.world.name, task.param_map) if t.id != task.id]
         order = np.random.default_rng(self.search_seed).permutation(len(others))
         return [task, *(others[i] for i in order)]
 
@@ -283,8 +302,7 @@ class CompositionalWriter:
                 source: str) -> tuple[Verification, list[EpisodeResult]]:
         seeds = [self.search_seed + 1 + i for i in range(self.verify_seeds)]
         tasks = self.bindings(task)
-        results = [player.play(name, source, seed, task=tasks[i % len(tasks)] if len(tasks) > 1 else None)
-                   for i, seed in enumerate(seeds)]
+        results = [player.play(name, source, seed, task=tasks[i % len(tasks)]) for i, seed in enumerate(seeds)]
         return Verification(self.world.version, task.id, seeds, sum(r.success for r in results),
                             self.threshold), results
 

@@ -79,3 +79,8 @@ def build_llms(settings: LLMSettings, run_dir: Path | None = None) -> dict[str, 
                          cache=None if model.startswith(("replay:", "file:")) else cache, ledger=ledger,
                          recorder=recorder)
     return llms
+
+
+def spent_usd(llms: dict[str, LLM | None]) -> float:
+    """What a run's models have cost so far: they share one ledger (0 when every role is offline)."""
+    return next((llm.ledger.spent_usd for llm in llms.values() if llm is not None), 0.0)

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lab.errors import LabError
 from lab.executors import Executor, JobResult, TrainJob, make_executor
-from lab.llm.config import LLMSettings
+from lab.llm.config import LLMSettings, spent_usd
 from lab.rewards.designer import LLMRewardDesigner, OfflineDesigner, Parent, Proposal, RewardDesigner
 from lab.rewards.program import BASELINES, REWARD_RULES, RewardProgram, baseline_path, dry_run
 from lab.rewards.reflection import TrainingStats, reflection_text
@@ -280,8 +280,7 @@ class RewardSearch:
         self.progress("iteration_done", record)
 
     def _spent(self) -> float:
-        ledger = next((llm.ledger for llm in self.llms.values() if llm is not None), None)
-        return float(ledger.spent_usd) if ledger is not None else 0.0
+        return spent_usd(self.llms)
 
     def _checked(self, cid: str, iteration: int, proposal: Proposal) -> Candidate:
         """Check, dry-run and de-duplicate a proposal, sending failures back to the designer `repairs` times."""

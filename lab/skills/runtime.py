@@ -229,7 +229,7 @@ class ProgramPlayer:
                                          self._setup, self.load_seconds, self.memory_mb)
         self.episodes += 1
         request = {"seed": seed, "program": {"entry": name, "skills": entries, "params": bound}, "state": with_state,
-                   **({"task": judge.id} if task is not None else {})}
+                   **({"task": judge.id} if judge is not self.task else {})}
         try:
             _, meta = self._worker.exchange(encode({}, request), self.episode_seconds, f"episode {seed}")
         except ProgramError as error:

@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import product
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -138,6 +139,18 @@ class TaskFamily:
         if problem:
             raise LabError(f"task {self.name!r}: {problem}")
         return Task(world=world, family=self, params=tuple(bound.items()))
+
+    def bindings(self, world: str, values: Mapping[str, Any] | None = None) -> list[Task]:
+        """Every task of this family over its choice parameters (numbers from `values`, else their defaults), in
+        the order of the choices; bindings the family refuses (a cube stacked on itself) are left out."""
+        options = [[(p.name, c) for c in p.choices] for p in self.params if p.choices]
+        tasks = []
+        for chosen in product(*options):
+            try:
+                tasks.append(self.bind(world, {**(values or {}), **dict(chosen)}))
+            except LabError:
+                continue
+        return tasks
 
 
 @dataclass(frozen=True)

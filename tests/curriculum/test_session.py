@@ -175,15 +175,7 @@ def test_every_shipped_curriculum_is_valid_and_names_real_tasks(path: Path) -> N
     assert config.budget >= 1 and str(config.library).startswith("skills/sessions/")
 
 
-def test_the_cli_says_what_is_wrong_with_a_curriculum_or_a_goal(tmp_path: Path) -> None:
-    import os
-    import subprocess
-    import sys
-
-    def lab(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "lab.cli", *args], capture_output=True, text=True,
-                              env={**os.environ, "COLUMNS": "200"}, timeout=300)
-
+def test_the_cli_says_what_is_wrong_with_a_curriculum_or_a_goal(tmp_path: Path, lab) -> None:
     (tmp_path / "broken.yaml").write_text("world: playground\nbudget: [\n")
     (tmp_path / "mars.yaml").write_text("world: mars\n")
     (tmp_path / "typo.yaml").write_text("world: playground\nbugdet: 3\n")
@@ -197,32 +189,12 @@ def test_the_cli_says_what_is_wrong_with_a_curriculum_or_a_goal(tmp_path: Path) 
 
 
 @pytest.mark.slow
-def test_kill_9_mid_session_then_resume_loses_at_most_the_attempt_in_flight(tmp_path: Path) -> None:
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
+def test_kill_9_mid_session_then_resume_loses_at_most_the_attempt_in_flight(tmp_path: Path, kill_9, lab) -> None:
     (tmp_path / "c.yaml").write_text("world: playground\nbudget: 3\nverify_seeds: 4\nepisode_budget: 300\n"
                                      f"library: {tmp_path / 'lib'}\n")
     out = tmp_path / "killed"
-    process = subprocess.Popen([sys.executable, "-m", "lab.cli", "curriculum", str(tmp_path / "c.yaml"), "--out",
-                                str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        events = out / "events.jsonl"
-        if events.exists() and events.read_text().count('"event": "attempted"') >= 1:
-            break
-        time.sleep(0.05)
-    else:
-        os.killpg(process.pid, signal.SIGKILL)
-        pytest.fail("the session never finished an attempt")
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    resumed = subprocess.run([sys.executable, "-m", "lab.cli", "curriculum", "--resume", str(out)],
-                             capture_output=True, text=True, timeout=600)
+    kill_9(["curriculum", str(tmp_path / "c.yaml"), "--out", str(out)], out, "attempted", 1)
+    resumed = lab("curriculum", "--resume", str(out))
     assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
     attempts = [e for e in Run.open(out).events() if e["event"] == "attempted"]
     assert [e["iteration"] for e in attempts] == [0, 1, 2]

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from lab.curriculum.proposer import task_pool
+from lab.curriculum.proposer import every_task
 from lab.rewards.task_program import closest_task, mentions
 from lab.worlds import get_world
 
 WORLD = get_world("playground")
-POOL = task_pool(WORLD, per_family=10_000)
+POOL = every_task(WORLD)
 
 
 @pytest.mark.parametrize(("goal", "task"), [

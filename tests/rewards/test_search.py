@@ -218,34 +218,13 @@ def test_without_a_model_a_task_in_words_is_read_as_the_nearest_known_task(tmp_p
 
 
 @pytest.mark.slow
-def test_kill_9_mid_search_then_resume_trains_nothing_twice(tmp_path: Path) -> None:
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
+def test_kill_9_mid_search_then_resume_trains_nothing_twice(tmp_path: Path, kill_9, lab) -> None:
     out = tmp_path / "killed"
-    command = [sys.executable, "-m", "lab.cli", "reward", "reacher", "reach", "--samples", "2", "--iterations", "2",
-               "--steps", "1024", "--eval-seeds", "2", "--max-parallel", "2", "--set", "train.n_envs=4",
-               "--set", "train.ppo.n_steps=64", "--set", "train.curve_points=10", "--set", "select_episodes=2",
-               "--out", str(out)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        events = out / "events.jsonl"
-        if events.exists() and events.read_text().count('"event": "trained"') >= 3:
-            break
-        time.sleep(0.2)
-    else:
-        os.killpg(process.pid, signal.SIGKILL)
-        pytest.fail("the search never trained three candidates")
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    kill_9(["reward", "reacher", "reach", "--samples", "2", "--iterations", "2", "--steps", "1024", "--eval-seeds",
+            "2", "--max-parallel", "2", "--set", "train.n_envs=4", "--set", "train.ppo.n_steps=64", "--set",
+            "train.curve_points=10", "--set", "select_episodes=2", "--out", str(out)], out, "trained", 3)
     before = [(e["id"], e["stage"]) for e in Run.open(out).events() if e["event"] == "trained"]
-    resumed = subprocess.run([sys.executable, "-m", "lab.cli", "reward", "--resume", str(out)],
-                             capture_output=True, text=True, timeout=600)
+    resumed = lab("reward", "--resume", str(out))
     assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
     trained_once(Run.open(out))
     after = [(e["id"], e["stage"]) for e in Run.open(out).events() if e["event"] == "trained"]
