@@ -1,21 +1,28 @@
 # Quick start: `make run` (the main job on the embedded defaults) and `make test` (the test suite).
-# Each sets up .venv on first use, and again only when pyproject.toml or constraints.txt change.
+# Each sets up .venv from the committed lock (requirements.lock: every package pinned with its hashes) on first
+# use, and makes it anew, from scratch, whenever the lock, pyproject.toml or setup.py change: the environment is
+# exactly the lock, whatever day it is installed. `make lock` refreshes the lock on purpose.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := requirements.lock
+# The extras the lock covers: all of them but the GPU stack, which gets a lock of its own.
+LOCK_EXTRAS := --extra test --extra ray
+LOCK_TOOL := .venv-lock
+PIP_TOOLS := pip-tools==7.6.2
 
 export MUJOCO_GL ?= egl
-export HF_HUB_OFFLINE := 1
-export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: run test lint typecheck bench clean
+.PHONY: run test lint typecheck bench lock clean
 
-$(STAMP): pyproject.toml constraints.txt
-	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
+$(STAMP): $(LOCK) pyproject.toml setup.py
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/pip check
 	touch $(STAMP)
 
 ifndef SESSION
@@ -24,7 +31,7 @@ endif
 GOAL ?= open the drawer, then put the red cube in the blue zone
 
 run: $(STAMP)
-	$(BIN)/lab curriculum curricula/playground.yaml --out $(SESSION)
+	$(BIN)/lab curriculum playground --out $(SESSION)
 	$(BIN)/lab report $(SESSION)
 	$(BIN)/lab solve playground "$(GOAL)" --library skills/sessions/playground --video $(SESSION)/solve.mp4
 
@@ -32,7 +39,7 @@ test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check lab tests bench envs rewards
+	$(BIN)/ruff check lab tests bench envs rewards setup.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -45,5 +52,14 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_reward_search.py
 	$(BIN)/python bench/bench_curriculum.py
 
+# Re-resolve the lock from pyproject.toml (torch held to the CPU build by constraints.txt). Pins already in the
+# lock are kept unless pyproject.toml needs otherwise; `make lock UPGRADE=1` moves every package to its newest.
+lock:
+	test -x $(LOCK_TOOL)/bin/pip-compile || ($(PYTHON) -m venv $(LOCK_TOOL) && \
+		$(LOCK_TOOL)/bin/pip install --quiet $(PIP_TOOLS))
+	$(LOCK_TOOL)/bin/pip-compile --quiet $(LOCK_EXTRAS) $(if $(UPGRADE),--upgrade) --generate-hashes \
+		--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links -c constraints.txt \
+		-o $(LOCK) pyproject.toml
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LOCK_TOOL) build .pytest_cache .mypy_cache .ruff_cache

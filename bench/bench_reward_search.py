@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("MUJOCO_GL", "egl")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def tree_rss_mb(root: int) -> float:

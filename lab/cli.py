@@ -13,9 +13,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from lab.errors import LabError
+from lab.offline import stay_offline
 
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)  # an error is one line, however narrow the terminal
 
 app = typer.Typer(
     name="lab",
@@ -197,6 +198,7 @@ app.add_typer(skills_app, name="skills")
 def main() -> None:
     """Entry point: run the app, turning LabErrors into one clear line and exit code 2."""
     os.environ.setdefault("MUJOCO_GL", "egl")
+    stay_offline()
     try:
         app()
     except LabError as error:

@@ -9,14 +9,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from lab.content import curriculum_file, shipped_curricula
 from lab.errors import LabError
 
 console = Console()
 
 
 def curriculum_command(
-    config: Annotated[Path | None, typer.Argument(metavar="CURRICULUM.yaml",
-                                                  help="World, budget, library, thresholds.")] = None,
+    curriculum: Annotated[str | None, typer.Argument(
+        metavar="CURRICULUM", help="A curriculum file (world, budget, library, thresholds) or the name of a "
+                                   "shipped one, e.g. playground.")] = None,
     budget: Annotated[int | None, typer.Option(help="Tasks to attempt (overrides the file).")] = None,
     library: Annotated[Path | None, typer.Option(help="Skill library folder (overrides the file).")] = None,
     out: Annotated[Path | None, typer.Option(help="Run directory (default: runs/<time>-curriculum-...).")] = None,
@@ -37,16 +39,20 @@ def curriculum_command(
         if budget is not None:
             settings.budget = budget
     else:
+        if curriculum is None:
+            raise LabError("lab curriculum needs a curriculum (or --resume RUN_DIR)",
+                           hint=f"a YAML file, or one of: {', '.join(shipped_curricula())}")
+        config = curriculum_file(curriculum)
         if config is None:
-            raise LabError("lab curriculum needs a curriculum file (or --resume RUN_DIR)",
-                           hint="e.g. lab curriculum curricula/playground.yaml")
+            raise LabError(f"no curriculum file or shipped curriculum named {curriculum!r}",
+                           hint=f"give a YAML file, or one of: {', '.join(shipped_curricula())}")
         from lab.cli_llm import llm_settings
 
         values: dict[str, Any] = read_yaml_mapping(config)
         values.pop("llm", None)
         values.update({k: v for k, v in {"budget": budget, "library": library}.items() if v is not None})
         values["llm"] = llm_settings(llm, api_base, config_file=config).model_dump()
-        settings = validated(CurriculumConfig, values, "curriculum", hint=f"see {config} and curricula/")
+        settings = validated(CurriculumConfig, values, "curriculum", hint=f"see {config}")
         from lab.worlds import get_world
 
         get_world(settings.world)

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.table import Table
 
+from lab.content import packaged
 from lab.errors import LabError
 
 if TYPE_CHECKING:
@@ -183,7 +184,7 @@ def import_command(folder: Annotated[Path, typer.Argument(metavar="DIR")],
     console.print(f"imported {len(added)}: {', '.join(added)}")
 
 
-SEEDS = Path(__file__).resolve().parents[1] / "skills" / "seed"
+SEEDS = packaged("skills/seed")
 
 
 def _print_outcome(results: list[EpisodeResult], verification: Verification) -> None:

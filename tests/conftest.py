@@ -1,4 +1,4 @@
-"""Test-wide settings (offscreen rendering, no hub downloads, litellm's bundled cost map), a local
+"""Test-wide settings (offscreen rendering; none of the offline variables, which the lab sets itself), a local
 OpenAI-compatible server on 127.0.0.1, scripted per test, so litellm's real client path is exercised, and the
 `lab` command run as a user runs it (or killed with -9 midway)."""
 
@@ -14,6 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,8 @@ from typing import Any
 import pytest
 
 os.environ.setdefault("MUJOCO_GL", "egl")
-os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+for _variable in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "LITELLM_LOCAL_MODEL_COST_MAP"):
+    os.environ.pop(_variable, None)  # the lab stays offline by itself (lab/offline.py); the suite proves it
 
 
 @dataclass
@@ -33,7 +34,8 @@ class FakeModelServer:
 
     url: str = ""
     requests: list[dict[str, Any]] = field(default_factory=list)
-    headers: list[dict[str, str]] = field(default_factory=list)
+    headers: list[Message] = field(default_factory=list)
+    """Each request's headers; names are case-insensitive, as in HTTP (`headers[0]["authorization"]`)."""
     script: deque = field(default_factory=deque)
     answer: Callable[[dict[str, Any], int], str] = lambda request, index: f"sample {index}"
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -56,7 +58,7 @@ def _handler(server_state: FakeModelServer) -> type[BaseHTTPRequestHandler]:
             request = json.loads(self.rfile.read(length) or b"{}")
             with server_state.lock:
                 server_state.requests.append(request)
-                server_state.headers.append(dict(self.headers))
+                server_state.headers.append(self.headers)
             behaviour = server_state.next_behaviour()
             if "delay" in behaviour:
                 time.sleep(behaviour["delay"])

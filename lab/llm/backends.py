@@ -9,10 +9,12 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Protocol
 
 from lab.errors import LabError
 from lab.llm.types import Reply, Request, Usage, redact
+from lab.offline import stay_offline
 
 
 class LLMError(LabError):
@@ -29,6 +31,15 @@ class Backend(Protocol):
     def supports_n(self, model: str) -> bool: ...
 
 
+def import_litellm() -> ModuleType:
+    """litellm with its bundled cost map and without its console banners (the lab prints its own errors)."""
+    stay_offline()
+    import litellm
+
+    litellm.suppress_debug_info = True
+    return litellm
+
+
 class LiteLLMBackend:
     """Any model litellm knows (OpenAI, Anthropic, Ollama, vLLM or any OpenAI-compatible server via api_base)."""
 
@@ -37,8 +48,7 @@ class LiteLLMBackend:
         self.api_key = api_key
 
     def supports_n(self, model: str) -> bool:
-        import litellm
-
+        litellm = import_litellm()
         try:
             _, provider, _, _ = litellm.get_llm_provider(model, api_base=self.api_base)
             return "n" in (litellm.get_supported_openai_params(model=model, custom_llm_provider=provider) or [])
@@ -46,8 +56,7 @@ class LiteLLMBackend:
             return False
 
     def complete(self, request: Request, timeout: float) -> Reply:
-        import litellm
-
+        litellm = import_litellm()
         extra: dict[str, Any] = {}
         if self.api_base:
             extra["api_base"] = self.api_base
@@ -77,10 +86,9 @@ class LiteLLMBackend:
 
 def _classify(error: Exception) -> LLMError:
     """Turn a litellm exception into a retryable or a final error, with the provider's message (no credentials)."""
-    import litellm
-
+    litellm = import_litellm()
     status = getattr(error, "status_code", None)
-    text = redact(f"{type(error).__name__}: {error}")[:600]
+    text = " ".join(redact(f"{type(error).__name__}: {error}").split())[:600]
     retryable = (litellm.RateLimitError, litellm.Timeout, litellm.APIConnectionError, litellm.InternalServerError,
                  litellm.ServiceUnavailableError, litellm.BadGatewayError)
     missing_key = "Missing credentials" in str(error) or "api_key client option must be set" in str(error)

