@@ -120,7 +120,8 @@ def main() -> None:
         skills = [{**s, "policy": NumpyPolicy.load(Path(s["policy"]))} if s.get("kind") == "policy" else s
                   for s in meta["skills"]]
         memory_mb = int(meta.get("memory_mb", 0))
-        lock_down(address_space() + memory_mb * 2**20 if memory_mb else 0, channel_out)
+        lock_down(address_space() + memory_mb * 2**20 if memory_mb else 0, channel_out,
+                  kernel=bool(meta.get("kernel_lockdown", True)), cpu_seconds=int(meta.get("cpu_seconds", 0)))
         if spec:
             task = compiled_task(spec, program_globals({}, SAFE_MODULES), compile_program, world.name)
         functions = load_skills(skills, world)

@@ -7,7 +7,9 @@ too long kills the process, and a crash becomes a ProgramError the program's wri
 from __future__ import annotations
 
 import os
+import re
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -19,10 +21,12 @@ from typing import Any, Literal
 import numpy as np
 
 from lab.sandbox.codec import decode, encode
-from lab.sandbox.rules import ProgramError, ProgramRules, check_program
-from lab.sandbox.worker import read_frame, write_frame
+from lab.sandbox.lockdown import kernel_lockdown_wanted
+from lab.sandbox.rules import ProgramError, ProgramRules, check_program, printable
+from lab.sandbox.worker import FrameTooLong, read_frame, write_frame
 
 Returns = Literal["array", "bool", "value_and_components"]
+COMPONENT_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 _BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from {module} import main; main()"
 
@@ -37,6 +41,11 @@ class SandboxLimits:
     """Wall time allowed to start the process and run the program's top level."""
     memory_mb: int = 512
     """Memory the program may allocate beyond the interpreter and numpy."""
+    cpu_seconds: int = 3600
+    """CPU time the process may use in all (RLIMIT_CPU): a program that burns just under the per-call limit on
+    every call is stopped at this total."""
+    max_components: int = 32
+    """Components a reward program may return (each is logged every step and plotted)."""
 
 
 SPIN_SECONDS = 0.0005
@@ -54,19 +63,31 @@ def _wait_readable(fd: int, timeout: float) -> bool:
     return bool(select.select([fd], [], [], timeout)[0])
 
 
+MAX_REPLY_BYTES = 64 * 2**20
+"""The largest reply the parent reads from a worker; a longer frame kills the worker unread."""
+
+STATUSES = frozenset({"ready", "ok", "error"})
+
+
 class WorkerProcess:
     """A locked-down worker process (`boot` names its module) talking length-prefixed codec messages.
 
-    A reply that does not come within its time limit kills the process; a dead process becomes a ProgramError.
+    The worker runs in a session of its own and is killed with its whole process group. Nothing it sends is
+    trusted: a reply that does not come within its time limit, is longer than `max_reply_bytes`, does not decode,
+    or carries no known status kills the worker and becomes a ProgramError; so does a dead worker.
     """
 
-    def __init__(self, kind: str, boot: str, setup: Mapping[str, Any], load_seconds: float, memory_mb: int) -> None:
+    def __init__(self, kind: str, boot: str, setup: Mapping[str, Any], load_seconds: float, memory_mb: int,
+                 cpu_seconds: int = 3600, max_reply_bytes: int = MAX_REPLY_BYTES) -> None:
         self.kind = kind
         self.memory_mb = memory_mb
+        self.max_reply_bytes = max_reply_bytes
+        setup = {**setup, "kernel_lockdown": kernel_lockdown_wanted(), "cpu_seconds": cpu_seconds}
         self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
             [sys.executable, "-I", "-c", _BOOT.format(module=boot), _PACKAGE_ROOT],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd="/",
             env={"PATH": os.defpath, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
+            start_new_session=True,
         )
         _, meta = self.exchange(encode({}, setup), load_seconds, "loading")
         if meta.get("status") != "ready":
@@ -104,18 +125,37 @@ class WorkerProcess:
                 hint="a loop that never ends, or far too much work per call",
             )
         try:
-            reply = read_frame(channel)
+            reply = read_frame(channel, self.max_reply_bytes)
         except ConnectionResetError:
             reply = None
+        except FrameTooLong as error:
+            self.close()
+            raise ProgramError(f"the {self.kind} was stopped: during {what} it sent {error}") from None
         if reply is None:
             self._died(what)
         assert reply is not None
-        return decode(reply)
+        try:
+            arrays, meta = decode(reply)
+        except Exception as error:  # any malformed reply, whatever part of the decoder it trips
+            self.close()
+            raise ProgramError(f"the {self.kind} was stopped: during {what} it sent a malformed reply "
+                               f"({type(error).__name__})") from None
+        status = meta.get("status")
+        if status not in STATUSES or (status == "error" and not isinstance(meta.get("error"), str)):
+            self.close()
+            raise ProgramError(f"the {self.kind} was stopped: during {what} it sent a reply with no valid status")
+        if status == "error":
+            meta["error"] = printable(meta["error"])
+        return arrays, meta
 
     def _died(self, what: str) -> None:
         process = self._process
         code = process.wait(timeout=5) if process is not None else 0
         self.close()
+        if code == -signal.SIGSYS:
+            raise ProgramError(f"the {self.kind} was stopped by the kernel during {what}: it made a system call the "
+                               "sandbox forbids (running commands, starting processes, sockets, ptrace, signals "
+                               "to other processes)", hint="a program computes with numpy; it reaches nothing else")
         cause = f"signal {-code}" if code < 0 else f"exit code {code}"
         raise ProgramError(f"the {self.kind}'s process died during {what} ({cause})",
                            hint=f"it may have exceeded its memory limit ({self.memory_mb} MiB) or tried "
@@ -125,8 +165,10 @@ class WorkerProcess:
         process, self._process = self._process, None
         if process is None:
             return
-        if process.poll() is None:
-            process.kill()
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # its session: anything it might have started goes too
+        except ProcessLookupError:
+            pass
         process.wait()
         for stream in (process.stdin, process.stdout):
             if stream is not None:
@@ -148,10 +190,11 @@ class Sandbox:
         self.limits = limits or SandboxLimits()
         self.calls = 0
         self._pending = False
+        self._component_names: frozenset[str] | None = None
         setup = {"source": source, "entry": rules.entry, "memory_mb": self.limits.memory_mb,
                  "modules": sorted(rules.modules), "params": dict(params or {})}
         self._worker = WorkerProcess(rules.kind, "lab.sandbox.worker", setup, self.limits.load_seconds,
-                                     self.limits.memory_mb)
+                                     self.limits.memory_mb, self.limits.cpu_seconds)
 
     def __enter__(self) -> Sandbox:
         return self
@@ -191,7 +234,31 @@ class Sandbox:
         if meta.get("status") != "ok":
             raise ProgramError(f"the {self.rules.kind} raised on call {self.calls}: {meta.get('error')}")
         components = {key[2:]: value for key, value in values.items() if key.startswith("c/")}
+        problem = self._reply_problem(values, components)
+        if problem:
+            raise ProgramError(f"the {self.rules.kind} returned {problem} on call {self.calls}",
+                               hint=f"return at most {self.limits.max_components} components, named with letters, "
+                                    "digits and _ . - (64 at most), the same names on every call, each an array "
+                                    "with one value per env")
         return values["value"], components
+
+    def _reply_problem(self, values: dict[str, np.ndarray], components: dict[str, np.ndarray]) -> str | None:
+        """What is wrong with a reply's arrays (checked here: the worker's own checks ran under the program)."""
+        if "value" not in values or any(k != "value" and not k.startswith("c/") for k in values):
+            return "a reply without its value"
+        if len(components) > self.limits.max_components:
+            return f"{len(components)} components, over the limit of {self.limits.max_components}"
+        bad = [name for name in components if not COMPONENT_NAME.fullmatch(name)]
+        if bad:
+            return f"a component name that is not allowed: {printable(bad[0])[:80]!r}"
+        if self._component_names is None:
+            self._component_names = frozenset(components)
+        elif frozenset(components) != self._component_names:
+            return "other component names than on its first call"
+        shape = values["value"].shape
+        if any(value.shape != shape for value in components.values()):
+            return "components whose shape is not the reward's"
+        return None
 
     def close(self) -> None:
         self._worker.close()

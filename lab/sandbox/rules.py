@@ -16,9 +16,10 @@ SAFE_MODULES = frozenset({"numpy", "numpy.linalg", "math"})
 
 SAFE_BUILTINS = (
     "abs", "all", "any", "bool", "dict", "divmod", "enumerate", "filter", "float", "frozenset", "int", "isinstance",
-    "len", "list", "map", "max", "min", "pow", "range", "reversed", "round", "set", "slice", "sorted", "str", "sum",
-    "tuple", "zip", "ArithmeticError", "Exception", "FloatingPointError", "IndexError", "KeyError",
-    "OverflowError", "RuntimeError", "TypeError", "ValueError", "ZeroDivisionError",
+    "len", "list", "map", "max", "min", "pow", "range", "repr", "reversed", "round", "set", "slice", "sorted", "str",
+    "sum", "tuple", "zip", "ArithmeticError", "AssertionError", "Exception", "FloatingPointError", "IndexError",
+    "KeyError", "LookupError", "NotImplementedError", "OverflowError", "RuntimeError", "TypeError", "ValueError",
+    "ZeroDivisionError",
 )
 """The builtins a program sees; anything else is a NameError at run time."""
 
@@ -46,6 +47,41 @@ FORBIDDEN_ATTRIBUTES = frozenset({
 })
 
 TOP_LEVEL = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.Assign, ast.AnnAssign)
+
+ALLOWED_SYNTAX: tuple[type[ast.AST], ...] = (
+    ast.Module, ast.FunctionDef, ast.arguments, ast.arg, ast.Return, ast.Assign, ast.AugAssign, ast.AnnAssign,
+    ast.For, ast.While, ast.If, ast.With, ast.withitem, ast.Raise, ast.Try, ast.ExceptHandler, ast.Assert,
+    ast.Import, ast.ImportFrom, ast.alias, ast.Expr, ast.Pass, ast.Break, ast.Continue, ast.Delete,
+    ast.BoolOp, ast.NamedExpr, ast.BinOp, ast.UnaryOp, ast.Lambda, ast.IfExp, ast.Dict, ast.Set, ast.ListComp,
+    ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.comprehension, ast.Compare, ast.Call, ast.keyword,
+    ast.Constant, ast.Attribute, ast.Subscript, ast.Starred, ast.Name, ast.List, ast.Tuple, ast.Slice,
+    ast.JoinedStr, ast.FormattedValue,
+    ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop,
+)
+"""The syntax a numpy program needs: an allowlist, so syntax Python adds later is refused until it is reviewed.
+Everything else (match statements, whose class patterns read attributes by keyword; classes; async code;
+generators; global state; type statements) is a violation."""
+
+REFUSED_SYNTAX: dict[type[ast.AST], tuple[str, str]] = {
+    ast.Match: ("match", "`match` statements are not allowed (a class pattern reads attributes past these rules); "
+                         "use if/elif"),
+    ast.ClassDef: ("class", "classes are not allowed; write functions"),
+    ast.AsyncFunctionDef: ("async", "async code is not allowed"),
+    ast.Await: ("async", "async code is not allowed"),
+    ast.AsyncFor: ("async", "async code is not allowed"),
+    ast.AsyncWith: ("async", "async code is not allowed"),
+    ast.Yield: ("generator", "generators are not allowed; return values"),
+    ast.YieldFrom: ("generator", "generators are not allowed; return values"),
+    ast.Global: ("global state", "`global`/`nonlocal` are not allowed: a program must be a function of its inputs"),
+    ast.Nonlocal: ("global state", "`global`/`nonlocal` are not allowed: a program must be a function of its "
+                                   "inputs"),
+}
+"""Syntax outside the allowlist that programs try often enough to deserve their own message."""
+
+
+def printable(text: str) -> str:
+    """`text` safe to print and write as UTF-8 (a program's lone surrogates become U+FFFD)."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -149,11 +185,28 @@ def _check_top_level(tree: ast.Module, rules: ProgramRules) -> list[Violation]:
     return violations
 
 
+def _walk(tree: ast.AST) -> list[ast.AST]:
+    """Every node of `tree`, but not the insides of syntax outside the allowlist (one violation says it all)."""
+    nodes, pending = [], [tree]
+    while pending:
+        node = pending.pop()
+        nodes.append(node)
+        if isinstance(node, ALLOWED_SYNTAX):
+            pending.extend(ast.iter_child_nodes(node))
+    return nodes
+
+
 def _check_nodes(tree: ast.Module, rules: ProgramRules) -> list[Violation]:
     violations = []
-    for node in ast.walk(tree):
+    for node in _walk(tree):
         line = getattr(node, "lineno", 0)
-        if isinstance(node, ast.Import):
+        if type(node) in REFUSED_SYNTAX:
+            rule, detail = REFUSED_SYNTAX[type(node)]
+            violations.append(Violation(line, rule, detail))
+        elif not isinstance(node, ALLOWED_SYNTAX):
+            violations.append(Violation(line, "syntax", f"`{type(node).__name__}` is not allowed in a {rules.kind}; "
+                                                        "write plain functions, loops and numpy calls"))
+        elif isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name not in rules.modules:
                     violations.append(Violation(line, "import", f"`import {alias.name}` is not allowed"))
@@ -178,20 +231,14 @@ def _check_nodes(tree: ast.Module, rules: ProgramRules) -> list[Violation]:
                                             f"`.{node.attr}`: attributes starting with _ are not allowed"))
             elif node.attr in FORBIDDEN_ATTRIBUTES and node.attr not in rules.allowed_attributes:
                 violations.append(Violation(line, "forbidden attribute", f"`.{node.attr}` is not allowed"))
+        elif isinstance(node, ast.keyword):
+            if node.arg is not None and node.arg.startswith("_"):
+                violations.append(Violation(line, "private keyword",
+                                            f"`{node.arg}=`: keyword names starting with _ are not allowed"))
         elif isinstance(node, (ast.FunctionDef, ast.arg, ast.alias)):
             name = getattr(node, "name", None) or getattr(node, "arg", None) or getattr(node, "asname", None)
             if name and name.startswith("__"):
                 violations.append(Violation(line, "dunder", f"the name `{name}` is not allowed"))
-        elif isinstance(node, ast.ClassDef):
-            violations.append(Violation(line, "class", "classes are not allowed; write functions"))
-        elif isinstance(node, (ast.AsyncFunctionDef, ast.Await, ast.AsyncFor, ast.AsyncWith)):
-            violations.append(Violation(line, "async", "async code is not allowed"))
-        elif isinstance(node, (ast.Yield, ast.YieldFrom)):
-            violations.append(Violation(line, "generator", "generators are not allowed; return values"))
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            violations.append(Violation(line, "global state",
-                                        "`global`/`nonlocal` are not allowed: a program must be a function of its "
-                                        "inputs"))
         elif isinstance(node, ast.ExceptHandler) and node.type is None:
             violations.append(Violation(line, "bare except", "name the exceptions you catch (e.g. `except "
                                                              "ValueError:`)"))

@@ -22,17 +22,25 @@ from typing import Any
 import numpy as np
 
 from lab.sandbox.codec import decode, encode
+from lab.sandbox.lockdown import KernelLockdown
 from lab.sandbox.rules import SAFE_BUILTINS, SAFE_MODULES
 
 _FRAME = struct.Struct("<Q")
 PROGRAM_FILE = "<program>"
 
 
-def read_frame(fd: int) -> bytes | None:
+class FrameTooLong(ValueError):
+    """A frame whose announced length is over the reader's limit (it is not read)."""
+
+
+def read_frame(fd: int, max_bytes: int | None = None) -> bytes | None:
+    """One length-prefixed frame, or None when the other side has closed the channel."""
     head = _read_exactly(fd, _FRAME.size)
     if head is None:
         return None
     (length,) = _FRAME.unpack(head)
+    if max_bytes is not None and length > max_bytes:
+        raise FrameTooLong(f"a reply of {length:,} bytes, over the limit of {max_bytes:,}")
     return _read_exactly(fd, length)
 
 
@@ -54,10 +62,22 @@ def _read_exactly(fd: int, size: int) -> bytes | None:
     return b"".join(chunks)
 
 
+PRELOADED = ("numpy.fft", "numpy.ma", "numpy.polynomial")
+"""numpy modules that numpy imports lazily (np.median needs numpy.ma, np.fft.fft numpy.fft): imported before the
+worker is locked down, since a locked worker opens no file."""
+
+
 def _importer(allowed: frozenset[str]) -> Any:
+    """The program's `__import__`: the allowed modules, and numpy's own submodules already loaded.
+
+    The program's import statements are checked statically; this also serves the imports numpy makes from C on the
+    program's behalf (`ndarray.sum` imports `numpy._core._methods`, `str(array)` the array printer), which run
+    with the program's builtins. Nothing is ever loaded from disk here: a module not loaded yet is refused."""
+
     def restricted_import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (),
                           level: int = 0) -> Any:
-        if level or name not in allowed:
+        loaded_numpy = name.startswith("numpy.") and name in sys.modules
+        if level or not (name in allowed or loaded_numpy):
             raise ImportError(f"import of {name!r} is not allowed (allowed: {', '.join(sorted(allowed))})")
         return __import__(name, globals, locals, fromlist, level)
 
@@ -92,8 +112,12 @@ def describe_exception(error: BaseException, files: tuple[str, ...] = (PROGRAM_F
     return f"{type(error).__name__}{': ' + text if text else ''}{where}"[:2000]
 
 
-def lock_down(memory_bytes: int, channel_out: int) -> None:
-    """Limit memory, forbid file writes, and leave no free file descriptors below the limit."""
+def lock_down(memory_bytes: int, channel_out: int, kernel: bool = True, cpu_seconds: int = 0) -> None:
+    """Load what numpy loads lazily, then limit memory and CPU time, forbid file writes, leave no free file
+    descriptors, and (with `kernel`) load the seccomp filter of lab/sandbox/lockdown.py."""
+    for module in PRELOADED:
+        __import__(module)
+    kernel_lockdown = KernelLockdown() if kernel else None
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
     used = {fd for fd in map(int, os.listdir("/proc/self/fd")) if _is_open(fd)}
@@ -106,6 +130,10 @@ def lock_down(memory_bytes: int, channel_out: int) -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (top + 1, top + 1))
     if memory_bytes > 0:
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    if cpu_seconds > 0:
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+    if kernel_lockdown is not None:
+        kernel_lockdown.apply()
 
 
 def _is_open(fd: int) -> bool:
@@ -157,7 +185,8 @@ def main() -> None:
     try:
         code = compile_program(str(meta["source"]))
         np.seterr(all="ignore")
-        lock_down(address_space() + memory_mb * 2**20 if memory_mb else 0, channel_out)
+        lock_down(address_space() + memory_mb * 2**20 if memory_mb else 0, channel_out,
+                  kernel=bool(meta.get("kernel_lockdown", True)), cpu_seconds=int(meta.get("cpu_seconds", 0)))
         exec(code, program_globals_)
         entry = program_globals_.get(entry_name)
         if not callable(entry):

@@ -19,13 +19,13 @@ def call(source: str) -> np.ndarray:
 
 def test_a_program_cannot_write_a_file_even_with_pathlib(tmp_path: Path) -> None:
     target = tmp_path / "written.txt"
-    with pytest.raises(ProgramError, match=r"OSError|Too many open files|File too large"):
+    with pytest.raises(ProgramError, match=r"PermissionError: \[Errno 1\] Operation not permitted"):
         call(f"import pathlib\ndef run(x):\n    pathlib.Path({str(target)!r}).write_text('x')\n    return x\n")
     assert not target.exists()
 
 
 def test_a_program_cannot_open_a_socket() -> None:
-    with pytest.raises(ProgramError, match="Too many open files"):
+    with pytest.raises(ProgramError, match="stopped by the kernel during call 1: it made a system call"):
         call("import socket\ndef run(x):\n    socket.socket()\n    return x\n")
 
 
