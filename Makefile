@@ -51,6 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_skills.py
 	$(BIN)/python bench/bench_reward_search.py
 	$(BIN)/python bench/bench_curriculum.py
+	$(BIN)/python bench/bench_sandbox.py
 
 # Re-resolve the lock from pyproject.toml (torch held to the CPU build by constraints.txt). Pins already in the
 # lock are kept unless pyproject.toml needs otherwise; `make lock UPGRADE=1` moves every package to its newest.

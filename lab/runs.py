@@ -22,10 +22,13 @@ EVENTS = "events.jsonl"
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write `data` to `path` through a temporary file in the same folder, then rename it into place."""
+    """Write `data` to `path` through a temporary file in the same folder, then rename it into place. A symbolic
+    link planted at either name is replaced, never written through."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
-    with open(partial, "wb") as handle:
+    partial.unlink(missing_ok=True)
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(descriptor, "wb") as handle:
         handle.write(data.encode() if isinstance(data, str) else data)
         handle.flush()
         os.fsync(handle.fileno())
@@ -88,7 +91,12 @@ class Run:
     def event(self, kind: str, **fields: Any) -> None:
         """Append one event to the run's log."""
         line = json.dumps({"time": round(time.time(), 3), "event": kind, **fields}, default=_plain)
-        with open(self.path / EVENTS, "a") as handle:
+        try:
+            descriptor = os.open(self.path / EVENTS, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        except OSError as error:
+            raise LabError(f"cannot append to {self.path / EVENTS}: {error.strerror}",
+                           hint="the event log must be a plain file of the run directory (not a link)") from None
+        with os.fdopen(descriptor, "a") as handle:  # a link planted as the log is refused, not followed
             handle.write(line + "\n")
             handle.flush()
 

@@ -23,7 +23,7 @@ import numpy as np
 from lab.sandbox.codec import decode, encode
 from lab.sandbox.lockdown import kernel_lockdown_wanted
 from lab.sandbox.rules import ProgramError, ProgramRules, check_program, printable
-from lab.sandbox.worker import FrameTooLong, read_frame, write_frame
+from lab.sandbox.worker import FRAME_HEADER, write_frame
 
 Returns = Literal["array", "bool", "value_and_components"]
 COMPONENT_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
@@ -67,6 +67,36 @@ MAX_REPLY_BYTES = 64 * 2**20
 """The largest reply the parent reads from a worker; a longer frame kills the worker unread."""
 
 STATUSES = frozenset({"ready", "ok", "error"})
+
+
+class FrameTooLong(ValueError):
+    """A frame whose announced length is over the parent's limit (it is not read)."""
+
+
+def _read_frame_before(fd: int, deadline: float, max_bytes: int) -> bytes | None:
+    """One length-prefixed frame, all of it before `deadline` (TimeoutError otherwise: a worker that sends half a
+    frame and stops cannot hang the parent); None when the worker closed the channel."""
+    head = _read_before(fd, FRAME_HEADER.size, deadline)
+    if head is None:
+        return None
+    (length,) = FRAME_HEADER.unpack(head)
+    if length > max_bytes:
+        raise FrameTooLong(f"a reply of {length:,} bytes, over the limit of {max_bytes:,}")
+    return _read_before(fd, length, deadline)
+
+
+def _read_before(fd: int, size: int, deadline: float) -> bytes | None:
+    chunks, remaining = [], size
+    while remaining:
+        left = deadline - time.perf_counter()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            raise TimeoutError
+        chunk = os.read(fd, min(remaining, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
 
 
 class WorkerProcess:
@@ -118,14 +148,17 @@ class WorkerProcess:
             raise ProgramError(f"the {self.kind}'s sandbox is not running (it was stopped earlier)")
         assert process.stdout is not None
         channel = process.stdout.fileno()
-        if not _wait_readable(channel, timeout):
+        deadline = time.perf_counter() + timeout
+        try:
+            if not _wait_readable(channel, timeout):
+                raise TimeoutError
+            reply = _read_frame_before(channel, deadline, self.max_reply_bytes)
+        except TimeoutError:
             self.close()
             raise ProgramError(
                 f"the {self.kind} was stopped: {what} took longer than its limit of {timeout:g} s",
                 hint="a loop that never ends, or far too much work per call",
-            )
-        try:
-            reply = read_frame(channel, self.max_reply_bytes)
+            ) from None
         except ConnectionResetError:
             reply = None
         except FrameTooLong as error:

@@ -25,27 +25,22 @@ from lab.sandbox.codec import decode, encode
 from lab.sandbox.lockdown import KernelLockdown
 from lab.sandbox.rules import SAFE_BUILTINS, SAFE_MODULES
 
-_FRAME = struct.Struct("<Q")
+FRAME_HEADER = struct.Struct("<Q")
+"""Each frame on the channel: its length in bytes, then the codec's message."""
 PROGRAM_FILE = "<program>"
 
 
-class FrameTooLong(ValueError):
-    """A frame whose announced length is over the reader's limit (it is not read)."""
-
-
-def read_frame(fd: int, max_bytes: int | None = None) -> bytes | None:
-    """One length-prefixed frame, or None when the other side has closed the channel."""
-    head = _read_exactly(fd, _FRAME.size)
+def read_frame(fd: int) -> bytes | None:
+    """One length-prefixed frame from the (trusted) parent, or None when it has closed the channel."""
+    head = _read_exactly(fd, FRAME_HEADER.size)
     if head is None:
         return None
-    (length,) = _FRAME.unpack(head)
-    if max_bytes is not None and length > max_bytes:
-        raise FrameTooLong(f"a reply of {length:,} bytes, over the limit of {max_bytes:,}")
+    (length,) = FRAME_HEADER.unpack(head)
     return _read_exactly(fd, length)
 
 
 def write_frame(fd: int, payload: bytes) -> None:
-    view = memoryview(_FRAME.pack(len(payload)) + payload)
+    view = memoryview(FRAME_HEADER.pack(len(payload)) + payload)
     while view:
         written = os.write(fd, view)
         view = view[written:]
