@@ -1,9 +1,13 @@
-"""The sandbox process for skill programs: it owns a world env, runs a skill on seeded episodes, and reports.
+"""The simulation process for skill programs: it owns a world env, plays skills on seeded episodes, judges them,
+and reports.
 
-Started by `lab.skills.runtime.SkillRunner`. The world and its env (and the renderer, when frames are wanted) are
-set up first; then the process locks itself down exactly as the reward sandbox does (memory limit, no file writes,
-no free file descriptors, empty environment) before any skill code is compiled or run. Skills see the robot only
-through its public methods, so a skill cannot reach the simulator or lift its own step budget.
+Started by `lab.skills.runtime.SkillRunner` and `ProgramPlayer`, beside a program process
+(lab/sandbox/program_worker.py) where the skill code itself runs. The world and its env (and the renderer, when
+frames are wanted) are set up first; then this process locks itself down exactly as the reward sandbox does
+(memory limit, no file writes, no free file descriptors, empty environment, the kernel's filter). The skill's
+robot calls arrive as requests from the program process and are answered with the robot's public methods only;
+the task's success check and fitness run here, where the program cannot reach, on a simulation it can change only
+through those methods. Policy skills (trusted numpy arrays) and task programs run here too.
 """
 
 from __future__ import annotations
@@ -11,14 +15,14 @@ from __future__ import annotations
 import functools
 import os
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from lab.sandbox.codec import decode, encode
-from lab.sandbox.rules import SAFE_MODULES
+from lab.sandbox.rules import SAFE_MODULES, printable
 from lab.sandbox.worker import (
     address_space,
     compile_program,
@@ -31,7 +35,7 @@ from lab.sandbox.worker import (
 )
 from lab.skills.policy import NumpyPolicy
 from lab.worlds.core import as_batch, read_state
-from lab.worlds.robot import CATCHABLE, ProgramOutcome, RobotError
+from lab.worlds.robot import ProgramOutcome, RobotError
 from lab.worlds.written_tasks import TASK_PROGRAM_FILE, compiled_task
 
 
@@ -73,26 +77,116 @@ def policy_skill(world: Any, name: str, policy: NumpyPolicy, task: Any) -> Calla
     return run
 
 
-def load_skills(skills: list[dict[str, Any]], world: Any) -> dict[str, Callable[..., Any]]:
-    """Compile each code skill in its own namespace and wrap each policy skill (its policy already loaded);
-    every skill can call every other by name."""
-    namespaces: dict[str, dict[str, Any]] = {}
-    functions: dict[str, Callable[..., Any]] = {}
-    for skill in skills:
-        name = skill["name"]
-        if "policy" in skill:
-            functions[name] = policy_skill(world, name, skill["policy"], world.task(skill["task"]))
-            continue
-        source = skill["source"]
-        namespace = program_globals({error.__name__: error for error in CATCHABLE}, SAFE_MODULES)
-        exec(compile_program(source, f"<skill {name}>"), namespace)
-        if not callable(namespace.get(name)):
-            raise NameError(f"skill {name} does not define {name}(robot, ...)")
-        namespaces[name], functions[name] = namespace, namespace[name]
-    for namespace in namespaces.values():
-        for name, function in functions.items():
-            namespace.setdefault(name, function)
-    return functions
+def load_policies(skills: list[dict[str, Any]], world: Any) -> dict[str, Callable[..., Any]]:
+    """Each policy skill (its policy already loaded) as a function of the robot; code skills run elsewhere."""
+    return {s["name"]: policy_skill(world, s["name"], s["policy"], world.task(s["task"])) for s in skills
+            if "policy" in s}
+
+
+MAX_PROGRAM_FRAME = 16 * 2**20
+"""The largest message read from the program process; a longer one counts as the program dying."""
+
+
+class ProgramFailed(Exception):
+    """The skill program raised, or its process died; the text is already worded for its writer."""
+
+
+class ProgramProcess:
+    """The episode worker's side of the program process (lab/sandbox/program_worker.py): it sends the skills to
+    play and answers the program's robot requests with the real robot, trusting nothing the program sends."""
+
+    def __init__(self, reader: int, writer: int, setup: dict[str, Any]) -> None:
+        self.reader, self.writer = reader, writer
+        self.dead = False
+        write_frame(writer, encode({}, setup))
+        self._outcome(None, {})
+
+    def _receive(self) -> dict[str, Any]:
+        head = _read_all(self.reader, 8)
+        length = int.from_bytes(head, "little") if head is not None else 0
+        body = _read_all(self.reader, length) if head is not None and length <= MAX_PROGRAM_FRAME else None
+        try:
+            if body is None:
+                raise ValueError
+            _, meta = decode(body)
+        except Exception:  # a dead, silent or garbling program process: the episode's outcome, and no more episodes
+            self.dead = True
+            raise ProgramFailed("the skill's process died (stopped by the kernel for a forbidden system call, out "
+                                "of memory, or it broke its channel)") from None
+        return meta
+
+    def load(self, skills: list[dict[str, Any]], policies: list[str]) -> None:
+        """Compile the skills in the program process (raising ProgramFailed with what went wrong)."""
+        write_frame(self.writer, encode({}, {"skills": skills, "policies": policies, "entry": None, "params": {}}))
+        self._outcome(None, {})
+
+    def program(self, skills: list[dict[str, Any]], entry: str,
+                policies: dict[str, Callable[..., Any]]) -> Callable[..., None]:
+        """`program(robot, **params)` for play_program: the skill runs in the program process, each of its robot
+        calls answered here on `robot`."""
+
+        def play(robot: Any, **params: Any) -> None:
+            write_frame(self.writer, encode({}, {"skills": skills, "policies": sorted(policies), "entry": entry,
+                                                 "params": params}))
+            self._outcome(robot_facade(robot), policies)
+
+        return play
+
+    def _outcome(self, facade: Any, policies: Mapping[str, Callable[..., Any]]) -> None:
+        while True:
+            message = self._receive()
+            if message.get("done"):
+                if message.get("error"):
+                    raise ProgramFailed(printable(str(message["error"]))[:2000])
+                return
+            self._answer(facade, policies, message)
+
+    def _answer(self, facade: Any, policies: Mapping[str, Callable[..., Any]], message: dict[str, Any]) -> None:
+        name, args, kwargs = message.get("call"), message.get("args", []), message.get("kwargs", {})
+        arrays: dict[str, np.ndarray] = {}
+        reply: dict[str, Any]
+        try:
+            if not isinstance(args, list) or not isinstance(kwargs, dict):
+                raise TypeError("a robot call's arguments must be a list and a mapping")
+            if isinstance(name, str) and name in policies:
+                value = policies[name](facade, *args, **kwargs)
+            elif isinstance(name, str) and not name.startswith("_") and hasattr(facade, name):
+                value = getattr(facade, name)(*args, **kwargs)
+            else:
+                raise UnknownRobotMethod(f"the robot has no method {str(name)[:80]!r}")
+            if isinstance(value, np.ndarray):
+                arrays, reply = {"value": value}, {}
+            else:
+                reply = {"value": value if value is None or isinstance(value, bool | int | float | str) else
+                         np.asarray(value).tolist()}
+        except Exception as error:  # the robot's errors go back to the program, which may catch them
+            reply = {"raise": type(error).__name__, "message": str(error)}
+        write_frame(self.writer, encode(arrays, reply))
+
+
+class UnknownRobotMethod(RobotError):
+    """A program asked the robot for something that is not one of its public methods."""
+
+
+def _read_all(fd: int, size: int) -> bytes | None:
+    chunks, remaining = [], size
+    while remaining:
+        chunk = os.read(fd, min(remaining, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def entry_of(policy: Callable[..., Any]) -> Callable[..., Any]:
+    """A policy skill played as an episode's entry, given the robot's public methods only."""
+    return lambda robot, **values: policy(robot_facade(robot), **values)
+
+
+def robot_methods(robot: Any) -> list[str]:
+    """The robot's public methods: its documented API, and all a program can ask for."""
+    return [name for name in dir(type(robot)) if not name.startswith("_") and callable(getattr(type(robot), name))]
 
 
 def main() -> None:
@@ -124,7 +218,17 @@ def main() -> None:
                   kernel=bool(meta.get("kernel_lockdown", True)), cpu_seconds=int(meta.get("cpu_seconds", 0)))
         if spec:
             task = compiled_task(spec, program_globals({}, SAFE_MODULES), compile_program, world.name)
-        functions = load_skills(skills, world)
+        functions = load_policies(skills, world)
+        code_skills = [{"name": s["name"], "source": s["source"]} for s in skills if "source" in s]
+        program_process: ProgramProcess | None = None
+        if "program_channel" in meta:
+            reader, writer = (int(fd) for fd in meta["program_channel"])
+            program_process = ProgramProcess(reader, writer, {
+                "modules": meta.get("program_modules", sorted(SAFE_MODULES)), "memory_mb": memory_mb,
+                "cpu_seconds": int(meta.get("cpu_seconds", 0)), "methods": robot_methods(world.robot(env)),
+                "kernel_lockdown": bool(meta.get("kernel_lockdown", True)), "policies": sorted(functions)})
+            if code_skills:
+                program_process.load(code_skills, sorted(functions))
     except BaseException as error:  # a failing setup or program is reported, never raised
         write_frame(channel_out, encode({}, {"status": "error", "error": describe_exception(error, files)}))
         return
@@ -133,6 +237,10 @@ def main() -> None:
     if entry is not None and world.robot(env) is None:
         entry_policy = next(s["policy"] for s in skills if s["name"] == meta["entry"])
         entry = functools.partial(play_policy, world, task, env, entry_policy)
+    elif entry is not None:
+        entry = entry_of(entry)
+    elif program_process is not None and meta.get("entry"):
+        entry = program_process.program(code_skills, str(meta["entry"]), functions)
     params, max_steps, every = dict(meta.get("params", {})), int(meta.get("max_steps", 3000)), int(
         meta.get("frame_every", 2))
     while True:
@@ -144,13 +252,14 @@ def main() -> None:
         if "program" in ask:
             program = ask["program"]
             run_files = (*(f"<skill {s['name']}>" for s in program["skills"]), *task_files)
-            try:
-                loaded = load_skills([s for s in program["skills"] if "source" in s], world)
-                loaded.update({n: f for n, f in functions.items() if n not in loaded})
-                run_entry, run_params = loaded[str(program["entry"])], dict(program["params"])
-            except BaseException as error:  # a program that fails to load is this episode's outcome
-                write_frame(channel_out, encode({}, {"status": "error",
-                                                     "error": describe_exception(error, run_files)}))
+            sources = [{"name": s["name"], "source": s["source"]} for s in program["skills"] if "source" in s]
+            run_params = dict(program["params"])
+            if str(program["entry"]) in functions:
+                run_entry = entry_of(functions[str(program["entry"])])
+            elif program_process is not None:
+                run_entry = program_process.program(sources, str(program["entry"]), functions)
+            else:
+                write_frame(channel_out, encode({}, {"status": "error", "error": "no program process"}))
                 continue
         assert run_entry is not None
         judge = task
@@ -167,7 +276,11 @@ def main() -> None:
             result, frames = {"status": "error", "error": describe_exception(error, run_files)}, []
         if ask.get("state") and result["status"] == "ok":
             result["state"] = {k: np.round(np.asarray(v, dtype=float), 3).tolist() for k, v in read_state(env).items()}
+        if program_process is not None and program_process.dead:
+            result["restart"] = True  # the program process is gone: the parent starts both workers again
         write_frame(channel_out, encode({"frames": np.stack(frames)} if frames else {}, result))
+        if result.get("restart"):
+            return
 
 
 def run_episode(world: Any, task: Any, env: Any, entry: Callable[..., Any], seed: int, *, params: dict[str, Any],
@@ -190,9 +303,9 @@ def run_episode(world: Any, task: Any, env: Any, entry: Callable[..., Any], seed
                         until_success=bool(params.get("until_success", True)),
                         on_step=capture if render else None)
         return {"status": "ok", **vars(outcome)}, frames
-    outcome = play_program(world, task, env, lambda robot, **values: entry(robot_facade(robot), **values), params,
-                           max_steps=max_steps, on_step=capture if render else None,
-                           describe=lambda error: describe_exception(error, files))
+    outcome = play_program(world, task, env, entry, params, max_steps=max_steps, on_step=capture if render else None,
+                           describe=lambda error: str(error) if isinstance(error, ProgramFailed) else
+                           describe_exception(error, files))
     return {"status": "ok", **vars(outcome)}, frames
 
 

@@ -99,6 +99,24 @@ def _read_before(fd: int, size: int, deadline: float) -> bytes | None:
     return b"".join(chunks)
 
 
+def _spawn(module: str, stdin: int, stdout: int, passed: tuple[int, ...] = ()) -> subprocess.Popen[bytes]:
+    """A worker: isolated Python, an empty environment, `/` as its directory, a session of its own."""
+    return subprocess.Popen(
+        [sys.executable, "-I", "-c", _BOOT.format(module=module), _PACKAGE_ROOT],
+        stdin=stdin, stdout=stdout, stderr=subprocess.DEVNULL, cwd="/", pass_fds=passed, start_new_session=True,
+        env={"PATH": os.defpath, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
+    )
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    """Kill a worker with its whole session (anything it might have started goes too) and reap it."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
 class WorkerProcess:
     """A locked-down worker process (`boot` names its module) talking length-prefixed codec messages.
 
@@ -108,17 +126,24 @@ class WorkerProcess:
     """
 
     def __init__(self, kind: str, boot: str, setup: Mapping[str, Any], load_seconds: float, memory_mb: int,
-                 cpu_seconds: int = 3600, max_reply_bytes: int = MAX_REPLY_BYTES) -> None:
+                 cpu_seconds: int = 3600, max_reply_bytes: int = MAX_REPLY_BYTES,
+                 program_process: bool = False) -> None:
         self.kind = kind
         self.memory_mb = memory_mb
         self.max_reply_bytes = max_reply_bytes
+        self._companion: subprocess.Popen[bytes] | None = None
         setup = {**setup, "kernel_lockdown": kernel_lockdown_wanted(), "cpu_seconds": cpu_seconds}
-        self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
-            [sys.executable, "-I", "-c", _BOOT.format(module=boot), _PACKAGE_ROOT],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd="/",
-            env={"PATH": os.defpath, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
-            start_new_session=True,
-        )
+        passed: tuple[int, ...] = ()
+        if program_process:  # the skill's code runs apart from the simulation: two pipes join the two workers
+            to_program, from_program = os.pipe(), os.pipe()
+            self._companion = _spawn("lab.sandbox.program_worker", stdin=to_program[0], stdout=from_program[1])
+            os.close(to_program[0])
+            os.close(from_program[1])
+            passed = (from_program[0], to_program[1])
+            setup["program_channel"] = list(passed)
+        self._process: subprocess.Popen[bytes] | None = _spawn(boot, subprocess.PIPE, subprocess.PIPE, passed)
+        for descriptor in passed:
+            os.close(descriptor)
         _, meta = self.exchange(encode({}, setup), load_seconds, "loading")
         if meta.get("status") != "ready":
             self.close()
@@ -126,7 +151,8 @@ class WorkerProcess:
 
     @property
     def alive(self) -> bool:
-        return self._process is not None and self._process.poll() is None
+        processes = [self._process, self._companion] if self._companion is not None else [self._process]
+        return all(process is not None and process.poll() is None for process in processes)
 
     def exchange(self, message: bytes, timeout: float, what: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         self.send(message, what)
@@ -195,14 +221,13 @@ class WorkerProcess:
                                 "something the sandbox forbids")
 
     def close(self) -> None:
+        companion, self._companion = self._companion, None
+        if companion is not None:
+            _kill(companion)
         process, self._process = self._process, None
         if process is None:
             return
-        try:
-            os.killpg(process.pid, signal.SIGKILL)  # its session: anything it might have started goes too
-        except ProcessLookupError:
-            pass
-        process.wait()
+        _kill(process)
         for stream in (process.stdin, process.stdout):
             if stream is not None:
                 stream.close()

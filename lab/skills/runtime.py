@@ -150,7 +150,9 @@ class SkillRunner:
                  "render": render, "memory_mb": memory_mb, "skills": entries,
                  "envs_path": [str(d.resolve()) for d in world_dirs()],
                  "mujoco_gl": os.environ.get("MUJOCO_GL", "egl") if render else ""}
-        self._worker = WorkerProcess(f"skill {name}", "lab.sandbox.episode_worker", setup, load_seconds, memory_mb)
+        self._start = (f"skill {name}", "lab.sandbox.episode_worker", setup, load_seconds, memory_mb)
+        self._robot_world = world.robot_api_doc() is not None
+        self._worker = WorkerProcess(*self._start, program_process=self._robot_world)
 
     @classmethod
     def for_skill(cls, world: World, task: Task, skill: Skill, library: SkillLibrary,
@@ -161,7 +163,12 @@ class SkillRunner:
         return cls(world, task, skill.name, skill.source, library, params, **options)
 
     def run(self, seed: int) -> EpisodeResult:
+        if not self._worker.alive:  # the last episode's program process died: both workers start again
+            self._worker.close()
+            self._worker = WorkerProcess(*self._start, program_process=self._robot_world)
         arrays, meta = self._worker.exchange(encode({}, {"seed": seed}), self.episode_seconds, f"episode {seed}")
+        if meta.get("restart"):
+            self._worker.close()
         if meta.get("status") != "ok":
             raise ProgramError(str(meta.get("error")))
         frames = list(arrays["frames"]) if "frames" in arrays else []
@@ -226,7 +233,7 @@ class ProgramPlayer:
             return EpisodeResult(seed, False, float("nan"), 0, f"needs parameter(s) {', '.join(missing)}")
         if self._worker is None or not self._worker.alive:
             self._worker = WorkerProcess(f"skill search on {self.task.id}", "lab.sandbox.episode_worker",
-                                         self._setup, self.load_seconds, self.memory_mb)
+                                         self._setup, self.load_seconds, self.memory_mb, program_process=True)
         self.episodes += 1
         request = {"seed": seed, "program": {"entry": name, "skills": entries, "params": bound}, "state": with_state,
                    **({"task": judge.id} if judge is not self.task else {})}
@@ -234,6 +241,8 @@ class ProgramPlayer:
             _, meta = self._worker.exchange(encode({}, request), self.episode_seconds, f"episode {seed}")
         except ProgramError as error:
             return EpisodeResult(seed, False, float("nan"), 0, error.message)
+        if meta.get("restart"):
+            self._worker.close()
         if meta.get("status") != "ok":
             return EpisodeResult(seed, False, float("nan"), 0, str(meta.get("error")))
         return EpisodeResult(seed, bool(meta["success"]), float(meta["fitness"]), int(meta["steps"]),

@@ -384,3 +384,34 @@ def test_a_reward_cannot_flood_the_parent_with_components(name: str, fortress: F
         dry_run(RewardProgram(source, name="flood"), world, world.task("reach"), limits=LIMITS)
     fortress.assert_held(caught.value)
     caught.value.feedback().encode("utf-8")  # printable: no lone surrogate reaches a log or the console
+
+
+# The judge alone: a skill program past every static rule, with gc importable, looks for the simulation
+# and the task's success check in its own process, where the old design kept them. There is nothing to find.
+HUNT_THE_JUDGE = """\
+import gc
+def skill(robot):
+    found = [o.__class__.__name__ for o in gc.get_objects()
+             if o.__class__.__name__ in ('MjData', 'MjModel', 'PlaygroundEnv', 'PlaygroundRobot', 'Task')]
+    raise RuntimeError('found ' + (','.join(sorted(set(found))) or 'nothing'))
+"""
+REACH_PAST_THE_FACADE = "def skill(robot):\n    robot._robot.env.unwrapped.data.qpos[:] = 0\n"
+
+
+@pytest.mark.parametrize(("source", "expected"), [(HUNT_THE_JUDGE, "RuntimeError: found nothing"),
+                                                  (REACH_PAST_THE_FACADE, "has no attribute '_robot'")])
+def test_the_judge_and_the_simulation_are_out_of_the_programs_reach(source: str, expected: str,
+                                                                    fortress: Fortress) -> None:
+    world = get_world(SKILL_WORLD)
+    setup = {"world": world.name, "task": "reach(cube_red)", "task_program": None, "entry": "skill", "params": {},
+             "max_steps": 200, "render": False, "memory_mb": 512, "skills": [{"name": "skill", "source": source}],
+             "envs_path": [], "mujoco_gl": "", "program_modules": ["numpy", "math", "gc"]}
+    fortress.arm()
+    worker = WorkerProcess("unchecked skill", "lab.sandbox.episode_worker", setup, 60.0, 512, program_process=True)
+    try:
+        _, meta = worker.exchange(encode({}, {"seed": 0}), 30.0, "episode 0")
+    finally:
+        worker.close()
+    assert meta["status"] == "ok" and not meta["success"]
+    assert expected in meta["error"], meta["error"]
+    fortress.assert_held(None)
