@@ -56,6 +56,22 @@ def _summary_table(title: str, summary: dict[str, Any]) -> Table:
     return table
 
 
+def _check_before_a_run_exists(settings: Any) -> None:
+    """The world, the task and the reward program's rules, checked before a run directory is made (its dry run,
+    which needs a sandbox, comes with training)."""
+    from lab.rewards.program import REWARD_RULES, resolve_reward
+    from lab.sandbox import check_program
+    from lab.training.trainer import make_task
+    from lab.worlds import get_world
+
+    world = get_world(settings.world)
+    judged = make_task(world, settings.task, settings.task_program)
+    try:
+        check_program(resolve_reward(settings.reward, judged.task).source, REWARD_RULES)
+    finally:
+        judged.close()
+
+
 def train_command(
     world: Annotated[str, typer.Argument(metavar="WORLD", help="World name (see `lab worlds`).")],
     task: Annotated[str, typer.Argument(metavar="TASK", help="Task spec, e.g. forward or 'reach(cube_red)'.")],
@@ -83,6 +99,7 @@ def train_command(
         {"world": world, "task": task, "reward": reward, "algo": algo, "steps": steps, "seed": seed,
          "n_envs": n_envs, "device": device, "target_fitness": target_fitness, "eval_episodes": eval_episodes},
         config, set_ or [])
+    _check_before_a_run_exists(settings)
     run = Run.create("train", f"{settings.world}-{task}-{Path(settings.reward).stem}", out=out)
     console.print(f"run directory: [bold]{run.path}[/]")
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),

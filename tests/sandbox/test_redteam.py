@@ -415,3 +415,23 @@ def test_the_judge_and_the_simulation_are_out_of_the_programs_reach(source: str,
     assert meta["status"] == "ok" and not meta["success"]
     assert expected in meta["error"], meta["error"]
     fortress.assert_held(None)
+
+
+@pytest.mark.parametrize("command", ["train", "skills add"])
+def test_through_the_command_line_an_escape_is_one_clear_error(command: str, fortress: Fortress, lab) -> None:
+    """As the issue's red team ran it: the program a model might write, handed to the real CLI."""
+    kind = "reward" if command == "train" else "skill"
+    program = fortress.watched.parent / "escape.py"
+    program.write_text(_program(kind, "", ESCAPE_BY_MATCH, fortress, 0))
+    fortress.arm()
+    if command == "train":
+        done = lab("train", "reacher", "reach", "--reward", str(program), "--steps", "1000",
+                   "--out", str(fortress.watched.parent / "run"))
+    else:
+        done = lab("skills", "add", str(program), "--world", "playground", "--task", "reach(cube_red)",
+                   "--library", str(fortress.watched.parent / "library"))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.startswith("error: ") and "`match` statements are not allowed" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout and CANARY_SECRET not in done.stderr + done.stdout
+    assert not (fortress.watched.parent / "run").exists(), "a run directory was left behind"
+    fortress.assert_held(None)
