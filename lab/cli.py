@@ -14,6 +14,7 @@ from rich.table import Table
 
 from lab.errors import LabError
 from lab.offline import stay_offline
+from lab.sandbox.lockdown import UNSAFE_VARIABLE
 
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)  # an error is one line, however narrow the terminal
@@ -26,6 +27,18 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 worlds_app = typer.Typer(help="List, inspect, check and demo the simulated worlds.", invoke_without_command=True)
+
+
+@app.callback()
+def lab_main(
+    unsafe_no_seccomp: bool = typer.Option(
+        False, "--unsafe-no-seccomp",
+        help="Run generated programs even where the kernel cannot lock them down (no seccomp): UNSAFE, a program "
+             "that gets past the checker is then not stopped."),
+) -> None:
+    """The embodied learning lab: worlds, reward search, skills and curricula on MuJoCo."""
+    if unsafe_no_seccomp:
+        os.environ[UNSAFE_VARIABLE] = "1"  # this process and the workers it asks for; never persisted
 app.add_typer(worlds_app, name="worlds")
 
 

@@ -40,3 +40,33 @@ def _close_matches(name: str, known: list[str]) -> str | None:
 
     matches = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     return matches[0] if matches else None
+
+
+# The errors of a world's robot primitives. They live here, at the foundation, because the process a skill program
+# runs in raises them again by name and must not import the worlds (mujoco, Gymnasium) to do so.
+class RobotError(Exception):
+    """A primitive failed; the message says why and, where it can, what would work."""
+
+
+class OutOfReach(RobotError):
+    """The target is outside the robot's workspace."""
+
+
+class NothingToGrasp(RobotError):
+    """The gripper closed and holds nothing."""
+
+
+class Blocked(RobotError):
+    """The robot was stopped short of its target by something in the way."""
+
+
+class UnknownObject(RobotError):
+    """A name that is not an object, zone or part of the world."""
+
+
+class StepBudgetExceeded(RobotError):
+    """The program used more simulation steps than it was allowed."""
+
+
+CATCHABLE = (RobotError, OutOfReach, NothingToGrasp, Blocked, UnknownObject)
+"""The primitives' errors a skill program may name in `except` (the step budget's is not among them)."""

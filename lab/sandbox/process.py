@@ -130,6 +130,7 @@ class WorkerProcess:
                  program_process: bool = False) -> None:
         self.kind = kind
         self.memory_mb = memory_mb
+        self.cpu_seconds = cpu_seconds
         self.max_reply_bytes = max_reply_bytes
         self._companion: subprocess.Popen[bytes] | None = None
         setup = {**setup, "kernel_lockdown": kernel_lockdown_wanted(), "cpu_seconds": cpu_seconds}
@@ -215,6 +216,9 @@ class WorkerProcess:
             raise ProgramError(f"the {self.kind} was stopped by the kernel during {what}: it made a system call the "
                                "sandbox forbids (running commands, starting processes, sockets, ptrace, signals "
                                "to other processes)", hint="a program computes with numpy; it reaches nothing else")
+        if code == -signal.SIGXCPU:
+            raise ProgramError(f"the {self.kind} was stopped during {what}: it used up its CPU time of "
+                               f"{self.cpu_seconds} s", hint="a program must do its work in far less time per call")
         cause = f"signal {-code}" if code < 0 else f"exit code {code}"
         raise ProgramError(f"the {self.kind}'s process died during {what} ({cause})",
                            hint=f"it may have exceeded its memory limit ({self.memory_mb} MiB) or tried "

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from lab import errors as robot_errors
 from lab.sandbox.codec import decode, encode
 from lab.sandbox.rules import SAFE_MODULES
 from lab.sandbox.worker import (
@@ -27,7 +28,6 @@ from lab.sandbox.worker import (
     read_frame,
     write_frame,
 )
-from lab.worlds import robot as robot_errors
 
 RAISABLE: dict[str, type[Exception]] = {
     **{error.__name__: error for error in (*robot_errors.CATCHABLE, robot_errors.StepBudgetExceeded)},

@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lab.errors import LabError
+from lab.errors import (  # noqa: F401 - the primitives' errors, re-exported where worlds look for them
+    CATCHABLE,
+    Blocked,
+    LabError,
+    NothingToGrasp,
+    OutOfReach,
+    RobotError,
+    StepBudgetExceeded,
+    UnknownObject,
+)
 from lab.worlds.core import as_batch, read_state
 
 if TYPE_CHECKING:
@@ -21,33 +30,6 @@ if TYPE_CHECKING:
 
     from lab.worlds.core import Task, World
 
-
-class RobotError(Exception):
-    """A primitive failed; the message says why and, where it can, what would work."""
-
-
-class OutOfReach(RobotError):
-    """The target is outside the robot's workspace."""
-
-
-class NothingToGrasp(RobotError):
-    """The gripper closed and holds nothing."""
-
-
-class Blocked(RobotError):
-    """The robot was stopped short of its target by something in the way."""
-
-
-class UnknownObject(RobotError):
-    """A name that is not an object, zone or part of the world."""
-
-
-class StepBudgetExceeded(RobotError):
-    """The program used more simulation steps than it was allowed."""
-
-
-CATCHABLE = (RobotError, OutOfReach, NothingToGrasp, Blocked, UnknownObject)
-"""The primitives' errors a skill program may name in `except` (the step budget's is not among them)."""
 
 SETTLE_STEPS = 10
 """Steps the world runs after a program returns, so what it set down comes to rest before success is judged."""

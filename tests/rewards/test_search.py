@@ -126,6 +126,34 @@ def test_a_model_writes_is_repaired_from_its_error_and_reads_the_reflection(tmp_
     assert summary["candidates"]["i1c0"]["parent"] in ("i0c0", "i0c1")
 
 
+def test_a_model_that_answers_with_an_escape_gets_the_refusal_and_the_search_goes_on(tmp_path: Path, model_server,
+                                                                                   monkeypatch) -> None:
+    """The issue's red team through a model: the first answer is the match-statement escape."""
+    secret, pwned = "sk-canary-search-1b9d", tmp_path / "pwned"
+    escape = ("def compute_reward(state, action):\n    match ():\n        case tuple(__class__=t):\n"
+              f"            t.__base__.__subclasses__()[0].__init__.__globals__['os'].system('touch {pwned}')\n"
+              "    return action[:, 0] * 0.0, {}\n")
+
+    def hostile_first(request: dict[str, Any], index: int) -> str:
+        last = request["messages"][-1]["content"]
+        if "has the following error" in last or "task_score" in last:
+            return f"```python\n{REPAIRED}```"
+        return f"```python\n{escape if index == 0 else FIRST}```"
+
+    model_server.answer = hostile_first
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+    llm = LLMSettings(model="openai/reward-writer", api_base=model_server.url, cache=False).model_dump()
+    config, run = search(tmp_path, short_fraction=1.0, baselines=False, llm=llm, iterations=1)
+    summary = RewardSearch(config, run).run()
+    candidates = {e["id"]: e for e in run.events() if e["event"] == "candidate"}
+    assert "`match` statements are not allowed" in candidates["i0c0"]["errors"][0]
+    assert candidates["i0c0"]["valid"] and candidates["i0c0"]["source"] == REPAIRED
+    assert summary["best"] is not None
+    assert not pwned.exists()
+    for path in run.path.rglob("*"):
+        assert not path.is_file() or secret.encode() not in path.read_bytes(), path
+
+
 def test_ray_trains_the_same_candidates_to_the_same_scores_as_the_local_pool(tmp_path: Path) -> None:
     scores = {}
     for executor in ("local", "ray"):

@@ -1,5 +1,6 @@
 """The sandbox process holds even when a program gets past the static rules: no files, no sockets, no secrets."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -52,3 +53,44 @@ def test_arrays_round_trip_with_their_dtypes() -> None:
     with Sandbox("def run(x):\n    return x['a'] * 2 + x['flag']\n", LOOSE, limits=LIMITS) as sandbox:
         value, _ = sandbox.call(x={"a": np.arange(3.0), "flag": np.array([True, False, True])})
     assert value.tolist() == [1.0, 2.0, 5.0]
+
+
+def test_a_program_that_burns_cpu_call_after_call_is_stopped_at_its_total() -> None:
+    burn = "def run(x):\n    total = 0\n    for i in range(3 * 10**6):\n        total += i\n    return x\n"
+    limits = SandboxLimits(call_seconds=5.0, load_seconds=20.0, memory_mb=256, cpu_seconds=1)
+    with Sandbox(burn, LOOSE, limits=limits) as sandbox, \
+            pytest.raises(ProgramError, match="used up its CPU time of 1 s"):
+        for _ in range(20):
+            sandbox.call(x=np.zeros(3))
+
+
+def test_without_seccomp_generated_code_is_refused_unless_the_user_says_unsafe(monkeypatch) -> None:
+    from lab.errors import LabError
+    from lab.sandbox import lockdown
+
+    monkeypatch.setattr(lockdown, "lockdown_problem", lambda: "the kernel was built without seccomp")
+    monkeypatch.delenv(lockdown.UNSAFE_VARIABLE, raising=False)
+    lockdown.kernel_lockdown_wanted.cache_clear()
+    try:
+        with pytest.raises(LabError, match="cannot lock generated programs down: the kernel was built without"):
+            lockdown.kernel_lockdown_wanted()
+        lockdown.kernel_lockdown_wanted.cache_clear()
+        monkeypatch.setenv(lockdown.UNSAFE_VARIABLE, "1")
+        with pytest.warns(UserWarning, match="WITHOUT the kernel's lockdown"):
+            assert lockdown.kernel_lockdown_wanted() is False
+    finally:
+        lockdown.kernel_lockdown_wanted.cache_clear()
+
+
+def test_the_unsafe_flag_of_the_command_line_is_what_the_sandbox_reads(monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from lab.cli import app
+    from lab.sandbox import lockdown
+
+    monkeypatch.delenv(lockdown.UNSAFE_VARIABLE, raising=False)
+    assert CliRunner().invoke(app, ["worlds", "list"]).exit_code == 0
+    assert lockdown.UNSAFE_VARIABLE not in os.environ
+    monkeypatch.setenv(lockdown.UNSAFE_VARIABLE, "0")
+    assert CliRunner().invoke(app, ["--unsafe-no-seccomp", "worlds", "list"]).exit_code == 0
+    assert os.environ[lockdown.UNSAFE_VARIABLE] == "1"
