@@ -34,7 +34,7 @@ def curriculum_command(
     from lab.skills import SkillLibrary
 
     if resume is not None:
-        run = Run.open(resume)
+        run = Run.open(resume, made_by="curriculum")
         settings = validated(CurriculumConfig, run.read_json("config.json")["curriculum"], "curriculum")
         if budget is not None:
             settings.budget = budget

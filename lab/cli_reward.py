@@ -55,7 +55,7 @@ def reward_command(
     from lab.settings import read_yaml_mapping, validated
 
     if resume is not None:
-        run = Run.open(resume)
+        run = Run.open(resume, made_by="reward")
         settings = validated(SearchConfig, run.read_json("config.json")["search"], "search")
         console.print(f"resuming {run.path} (its own settings; finished candidates are not trained again)")
     else:

@@ -254,7 +254,7 @@ def _policy_name(run_dir: Path) -> str:
 
     from lab.runs import Run
 
-    task = str(Run.open(run_dir).read_json("config.json")["task"])
+    task = str(Run.open(run_dir, made_by="train").read_json("config.json")["task"])
     return re.sub(r"[^a-z0-9]+", "_", task.lower()).strip("_")[:57] + "_policy"
 
 

@@ -24,7 +24,12 @@ def _set_path(values: dict[str, Any], dotted: str, raw: str) -> None:
         target = target.setdefault(key, {})
         if not isinstance(target, dict):
             raise LabError(f"--set {dotted}: {key} is not a group of settings")
-    target[keys[-1]] = yaml.safe_load(raw)
+    try:
+        target[keys[-1]] = yaml.safe_load(raw)
+    except yaml.YAMLError as error:
+        problem = str(getattr(error, "problem", None) or "not valid YAML")
+        raise LabError(f"--set {dotted}={raw}: the value is not valid YAML ({problem})",
+                       hint="quote it, e.g. --set 'ppo.net_arch=[64, 64]'") from None
 
 
 def apply_settings(values: dict[str, Any], settings: list[str], example: str) -> None:
@@ -145,7 +150,7 @@ def eval_command(
     from lab.training.evaluation import render_policy
     from lab.training.trainer import evaluate_run, load_policy, run_task
 
-    run = Run.open(run_dir)
+    run = Run.open(run_dir, made_by="train")
     config = run.read_json("config.json")
     if seeds:
         try:

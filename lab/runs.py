@@ -56,6 +56,8 @@ class Run:
             while out.exists():
                 suffix += 1
                 out = root / f"{stamp}-{command}-{slugify(slug)}-{suffix}"
+        elif out.exists() and not out.is_dir():
+            raise LabError(f"{out} is a file, not a directory", hint="pass a new --out directory")
         elif out.exists() and any(out.iterdir()):
             raise LabError(f"{out} already exists and is not empty",
                            hint="pass a new --out directory, or leave --out out to get a fresh one under runs/")
@@ -63,12 +65,20 @@ class Run:
         return cls(out)
 
     @classmethod
-    def open(cls, path: Path) -> Run:
-        """An existing run directory (it must hold a config)."""
+    def open(cls, path: Path, made_by: str | None = None) -> Run:
+        """An existing run directory (it must hold a config); with `made_by`, one that command made."""
+        wanted = f"`lab {made_by}`" if made_by else "`lab train`, `lab reward` or `lab curriculum`"
         if not (path / CONFIG).is_file():
             raise LabError(f"{path} is not a run directory (it has no {CONFIG})",
-                           hint="give a directory written by `lab train` (runs/<time>-train-...)")
-        return cls(path)
+                           hint=f"give a directory made by {wanted} (runs/<time>-<command>-...)")
+        run = cls(path)
+        if made_by is not None:
+            config = run.read_json(CONFIG)
+            command = config.get("command") if isinstance(config, dict) else None
+            if command != made_by:
+                raise LabError(f"{path} is a run of `lab {command}`, not of {wanted}",
+                               hint=f"give a directory made by {wanted}")
+        return run
 
     def file(self, name: str) -> Path:
         return self.path / name

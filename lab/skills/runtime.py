@@ -349,7 +349,7 @@ def add_policy_skill(library: SkillLibrary, run_dir: Path, name: str, *, descrip
     from lab.worlds import get_world
 
     check_name(name)
-    run = Run.open(run_dir)
+    run = Run.open(run_dir, made_by="train")
     config = run.read_json("config.json")
     exported = run.file("policy.npz")
     if not exported.is_file():

@@ -59,10 +59,26 @@ class SkillLibrary:
         self.folder = folder
         self.embedder: Embedder = embedder or SentenceEmbedder(os.environ.get(EMBEDDING_MODEL_VARIABLE, DEFAULT_MODEL))
         path = folder / DATABASE
+        if folder.exists() and not folder.is_dir():
+            raise LabError(f"the skill library {folder} is a file; a library is a folder (library.db, artefacts/)",
+                           hint="pass --library a folder, new or made by the lab")
         if not path.exists() and not create:
             raise LabError(f"no skill library at {folder}", hint="pass --library PATH of an existing library")
         folder.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+        try:
+            self._open(require_approval)
+        except sqlite3.DatabaseError as error:
+            self._db.close()
+            raise LabError(f"the skill library {path} cannot be read: {error}",
+                           hint="restore it from a `lab skills export`, or pass --library another folder") from None
+        self._index: tuple[VectorIndex, list[int], np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def _open(self, require_approval: bool | None = None) -> None:
+        """Check the database is whole (SQLite's quick check), then set it up or upgrade it."""
+        verdict = self._db.execute("PRAGMA quick_check").fetchone()
+        if verdict is None or verdict[0] != "ok":
+            raise sqlite3.DatabaseError(f"SQLite's quick check found damage: {verdict[0] if verdict else '?'}")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=60000")
@@ -74,7 +90,6 @@ class SkillLibrary:
             if require_approval is not None:
                 self._db.execute("INSERT OR REPLACE INTO meta VALUES ('require_approval', ?)",
                                  ("1" if require_approval else "0",))
-        self._index: tuple[VectorIndex, list[int], np.ndarray, np.ndarray, np.ndarray] | None = None
 
     # ----- plumbing
     @contextmanager

@@ -1,0 +1,81 @@
+"""Bad input is one clear line and exit 2, and nothing is left behind: the cases a newcomer's run and a bad-input
+sweep found raising tracebacks."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+
+def assert_one_clear_line(done, message: str) -> None:
+    output = done.stdout + done.stderr
+    assert done.returncode == 2, output
+    assert "Traceback" not in output, output
+    assert done.stderr.startswith("error: ") and message in done.stderr.splitlines()[0], done.stderr
+
+
+def curriculum_run(tmp_path: Path) -> Path:
+    run = tmp_path / "session"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"command": "curriculum", "curriculum": {"world": "playground"}}))
+    return run
+
+
+def test_eval_of_a_run_that_is_not_a_training_run(tmp_path: Path, lab) -> None:
+    done = lab("eval", str(curriculum_run(tmp_path)))
+    assert_one_clear_line(done, "is a run of `lab curriculum`, not of `lab train`")
+
+
+def test_resuming_a_search_from_a_run_that_is_not_a_search(tmp_path: Path, lab) -> None:
+    done = lab("reward", "--resume", str(curriculum_run(tmp_path)))
+    assert_one_clear_line(done, "is a run of `lab curriculum`, not of `lab reward`")
+
+
+def test_out_that_is_a_file(tmp_path: Path, lab) -> None:
+    target = tmp_path / "a_file"
+    target.write_text("mine")
+    done = lab("train", "reacher", "reach", "--reward", "human", "--steps", "256", "--out", str(target))
+    assert_one_clear_line(done, "is a file, not a directory")
+    assert target.read_text() == "mine"
+
+
+def test_a_set_value_that_is_not_yaml_leaves_no_run(tmp_path: Path, lab) -> None:
+    done = lab("train", "reacher", "reach", "--set", "ppo.n_steps=[1", "--out", str(tmp_path / "run"))
+    assert_one_clear_line(done, "--set ppo.n_steps=[1: the value is not valid YAML")
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_library_that_is_a_file(tmp_path: Path, lab) -> None:
+    target = tmp_path / "library"
+    target.write_text("not a folder")
+    done = lab("skills", "list", "--library", str(target))
+    assert_one_clear_line(done, "is a file; a library is a folder")
+    assert not (tmp_path / "config.json").exists()
+
+
+def test_a_library_that_is_not_a_database(tmp_path: Path, lab) -> None:
+    (tmp_path / "library").mkdir()
+    (tmp_path / "library" / "library.db").write_bytes(b"this is not SQLite" * 100)
+    done = lab("skills", "list", "--library", str(tmp_path / "library"))
+    assert_one_clear_line(done, "cannot be read")
+
+
+@pytest.mark.parametrize("damage", ["header", "data page"])
+def test_a_library_with_a_damaged_page_is_refused(tmp_path: Path, lab, damage: str) -> None:
+    from lab.skills import SkillLibrary
+
+    folder = tmp_path / "library"
+    SkillLibrary(folder).close()
+    with sqlite3.connect(folder / "library.db") as database:
+        database.execute("PRAGMA journal_mode=DELETE")
+        database.execute("CREATE TABLE filler (x TEXT)")
+        database.executemany("INSERT INTO filler VALUES (?)", [("x" * 500,) for _ in range(400)])
+    data = bytearray((folder / "library.db").read_bytes())
+    start = 100 if damage == "header" else len(data) // 2
+    data[start:start + 512] = b"\xff" * 512
+    (folder / "library.db").write_bytes(bytes(data))
+    done = lab("skills", "list", "--library", str(folder))
+    assert_one_clear_line(done, "cannot be read")
