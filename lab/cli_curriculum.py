@@ -118,14 +118,14 @@ def solve_command(
     from rich.syntax import Syntax
 
     from lab.cli_llm import llm_settings
+    from lab.cli_skills import open_library
     from lab.curriculum.session import solve
     from lab.llm.config import build_llms
-    from lab.skills import SkillLibrary
     from lab.worlds import get_world
 
     get_world(world)
     llms = build_llms(llm_settings(llm, api_base))
-    with SkillLibrary(library, create=False) as opened, console.status("composing stored skills for the goal"):
+    with open_library(library) as opened, console.status("composing stored skills for the goal"):
         task, similarity, written = solve(world, goal, opened, llms=llms)
     console.print(f"goal read as the task {task.id}: {task.description} (similarity {similarity:.2f})")
     if not written.found:
@@ -141,7 +141,7 @@ def solve_command(
         from lab.skills.runtime import SkillRunner
 
         seed = next((r.seed for r in written.results if r.success), written.verification.seeds[0])
-        with SkillLibrary(library, create=False) as opened, SkillRunner(get_world(world), task, written.name,
+        with open_library(library) as opened, SkillRunner(get_world(world), task, written.name,
                                                                         written.source or "", opened,
                                                                         render=True) as runner:
             result = runner.run(seed)

@@ -24,7 +24,15 @@ DEFAULT_LIBRARY = Path("skills")
 LibraryOption = Annotated[Path, typer.Option("--library", help="Library folder (library.db + artefacts/).")]
 
 
-def _open(library: Path, create: bool = False, require_approval: bool | None = None) -> SkillLibrary:
+def check_threshold(threshold: float) -> None:
+    """A verification threshold a skill can honestly pass: a share of seeds above 0 (0 would call a skill that
+    never succeeded verified) and at most 1."""
+    if not 0 < threshold <= 1:
+        raise LabError(f"--threshold {threshold:g} must be above 0 and at most 1",
+                       hint="it is the share of seeded episodes that must succeed, e.g. 0.8")
+
+
+def open_library(library: Path, create: bool = False, require_approval: bool | None = None) -> SkillLibrary:
     """The library at `library`; the default one is made on first use, with the verified seed skills."""
     from lab.skills import SkillLibrary
     from lab.skills.store import DATABASE
@@ -50,7 +58,7 @@ def init_command(
     """Create a library (or change whether it requires approval), optionally with the seed skills."""
     if seed:
         console.print(f"seed skills stored: {', '.join(add_seed_skills(library))}")
-    with _open(library, create=True, require_approval=require_approval) as opened:
+    with open_library(library, create=True, require_approval=require_approval) as opened:
         console.print(f"library {library} ({len(opened)} skills; approval "
                       f"{'required' if opened.require_approval else 'not required'})")
 
@@ -63,7 +71,7 @@ def list_command(
     pending: Annotated[bool, typer.Option(help="Also show versions awaiting approval.")] = False,
 ) -> None:
     """The active version of every skill, with its verification."""
-    with _open(library) as opened:
+    with open_library(library) as opened:
         skills = opened.skills(world=world, kind=_kind(kind), include_pending=pending)
     table = Table(title=f"{library}: {len(skills)} skill(s)")
     for column in ("skill", "kind", "world", "task", "verified", "calls", "description"):
@@ -86,7 +94,7 @@ def search_command(
     verified: Annotated[bool, typer.Option(help="Only verified skills.")] = False,
 ) -> None:
     """Find skills by meaning (sentence embeddings), best first."""
-    with _open(library) as opened, console.status("searching"):
+    with open_library(library) as opened, console.status("searching"):
         hits = opened.search(query, k=k, world=world, kind=_kind(kind), verified_only=verified)
     table = Table(title=f"{query!r}")
     for column in ("score", "skill", "world", "description"):
@@ -105,7 +113,7 @@ def show_command(
     from lab.skills import parse_ref
 
     name, version = parse_ref(ref)
-    with _open(library) as opened:
+    with open_library(library) as opened:
         skill = opened.get(name, version)
         versions = opened.versions(name)
         active = opened.active_version(name)
@@ -135,7 +143,7 @@ def remove_command(ref: Annotated[str, typer.Argument(metavar="NAME[@VERSION]")]
     from lab.skills import parse_ref
 
     name, version = parse_ref(ref)
-    with _open(library) as opened:
+    with open_library(library) as opened:
         console.print(f"removed {', '.join(opened.remove(name, version))}")
 
 
@@ -154,7 +162,7 @@ def approve_command(ref: Annotated[str, typer.Argument(metavar="NAME@VERSION")],
                     library: LibraryOption = DEFAULT_LIBRARY) -> None:
     """Approve a pending version (libraries created with --require-approval)."""
     name, version = _exact_ref(ref, "approve", "`lab skills list --pending` shows pending versions")
-    with _open(library) as opened:
+    with open_library(library) as opened:
         console.print(f"approved {opened.approve(name, version).ref}")
 
 
@@ -163,7 +171,7 @@ def pin_command(ref: Annotated[str, typer.Argument(metavar="NAME@VERSION")],
                 library: LibraryOption = DEFAULT_LIBRARY) -> None:
     """Make a version the active one and keep it there, whatever is added later, until another is pinned."""
     name, version = _exact_ref(ref, "pin", "`lab skills show NAME` lists its versions")
-    with _open(library) as opened:
+    with open_library(library) as opened:
         console.print(f"pinned {opened.pin(name, version).ref}")
 
 
@@ -171,7 +179,7 @@ def pin_command(ref: Annotated[str, typer.Argument(metavar="NAME@VERSION")],
 def export_command(folder: Annotated[Path, typer.Argument(metavar="DIR")],
                    library: LibraryOption = DEFAULT_LIBRARY) -> None:
     """Write every skill version (JSON + artefacts) to DIR."""
-    with _open(library) as opened:
+    with open_library(library) as opened:
         console.print(f"exported {opened.export(folder)} skill version(s) to {folder}")
 
 
@@ -179,7 +187,7 @@ def export_command(folder: Annotated[Path, typer.Argument(metavar="DIR")],
 def import_command(folder: Annotated[Path, typer.Argument(metavar="DIR")],
                    library: LibraryOption = DEFAULT_LIBRARY) -> None:
     """Add every skill exported under DIR to the library (as new versions)."""
-    with _open(library, create=True) as opened, console.status("importing"):
+    with open_library(library, create=True) as opened, console.status("importing"):
         added = opened.import_from(folder)
     console.print(f"imported {len(added)}: {', '.join(added)}")
 
@@ -210,7 +218,7 @@ def add_command(
                                                   "task as a name).")] = None,
     description: Annotated[str | None, typer.Option(help="What it does (default: its docstring).")] = None,
     seeds: Annotated[int, typer.Option(help="Seeded episodes to verify on.")] = 10,
-    threshold: Annotated[float, typer.Option(help="Success rate needed to store it.")] = 0.8,
+    threshold: Annotated[float, typer.Option(help="Success rate needed to store it (above 0, at most 1).")] = 0.8,
     library: LibraryOption = DEFAULT_LIBRARY,
 ) -> None:
     """Verify a skill (a code file, or a trained policy) on its task over seeded episodes, and store it only if it
@@ -218,13 +226,14 @@ def add_command(
     from lab.skills.runtime import AddOutcome, add_code_skill, add_policy_skill
     from lab.worlds import get_world
 
+    check_threshold(threshold)
     outcome: AddOutcome
     if file.is_dir():
         if world or task:
             raise LabError("a policy skill is verified on the world and task it was trained for",
                            hint="leave out --world and --task when adding a run directory")
         skill_name = name or _policy_name(file)
-        with _open(library, create=True) as opened, console.status(f"verifying the policy on {seeds} seeds"):
+        with open_library(library, create=True) as opened, console.status(f"verifying the policy on {seeds} seeds"):
             outcome = add_policy_skill(opened, file, skill_name, description=description or "",
                                        seeds=list(range(seeds)), threshold=threshold)
     elif file.is_file():
@@ -233,7 +242,7 @@ def add_command(
                            hint="e.g. lab skills add lift.py --world playground --task 'lift(cube_red)'")
         skill_name = name or file.stem
         world_ = get_world(world)
-        with _open(library, create=True) as opened, console.status(f"verifying on {seeds} seeds"):
+        with open_library(library, create=True) as opened, console.status(f"verifying on {seeds} seeds"):
             outcome = add_code_skill(opened, world_, world_.task(task), skill_name, file.read_text(),
                                      description=description or "", seeds=list(range(seeds)), threshold=threshold,
                                      provenance={"writer": "human", "file": str(file)})
@@ -282,7 +291,7 @@ def run_command(
         raise LabError(f"--params is not valid JSON: {error}", hint='e.g. --params \'{"obj": "ball"}\'') from None
     if not isinstance(values, dict):
         raise LabError("--params must be a JSON object of parameter values")
-    with _open(library) as opened:
+    with open_library(library) as opened:
         skill = opened.get(name, version)
         world_ = get_world(world or skill.world)
         task = skill_task(world_, skill)
@@ -306,7 +315,7 @@ def run_command(
 def verify_command(
     ref: Annotated[str, typer.Argument(metavar="NAME[@VERSION]")],
     seeds: Annotated[int, typer.Option(help="Seeded episodes.")] = 10,
-    threshold: Annotated[float, typer.Option(help="Success rate that counts as verified.")] = 0.8,
+    threshold: Annotated[float, typer.Option(help="Success rate that counts as verified (0 to 1, above 0).")] = 0.8,
     library: LibraryOption = DEFAULT_LIBRARY,
 ) -> None:
     """Verify a stored skill again on its task (e.g. after the world changed); exits 1 when it fails."""
@@ -314,8 +323,9 @@ def verify_command(
     from lab.skills.runtime import skill_task, verify_skill
     from lab.worlds import get_world
 
+    check_threshold(threshold)
     name, version = parse_ref(ref)
-    with _open(library) as opened:
+    with open_library(library) as opened:
         skill = opened.get(name, version)
         world_ = get_world(skill.world)
         with console.status(f"verifying {skill.ref} on {seeds} seeds"):
@@ -339,7 +349,7 @@ def add_seed_skills(library_path: Path, seeds: int = 10) -> list[str]:
     world = get_world("playground")
     entries = yaml.safe_load((SEEDS / "seeds.yaml").read_text())
     stored = []
-    with _open(library_path, create=True) as opened:
+    with open_library(library_path, create=True) as opened:
         for entry in entries:
             path = SEEDS / entry["file"]
             with console.status(f"verifying seed skill {path.stem}"):

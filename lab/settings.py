@@ -16,8 +16,9 @@ Model = TypeVar("Model", bound=BaseModel)
 def read_yaml_mapping(path: Path) -> dict[str, Any]:
     """The mapping a YAML file holds (an empty file is an empty mapping)."""
     try:
-        loaded = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
+        with path.open() as stream:  # a stream carries the file's name into YAML's error marks
+            loaded = yaml.safe_load(stream)
+    except (FileNotFoundError, IsADirectoryError):
         raise LabError(f"no config file at {path}") from None
     except yaml.YAMLError as error:
         raise LabError(f"{path} is not valid YAML: {error}") from None

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -79,3 +81,30 @@ def test_a_library_with_a_damaged_page_is_refused(tmp_path: Path, lab, damage: s
     (folder / "library.db").write_bytes(bytes(data))
     done = lab("skills", "list", "--library", str(folder))
     assert_one_clear_line(done, "cannot be read")
+
+
+def test_a_threshold_of_zero_would_verify_a_skill_that_never_succeeded(tmp_path: Path, lab) -> None:
+    skill = tmp_path / "idle.py"
+    skill.write_text("def idle(robot):\n    robot.wait(1)\n")
+    done = lab("skills", "add", str(skill), "--world", "playground", "--task", "reach(cube_red)", "--threshold", "0",
+               "--library", str(tmp_path / "library"))
+    assert_one_clear_line(done, "--threshold 0 must be above 0 and at most 1")
+    assert not (tmp_path / "library").exists()
+
+
+def test_a_yaml_error_names_its_file(tmp_path: Path, lab) -> None:
+    curriculum = tmp_path / "broken.yaml"
+    curriculum.write_text("world: playground\nbudget: [3\n")
+    done = lab("curriculum", str(curriculum), "--out", str(tmp_path / "run"))
+    assert_one_clear_line(done, "is not valid YAML")
+    assert str(curriculum) in done.stderr and "<unicode string>" not in done.stderr
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_solve_without_a_library_makes_the_default_one_first(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "lab.cli", "solve", "playground", "press the button"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "first use of the default library" in done.stdout and "solved with" in done.stdout
+    assert (tmp_path / "skills" / "library.db").is_file()
