@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from lab.errors import LabError
+from lab.sandbox import ProgramRules
 
 Kind = Literal["code", "policy"]
 Status = Literal["approved", "pending", "removed"]
@@ -29,6 +30,12 @@ def parse_ref(ref: str) -> tuple[str, int | None]:
         return check_name(name), int(version.removeprefix("v"))
     except ValueError:
         raise LabError(f"cannot read the version in {ref!r}", hint="write NAME@3 or NAME@v3") from None
+
+
+def skill_rules(name: str) -> ProgramRules:
+    """The rules a code skill's program obeys: `def NAME(robot, ...)`, and the robot's `open` is allowed."""
+    return ProgramRules(name, ("robot",), kind=f"skill program {name}", extra_params=True,
+                        allowed_attributes=frozenset({"open"}))
 
 
 @dataclass

@@ -18,19 +18,14 @@ from typing import Any
 import numpy as np
 
 from lab.errors import LabError
-from lab.sandbox import ProgramError, ProgramRules, check_program
+from lab.sandbox import ProgramError, check_program
 from lab.sandbox.codec import encode
 from lab.sandbox.process import WorkerProcess
-from lab.skills.model import Skill, Verification, check_name
+from lab.skills.model import Skill, Verification, check_name, skill_rules
 from lab.skills.store import SkillLibrary
 from lab.worlds.core import Task, World
 from lab.worlds.registry import world_dirs
 from lab.worlds.written_tasks import task_spec
-
-
-def skill_rules(name: str) -> ProgramRules:
-    return ProgramRules(name, ("robot",), kind=f"skill program {name}", extra_params=True,
-                        allowed_attributes=frozenset({"open"}))
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,10 @@ import numpy as np
 
 from lab.errors import LabError
 from lab.runs import write_atomic
+from lab.sandbox import ProgramError, check_program
 from lab.skills.embedding import DEFAULT_MODEL, Embedder, SentenceEmbedder
 from lab.skills.index import VectorIndex
-from lab.skills.model import Kind, Skill, Status, check_name
+from lab.skills.model import Kind, Skill, Status, check_name, skill_rules
 
 SCHEMA_VERSION = 1
 DATABASE = "library.db"
@@ -75,14 +77,15 @@ class SkillLibrary:
         self._index: tuple[VectorIndex, list[int], np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def _open(self, require_approval: bool | None = None) -> None:
-        """Check the database is whole (SQLite's quick check), then set it up or upgrade it."""
-        verdict = self._db.execute("PRAGMA quick_check").fetchone()
-        if verdict is None or verdict[0] != "ok":
-            raise sqlite3.DatabaseError(f"SQLite's quick check found damage: {verdict[0] if verdict else '?'}")
+        """Set the database up or upgrade it, once SQLite's quick check says it is whole (checked inside the
+        first write transaction, so a process creating the library at the same moment is waited for)."""
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=60000")
         with self._write():
+            verdict = self._db.execute("PRAGMA quick_check").fetchone()
+            if verdict is None or verdict[0] != "ok":
+                raise sqlite3.DatabaseError(f"SQLite's quick check found damage: {verdict[0] if verdict else '?'}")
             self._check_schema()
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 self._db.execute(statement)
@@ -371,19 +374,43 @@ class SkillLibrary:
         return count
 
     def import_from(self, folder: Path) -> list[str]:
-        """Add every exported skill version found under `folder` (as new versions here); returns their refs."""
-        files = sorted(folder.glob("*/v*/skill.json"), key=lambda p: (p.parent.parent.name,
-                                                                     int(p.parent.name[1:] or 0)))
+        """Add every exported skill version found under `folder` (as new versions here); returns their refs.
+
+        Every file is read and checked before anything is added, so a bad file adds nothing (and a retry adds
+        nothing twice). Code skills are checked against the rules again, and an imported skill counts as
+        unverified until `lab skills verify` passes here: its exporter's record is kept in its provenance."""
+        files = sorted(folder.glob("*/*/skill.json"), key=lambda p: (p.parent.parent.name, p.parent.name))
         if not files:
             raise LabError(f"no exported skills under {folder}", hint="export with `lab skills export DIR`")
-        added = []
-        for path in files:
+        checked = [entry for entry in (self._read_export(path) for path in files) if entry is not None]
+        return [self.add(skill, artefact=artefact).ref for skill, artefact in checked]
+
+    @staticmethod
+    def _read_export(path: Path) -> tuple[Skill, Path | None] | None:
+        """One exported version, checked; None for a removed one; a LabError naming the file for a bad one."""
+        if not re.fullmatch(r"v[0-9]+", path.parent.name):
+            raise LabError(f"{path.parent} is not a version folder (v1, v2, ...)",
+                           hint="import a folder written by `lab skills export`, unchanged")
+        try:
             data = json.loads(path.read_text())
-            status = data.get("status")
-            if status == "removed":
-                continue
+            if not isinstance(data, dict):
+                raise TypeError(f"a skill is a JSON object, not {type(data).__name__}")
+            if data.get("status") == "removed":
+                return None
             skill = Skill.from_dict(data)
-            artefact = path.parent / Path(skill.artefact).name if skill.artefact else None
-            skill.provenance = {**skill.provenance, "imported_from": str(path.parent)}
-            added.append(self.add(skill, artefact=artefact).ref)
-        return added
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError, ValueError, KeyError) as error:
+            raise LabError(f"{path} is not an exported skill: {error}",
+                           hint="import a folder written by `lab skills export`, unchanged") from None
+        if skill.kind == "code":
+            try:
+                check_program(skill.source, skill_rules(skill.name))
+            except ProgramError as error:
+                raise LabError(f"{path}: the skill {skill.name} breaks the rules and is not imported: "
+                               f"{error.violations[0] if error.violations else error.message}") from None
+        artefact = path.parent / Path(skill.artefact).name if skill.artefact else None
+        if artefact is not None and not artefact.is_file():
+            raise LabError(f"{path}: its artefact {artefact.name} is missing")
+        original = asdict(skill.verification) if skill.verification is not None else None
+        skill.provenance = {**skill.provenance, "imported_from": str(path.parent), "imported_verification": original}
+        skill.verification = None
+        return skill, artefact

@@ -86,9 +86,15 @@ def test_add_a_training_run_as_a_policy_skill(tmp_path: Path, embedder) -> None:
     library = tmp_path / "lib"
     mixed = lab("skills", "add", str(run.path), "--world", "playground", "--library", str(library))
     assert mixed.exit_code != 0 and "leave out --world" in str(mixed.exception)
-    added = lab("skills", "add", str(run.path), "--threshold", "0", "--seeds", "2", "--library", str(library))
-    assert added.exit_code == 0, added.output
-    assert "stored reach_cube_red_policy@1" in added.output
+    refused = lab("skills", "add", str(run.path), "--threshold", "0", "--seeds", "2", "--library", str(library))
+    assert isinstance(refused.exception, LabError) and "must be above 0" in refused.exception.message
+    untrained = lab("skills", "add", str(run.path), "--seeds", "2", "--library", str(library))
+    assert isinstance(untrained.exception, LabError) and "not stored" in untrained.exception.message
+    from lab.skills.runtime import add_policy_skill
+
+    with SkillLibrary(library, embedder) as opened:  # a 256-step policy verifies only at threshold 0 (API only)
+        stored = add_policy_skill(opened, run.path, "reach_cube_red_policy", seeds=[0, 1], threshold=0.0)
+    assert stored.skill is not None and stored.skill.ref == "reach_cube_red_policy@1"
     listed = lab("skills", "list", "--kind", "policy", "--library", str(library))
     assert "reach_cube_red_policy@1" in listed.output and "policy" in listed.output
     ran = lab("skills", "run", "reach_cube_red_policy", "--seed", "4", "--library", str(library))

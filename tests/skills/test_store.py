@@ -149,7 +149,37 @@ def test_export_import_round_trip(tmp_path: Path, embedder) -> None:
         assert sorted(other.import_from(tmp_path / "export")) == ["pick@1", "walk@1"]
         walk = other.get("walk")
         assert (tmp_path / "b" / walk.artefact).read_bytes() == b"policy bytes"
-        assert walk.verified and walk.provenance["imported_from"].endswith("v1")
+        assert walk.provenance["imported_from"].endswith("v1")
+        assert not walk.verified, "an imported skill counts only once verified here"
+        assert walk.provenance["imported_verification"]["seeds"], "the exporter's record is kept"
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    ("version folder", "is not a version folder"),
+    ("unknown field", "is not an exported skill: .*unexpected keyword argument 'bogus'"),
+    ("invalid JSON", "is not an exported skill: Expecting"),
+    ("a skill that imports os", "breaks the rules and is not imported: line 1: import"),
+])
+def test_a_bad_export_is_refused_whole_with_the_file_named(tmp_path: Path, embedder, damage: str,
+                                                           message: str) -> None:
+    with SkillLibrary(tmp_path / "a", embedder) as library:
+        library.add(skill("pick", "pick up an object"))
+        library.add(skill("reach", "reach an object"))
+        library.export(tmp_path / "export")
+    bad = tmp_path / "export" / "reach" / "v1" / "skill.json"
+    data = json.loads(bad.read_text())
+    if damage == "version folder":
+        (tmp_path / "export" / "reach" / "v1").rename(tmp_path / "export" / "reach" / "latest")
+    elif damage == "unknown field":
+        bad.write_text(json.dumps({**data, "bogus": 1}))
+    elif damage == "invalid JSON":
+        bad.write_text(bad.read_text()[:-5])
+    else:
+        bad.write_text(json.dumps({**data, "source": "import os\ndef reach(robot):\n    os.system('id')\n"}))
+    with SkillLibrary(tmp_path / "b", embedder) as other:
+        with pytest.raises(LabError, match=message):
+            other.import_from(tmp_path / "export")
+        assert len(other) == 0, "nothing of a bad export is added, not even the good files before it"
 
 
 WRITER = """
