@@ -74,8 +74,10 @@ class Run:
         run = cls(path)
         if made_by is not None:
             config = run.read_json(CONFIG)
-            command = config.get("command") if isinstance(config, dict) else None
-            if command != made_by:
+            if not isinstance(config, dict):
+                raise LabError(f"{path / CONFIG} is not a run's config (not a JSON object)")
+            command = config.get("command")  # runs from before the field existed pass
+            if command is not None and command != made_by:
                 raise LabError(f"{path} is a run of `lab {command}`, not of {wanted}",
                                hint=f"give a directory made by {wanted}")
         return run

@@ -31,6 +31,7 @@ from lab.sandbox.worker import (
     open_channel,
     program_globals,
     read_frame,
+    start_watching_parent,
     write_frame,
 )
 from lab.skills.policy import NumpyPolicy
@@ -98,7 +99,7 @@ class ProgramProcess:
     def __init__(self, reader: int, writer: int, setup: dict[str, Any]) -> None:
         self.reader, self.writer = reader, writer
         self.dead = False
-        write_frame(writer, encode({}, setup))
+        self._send(encode({}, setup))
         self._outcome(None, {})
 
     def _receive(self) -> dict[str, Any]:
@@ -117,7 +118,7 @@ class ProgramProcess:
 
     def load(self, skills: list[dict[str, Any]], policies: list[str]) -> None:
         """Compile the skills in the program process (raising ProgramFailed with what went wrong)."""
-        write_frame(self.writer, encode({}, {"skills": skills, "policies": policies, "entry": None, "params": {}}))
+        self._send(encode({}, {"skills": skills, "policies": policies, "entry": None, "params": {}}))
         self._outcome(None, {})
 
     def program(self, skills: list[dict[str, Any]], entry: str,
@@ -126,8 +127,7 @@ class ProgramProcess:
         calls answered here on `robot`."""
 
         def play(robot: Any, **params: Any) -> None:
-            write_frame(self.writer, encode({}, {"skills": skills, "policies": sorted(policies), "entry": entry,
-                                                 "params": params}))
+            self._send(encode({}, {"skills": skills, "policies": sorted(policies), "entry": entry, "params": params}))
             self._outcome(robot_facade(robot), policies)
 
         return play
@@ -139,7 +139,13 @@ class ProgramProcess:
                 if message.get("error"):
                     raise ProgramFailed(printable(str(message["error"]))[:2000])
                 return
-            self._answer(facade, policies, message)
+            try:
+                self._answer(facade, policies, message)
+            except ProgramFailed:
+                raise
+            except Exception as error:  # an answer that could not be sent: the two sides would fall out of step
+                self.dead = True
+                raise ProgramFailed(f"the skill's robot call could not be answered ({type(error).__name__})") from None
 
     def _answer(self, facade: Any, policies: Mapping[str, Callable[..., Any]], message: dict[str, Any]) -> None:
         name, args, kwargs = message.get("call"), message.get("args", []), message.get("kwargs", {})
@@ -160,8 +166,18 @@ class ProgramProcess:
                 reply = {"value": value if value is None or isinstance(value, bool | int | float | str) else
                          np.asarray(value).tolist()}
         except Exception as error:  # the robot's errors go back to the program, which may catch them
-            reply = {"raise": type(error).__name__, "message": str(error)}
-        write_frame(self.writer, encode(arrays, reply))
+            text = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
+            reply = {"raise": type(error).__name__, "message": text}
+        self._send(encode(arrays, reply))
+
+    def _send(self, message: bytes) -> None:
+        """A message to the program process; its death is the episode's outcome, and the end of this worker."""
+        try:
+            write_frame(self.writer, message)
+        except OSError:
+            self.dead = True
+            raise ProgramFailed("the skill's process died (stopped by the kernel for a forbidden system call, out "
+                                "of memory, or it broke its channel)") from None
 
 
 class UnknownRobotMethod(RobotError):
@@ -216,6 +232,7 @@ def main() -> None:
         memory_mb = int(meta.get("memory_mb", 0))
         lock_down(address_space() + memory_mb * 2**20 if memory_mb else 0, channel_out,
                   kernel=bool(meta.get("kernel_lockdown", True)), cpu_seconds=int(meta.get("cpu_seconds", 0)))
+        start_watching_parent()
         if spec:
             task = compiled_task(spec, program_globals({}, SAFE_MODULES), compile_program, world.name)
         functions = load_policies(skills, world)

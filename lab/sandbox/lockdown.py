@@ -23,7 +23,10 @@ import ctypes
 import errno
 import functools
 import os
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 from types import ModuleType
 
 from lab.errors import LabError
@@ -31,11 +34,15 @@ from lab.errors import LabError
 KILLED = (
     "execve", "execveat", "fork", "vfork",
     "socket", "socketpair", "connect", "bind", "listen", "accept", "accept4",
-    "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "pidfd_open", "pidfd_getfd", "pidfd_send_signal",
-    "init_module", "finit_module", "delete_module", "kexec_load", "kexec_file_load", "bpf", "perf_event_open",
-    "userfaultfd", "keyctl", "add_key", "request_key", "setns", "unshare", "mount", "umount2", "pivot_root",
-    "chroot", "swapon", "swapoff", "reboot", "sethostname", "setdomainname", "io_uring_setup", "io_uring_enter",
-    "io_uring_register", "memfd_create", "name_to_handle_at", "open_by_handle_at", "tkill",
+    "ptrace", "process_vm_readv", "process_vm_writev", "process_madvise", "kcmp", "pidfd_open", "pidfd_getfd",
+    "pidfd_send_signal", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "tkill", "migrate_pages", "move_pages",
+    "setrlimit", "prlimit64", "init_module", "finit_module", "delete_module", "kexec_load", "kexec_file_load", "bpf",
+    "perf_event_open", "userfaultfd", "keyctl", "add_key", "request_key", "setns", "unshare", "mount", "umount2",
+    "pivot_root", "chroot", "open_tree", "move_mount", "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr",
+    "swapon", "swapoff", "reboot", "sethostname", "setdomainname", "iopl", "ioperm", "settimeofday", "clock_settime",
+    "clock_adjtime", "adjtimex", "setpriority", "sched_setaffinity", "sched_setscheduler", "sched_setparam",
+    "sched_setattr", "ioprio_set", "io_uring_setup", "io_uring_enter", "io_uring_register", "name_to_handle_at",
+    "open_by_handle_at",
 )
 """System calls that kill the worker: a numpy program never makes them, a hostile one does."""
 
@@ -44,10 +51,15 @@ REFUSED = (
     "rename", "renameat", "renameat2", "link", "linkat", "symlink", "symlinkat", "chmod", "fchmod", "fchmodat",
     "chown", "fchown", "lchown", "fchownat", "truncate", "ftruncate", "fallocate", "utime", "utimes", "utimensat",
     "futimesat", "setxattr", "lsetxattr", "fsetxattr", "removexattr", "lremovexattr", "fremovexattr", "chdir",
-    "fchdir", "acct", "quotactl", "inotify_init", "inotify_init1", "fanotify_init",
+    "fchdir", "acct", "quotactl", "inotify_init", "inotify_init1", "fanotify_init", "memfd_create",
 )
-"""System calls that fail with EPERM: opening or changing anything on the file system."""
+"""System calls that fail with EPERM: opening or changing anything on the file system (memfd_create too: a graphics
+driver may try it while rendering, and without exec an anonymous file leads nowhere)."""
 
+SIGNALS = ("kill", "tgkill")
+"""Signals by pid: allowed to this process itself (raise, abort), killed for any other pid (0 and -1 included)."""
+
+_ROOT = str(Path(__file__).resolve().parents[2])
 CLONE_THREAD = 0x00010000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
@@ -68,16 +80,22 @@ def seccomp_library() -> ModuleType:
 
 
 def lockdown_problem() -> str | None:
-    """Why this machine cannot lock workers down, or None when it can (checked in a throwaway child process)."""
+    """Why this machine cannot lock workers down, or None when it can: a throwaway child process builds and
+    applies the real lockdown, then proves a forbidden open is refused."""
     try:
         seccomp_library()
     except LockdownUnavailable as error:
         return str(error)
-    if not os.path.exists("/proc/self/status"):
-        return "no /proc to check seccomp support"
-    with open("/proc/self/status") as status:
-        if not any(line.startswith("Seccomp:") for line in status):
-            return "the kernel was built without seccomp"
+    probe = ("import os\nfrom lab.sandbox.lockdown import KernelLockdown\nKernelLockdown().apply()\n"
+             "try:\n    os.open('/', os.O_RDONLY)\nexcept PermissionError:\n    print('locked')\n")
+    try:
+        done = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {_ROOT!r})\n{probe}"],
+                              capture_output=True, text=True, timeout=60, env={"PATH": os.defpath})
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"the lockdown could not be tried ({error})"
+    if done.stdout.strip() != "locked":
+        reason = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
+        return f"the kernel did not take the lockdown ({reason[:300]})"
     return None
 
 
@@ -126,8 +144,10 @@ class KernelLockdown:
         thread = seccomp.Arg(0, seccomp.MASKED_EQ, CLONE_THREAD, 0)
         _add(seccomp, self._filter, seccomp.KILL_PROCESS, "clone", thread)  # a process, not a thread
         _add(seccomp, self._filter, seccomp.ERRNO(errno.ENOSYS), "clone3")  # flags out of reach: glibc falls back
-        _add(seccomp, self._filter, seccomp.KILL_PROCESS, "kill", seccomp.Arg(0, seccomp.NE, own))
-        _add(seccomp, self._filter, seccomp.KILL_PROCESS, "tgkill", seccomp.Arg(0, seccomp.NE, own))
+        for name in SIGNALS:  # one comparison per rule: above this pid, or below it
+            _add(seccomp, self._filter, seccomp.KILL_PROCESS, name, seccomp.Arg(0, seccomp.GT, own))
+            _add(seccomp, self._filter, seccomp.KILL_PROCESS, name, seccomp.Arg(0, seccomp.LT, own))
+        self._filter.set_attr(seccomp.Attr.CTL_TSYNC, 1)  # every thread of the process, not only this one
 
     def apply(self) -> None:
         """No new privileges, then the filter, for good."""

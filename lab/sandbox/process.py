@@ -23,7 +23,7 @@ import numpy as np
 from lab.sandbox.codec import decode, encode
 from lab.sandbox.lockdown import kernel_lockdown_wanted
 from lab.sandbox.rules import ProgramError, ProgramRules, check_program, printable
-from lab.sandbox.worker import FRAME_HEADER, write_frame
+from lab.sandbox.worker import FRAME_HEADER
 
 Returns = Literal["array", "bool", "value_and_components"]
 COMPONENT_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
@@ -71,6 +71,25 @@ STATUSES = frozenset({"ready", "ok", "error"})
 
 class FrameTooLong(ValueError):
     """A frame whose announced length is over the parent's limit (it is not read)."""
+
+
+SEND_SECONDS = 30.0
+"""How long the parent waits for a worker to take a request off the pipe (it reads every request whole at once)."""
+
+
+def _write_frame_before(fd: int, payload: bytes, deadline: float) -> None:
+    """Write one frame, all of it before `deadline` (TimeoutError otherwise): a worker that stops reading cannot
+    block the parent on a full pipe."""
+    os.set_blocking(fd, False)
+    view = memoryview(FRAME_HEADER.pack(len(payload)) + payload)
+    while view:
+        left = deadline - time.perf_counter()
+        if left <= 0 or not select.select([], [fd], [], left)[1]:
+            raise TimeoutError
+        try:
+            view = view[os.write(fd, view):]
+        except BlockingIOError:
+            continue
 
 
 def _read_frame_before(fd: int, deadline: float, max_bytes: int) -> bytes | None:
@@ -165,9 +184,12 @@ class WorkerProcess:
             raise ProgramError(f"the {self.kind}'s sandbox is not running (it was stopped earlier)")
         assert process.stdin is not None
         try:
-            write_frame(process.stdin.fileno(), message)
+            _write_frame_before(process.stdin.fileno(), message, time.perf_counter() + SEND_SECONDS)
         except (BrokenPipeError, ConnectionResetError):
             self._died(what)
+        except TimeoutError:
+            self.close()
+            raise ProgramError(f"the {self.kind} was stopped: it stopped reading its requests ({what})") from None
 
     def receive(self, timeout: float, what: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         process = self._process
@@ -210,8 +232,8 @@ class WorkerProcess:
 
     def _died(self, what: str) -> None:
         process = self._process
-        code = process.wait(timeout=5) if process is not None else 0
-        self.close()
+        self.close()  # kill first (a worker that closed its channel may still be running), then read how it ended
+        code = process.returncode if process is not None and process.returncode is not None else 0
         if code == -signal.SIGSYS:
             raise ProgramError(f"the {self.kind} was stopped by the kernel during {what}: it made a system call the "
                                "sandbox forbids (running commands, starting processes, sockets, ptrace, signals "

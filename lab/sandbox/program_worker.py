@@ -10,6 +10,7 @@ simulation to write and no judge to replace: all it can do is ask the robot's pu
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -26,12 +27,15 @@ from lab.sandbox.worker import (
     open_channel,
     program_globals,
     read_frame,
+    start_watching_parent,
     write_frame,
 )
 
 RAISABLE: dict[str, type[Exception]] = {
     **{error.__name__: error for error in (*robot_errors.CATCHABLE, robot_errors.StepBudgetExceeded)},
-    "TypeError": TypeError, "ValueError": ValueError, "KeyError": KeyError, "IndexError": IndexError,
+    **{error.__name__: error for error in (TypeError, ValueError, KeyError, IndexError, LookupError, OverflowError,
+                                           ZeroDivisionError, ArithmeticError, FloatingPointError, AttributeError,
+                                           NotImplementedError, RuntimeError)},
 }
 """Errors of the robot's methods raised again in the program, by name; any other becomes a RobotError."""
 
@@ -46,7 +50,7 @@ def plain(value: Any) -> Any:
         return value.tolist()
     if isinstance(value, np.generic):
         return value.item()
-    if isinstance(value, list | tuple):
+    if isinstance(value, list | tuple | range):
         return [plain(item) for item in value]
     if value is None or isinstance(value, bool | int | float | str):
         return value
@@ -63,12 +67,16 @@ class RemoteRobot:
     @staticmethod
     def _method(name: str, channel_in: int, channel_out: int) -> Callable[..., Any]:
         def call(*args: Any, **kwargs: Any) -> Any:
-            write_frame(channel_out, encode({}, {"call": name, "args": plain(list(args)),
-                                                 "kwargs": {key: plain(value) for key, value in kwargs.items()}}))
-            reply = read_frame(channel_in)
-            if reply is None:
+            request = encode({}, {"call": name, "args": plain(list(args)),
+                                  "kwargs": {key: plain(value) for key, value in kwargs.items()}})
+            try:
+                write_frame(channel_out, request)
+                reply = read_frame(channel_in)
+                arrays, meta = decode(reply) if reply is not None else ({}, {"closed": True})
+            except BaseException:  # a request without its reply (out of memory, recursion, ...): the two sides
+                os._exit(3)  # would fall out of step, so this process ends and the episode worker says so
+            if meta.get("closed"):
                 raise RobotChannelClosed("the simulation stopped answering")
-            arrays, meta = decode(reply)
             if "raise" in meta:
                 raise RAISABLE.get(str(meta["raise"]), robot_errors.RobotError)(str(meta.get("message", "")))
             return arrays["value"].copy() if "value" in arrays else meta.get("value")
@@ -120,6 +128,7 @@ def main() -> None:
     try:
         lock_down(address_space() + memory_mb * 2**20 if memory_mb else 0, channel_out,
                   kernel=bool(meta.get("kernel_lockdown", True)), cpu_seconds=int(meta.get("cpu_seconds", 0)))
+        start_watching_parent()
     except BaseException as error:  # a lockdown the kernel refuses is reported, and nothing runs
         write_frame(channel_out, encode({}, {"done": True, "error": describe_exception(error, ())}))
         return
@@ -129,9 +138,10 @@ def main() -> None:
         request = read_frame(channel_in)
         if request is None:
             return
-        _, ask = decode(request)
-        files = tuple(f"<skill {s['name']}>" for s in ask["skills"])
+        files: tuple[str, ...] = ()
         try:
+            _, ask = decode(request)
+            files = tuple(f"<skill {s['name']}>" for s in ask["skills"])
             functions = load_program(ask["skills"], list(ask.get("policies", [])), robot, modules)
             if ask.get("entry") is not None:  # else the skills were only to be compiled (a check at setup)
                 functions[str(ask["entry"])](robot, **dict(ask["params"]))

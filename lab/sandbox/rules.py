@@ -185,6 +185,15 @@ def _check_top_level(tree: ast.Module, rules: ProgramRules) -> list[Violation]:
     return violations
 
 
+def _bound_name_violations(line: int, name: str | None) -> list[Violation]:
+    """A name the program binds (function, argument, `as` name) may not be a dunder or a forbidden name."""
+    if name and name.startswith("__"):
+        return [Violation(line, "dunder", f"the name `{name}` is not allowed")]
+    if name and name in FORBIDDEN_NAMES:
+        return [Violation(line, "forbidden name", f"`{name}` is not allowed in a program")]
+    return []
+
+
 def _walk(tree: ast.AST) -> list[ast.AST]:
     """Every node of `tree`, but not the insides of syntax outside the allowlist (one violation says it all)."""
     nodes, pending = [], [tree]
@@ -235,11 +244,14 @@ def _check_nodes(tree: ast.Module, rules: ProgramRules) -> list[Violation]:
             if node.arg is not None and node.arg.startswith("_"):
                 violations.append(Violation(line, "private keyword",
                                             f"`{node.arg}=`: keyword names starting with _ are not allowed"))
-        elif isinstance(node, (ast.FunctionDef, ast.arg, ast.alias)):
-            name = getattr(node, "name", None) or getattr(node, "arg", None) or getattr(node, "asname", None)
-            if name and name.startswith("__"):
-                violations.append(Violation(line, "dunder", f"the name `{name}` is not allowed"))
-        elif isinstance(node, ast.ExceptHandler) and node.type is None:
-            violations.append(Violation(line, "bare except", "name the exceptions you catch (e.g. `except "
-                                                             "ValueError:`)"))
+        elif isinstance(node, (ast.FunctionDef, ast.arg)):
+            name = getattr(node, "name", None) or getattr(node, "arg", None)
+            violations += _bound_name_violations(line, name)
+        elif isinstance(node, ast.ExceptHandler):
+            if node.type is None:
+                violations.append(Violation(line, "bare except", "name the exceptions you catch (e.g. `except "
+                                                                 "ValueError:`)"))
+            violations += _bound_name_violations(line, node.name)
+        if isinstance(node, ast.alias):  # `import numpy as __builtins__` would replace the builtins of the program
+            violations += _bound_name_violations(line, node.asname)
     return violations

@@ -153,15 +153,20 @@ def watch_parent(parent: int) -> None:
 
 def open_channel() -> tuple[int, int]:
     """Take stdin and stdout as the private channel; send anything the program prints to /dev/null; forget the
-    environment; exit when the parent goes."""
+    environment."""
     channel_out = os.dup(1)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
     os.close(devnull)
     os.environ.clear()
-    threading.Thread(target=watch_parent, args=(os.getppid(),), daemon=True).start()
     return 0, channel_out
+
+
+def start_watching_parent() -> None:
+    """Exit when the parent goes. Started after the lockdown, so the worker is one thread while it locks itself
+    down (the network namespace is the whole process's) and the thread is born under the filter."""
+    threading.Thread(target=watch_parent, args=(os.getppid(),), daemon=True).start()
 
 
 def main() -> None:
@@ -182,7 +187,11 @@ def main() -> None:
         np.seterr(all="ignore")
         lock_down(address_space() + memory_mb * 2**20 if memory_mb else 0, channel_out,
                   kernel=bool(meta.get("kernel_lockdown", True)), cpu_seconds=int(meta.get("cpu_seconds", 0)))
+        start_watching_parent()
+        safe_builtins = program_globals_["__builtins__"]
         exec(code, program_globals_)
+        if program_globals_.get("__builtins__") is not safe_builtins:
+            raise NameError("the program replaced its builtins")
         entry = program_globals_.get(entry_name)
         if not callable(entry):
             raise NameError(f"the program does not define {entry_name}()")

@@ -20,7 +20,7 @@ import numpy as np
 from lab.errors import LabError
 from lab.sandbox import ProgramError, check_program
 from lab.sandbox.codec import encode
-from lab.sandbox.process import WorkerProcess
+from lab.sandbox.process import MAX_REPLY_BYTES, WorkerProcess
 from lab.skills.model import Skill, Verification, check_name, skill_rules
 from lab.skills.store import SkillLibrary
 from lab.worlds.core import Task, World
@@ -95,6 +95,15 @@ def resolve_calls(name: str, source: str, library: SkillLibrary | None,
     return list(entries.values())
 
 
+FRAME_BYTES = 640 * 480 * 3
+"""One rendered frame (the renderer's default size, RGB)."""
+
+
+def video_bytes(max_steps: int, every: int = 2) -> int:
+    """The most an episode's frames can take: one every `every` steps, the first, and the settling steps'."""
+    return (max_steps // every + 16) * FRAME_BYTES
+
+
 @dataclass
 class EpisodeResult:
     seed: int
@@ -105,6 +114,17 @@ class EpisodeResult:
     frames: list[np.ndarray] = field(default_factory=list, repr=False)
     final_state: dict[str, Any] = field(default_factory=dict, repr=False)
     """The state at the episode's end (rounded), when asked for (a critic reads it)."""
+
+
+def episode_result(seed: int, meta: dict[str, Any]) -> EpisodeResult:
+    """An episode's result as the sandbox reported it, checked field by field (nothing it sends is trusted)."""
+    try:
+        state = meta.get("state", {})
+        return EpisodeResult(seed, bool(meta["success"]), float(meta["fitness"]), int(meta["steps"]),
+                             str(meta.get("error", ""))[:4000], final_state=dict(state) if state else {})
+    except (KeyError, TypeError, ValueError) as error:
+        raise ProgramError(f"the skill's sandbox sent an episode result that is not one ({type(error).__name__}: "
+                           f"{str(error)[:200]})") from None
 
 
 class SkillRunner:
@@ -146,8 +166,13 @@ class SkillRunner:
                  "envs_path": [str(d.resolve()) for d in world_dirs()],
                  "mujoco_gl": os.environ.get("MUJOCO_GL", "egl") if render else ""}
         self._start = (f"skill {name}", "lab.sandbox.episode_worker", setup, load_seconds, memory_mb)
-        self._robot_world = world.robot_api_doc() is not None
-        self._worker = WorkerProcess(*self._start, program_process=self._robot_world)
+        self._program_process = world.robot_api_doc() is not None
+        self._max_reply_bytes = MAX_REPLY_BYTES + (video_bytes(max_steps) if render else 0)
+        self._worker = self._started()
+
+    def _started(self) -> WorkerProcess:
+        return WorkerProcess(*self._start, max_reply_bytes=self._max_reply_bytes,
+                             program_process=self._program_process)
 
     @classmethod
     def for_skill(cls, world: World, task: Task, skill: Skill, library: SkillLibrary,
@@ -160,15 +185,15 @@ class SkillRunner:
     def run(self, seed: int) -> EpisodeResult:
         if not self._worker.alive:  # the last episode's program process died: both workers start again
             self._worker.close()
-            self._worker = WorkerProcess(*self._start, program_process=self._robot_world)
+            self._worker = self._started()
         arrays, meta = self._worker.exchange(encode({}, {"seed": seed}), self.episode_seconds, f"episode {seed}")
         if meta.get("restart"):
             self._worker.close()
         if meta.get("status") != "ok":
             raise ProgramError(str(meta.get("error")))
-        frames = list(arrays["frames"]) if "frames" in arrays else []
-        return EpisodeResult(seed, bool(meta["success"]), float(meta["fitness"]), int(meta["steps"]),
-                             str(meta.get("error", "")), frames)
+        result = episode_result(seed, meta)
+        result.frames = list(arrays["frames"]) if "frames" in arrays else []
+        return result
 
     @property
     def alive(self) -> bool:
@@ -240,8 +265,11 @@ class ProgramPlayer:
             self._worker.close()
         if meta.get("status") != "ok":
             return EpisodeResult(seed, False, float("nan"), 0, str(meta.get("error")))
-        return EpisodeResult(seed, bool(meta["success"]), float(meta["fitness"]), int(meta["steps"]),
-                             str(meta.get("error", "")), final_state=dict(meta.get("state", {})))
+        try:
+            return episode_result(seed, meta)
+        except ProgramError as error:
+            self._worker.close()
+            return EpisodeResult(seed, False, float("nan"), 0, error.message)
 
     def close(self) -> None:
         if self._worker is not None:

@@ -191,6 +191,9 @@ ATTACKS: dict[str, tuple[str, str, str]] = {
     "type() three-argument": ("", "evil = type('Evil', (), {{}})", "`type` is not allowed"),
     "class definition": ("class Evil:\n    pass", "pass", "classes are not allowed"),
     "private keyword": ("import numpy as np", "np.zeros(3, _x=1)", "private keyword"),
+    "numpy as the builtins": ("import numpy as __builtins__", "exec('import os')", "the name `__builtins__`"),
+    "an exception bound as the builtins": ("", "try:\n    1 / 0\nexcept ZeroDivisionError as __builtins__:\n    pass",
+                                            "the name `__builtins__`"),
     "global state": ("CALLS = [0]\nlast = 0", "global last\nlast = 1", "`global`/`nonlocal` are not allowed"),
 }
 STOPPED_WHILE_RUNNING: dict[str, tuple[str, str, str]] = {
@@ -435,3 +438,25 @@ def test_through_the_command_line_an_escape_is_one_clear_error(command: str, for
     assert "Traceback" not in done.stderr + done.stdout and CANARY_SECRET not in done.stderr + done.stdout
     assert not (fortress.watched.parent / "run").exists(), "a run directory was left behind"
     fortress.assert_held(None)
+
+
+def test_every_thread_of_a_worker_is_under_the_filter() -> None:
+    """The filter is synchronised to all threads (a thread started before it would otherwise run unfiltered)."""
+    from lab.sandbox import Sandbox
+    from lab.sandbox.rules import ProgramRules
+
+    rules = ProgramRules("f", ("x",), kind="probe")
+    with Sandbox("def f(x):\n    return x\n", rules) as sandbox:
+        sandbox.call(x=np.zeros(1))
+        pid = sandbox._worker._process.pid  # type: ignore[union-attr]
+        statuses = [(task / "status").read_text() for task in Path(f"/proc/{pid}/task").iterdir()]
+    assert len(statuses) >= 2, "the worker runs its parent watcher in a thread"
+    for status in statuses:
+        assert "Seccomp:\t2" in status and "NoNewPrivs:\t1" in status
+
+
+def test_a_program_cannot_replace_its_builtins_even_past_the_checker() -> None:
+    """`import numpy as __builtins__` is refused by the checker; fed straight to a worker, it is refused there."""
+    source = "import numpy as __builtins__\ndef f(x):\n    return x\n"
+    with pytest.raises(ProgramError, match="replaced its builtins"):
+        _unchecked_worker(source)

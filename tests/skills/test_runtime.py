@@ -97,3 +97,11 @@ def test_an_unverified_skill_is_not_stored(tmp_path: Path, embedder) -> None:
                                  seeds=[0, 1])
         assert not outcome.stored and outcome.verification.successes == 0
         assert len(library) == 0
+
+
+def test_a_long_rendered_episode_comes_back_whole() -> None:
+    """Frames come back in the episode's reply: a rendered episode of 300 steps is 150 frames (about 138 MB)."""
+    with SkillRunner(WORLD, WORLD.task("reach(cube_red)"), "skill", "def skill(robot):\n    robot.wait(290)\n",
+                     render=True, max_steps=400) as runner:
+        result = runner.run(0)
+    assert result.error == "" and len(result.frames) >= 145
