@@ -108,3 +108,11 @@ def test_solve_without_a_library_makes_the_default_one_first(tmp_path: Path) -> 
     assert done.returncode == 0, done.stdout + done.stderr
     assert "first use of the default library" in done.stdout and "solved with" in done.stdout
     assert (tmp_path / "skills" / "library.db").is_file()
+
+
+def test_a_search_with_an_unknown_training_setting_fails_before_it_starts(tmp_path: Path, lab) -> None:
+    done = lab("reward", "reacher", "reach", "--set", "train.bogus=1", "--out", str(tmp_path / "run"))
+    assert_one_clear_line(done, "train: Value error, bogus: Extra inputs are not permitted")
+    assert not (tmp_path / "run").exists()
+    done = lab("reward", "reacher", "reach", "--set", "train.reward=sparse", "--out", str(tmp_path / "run"))
+    assert_one_clear_line(done, "reward are set by the search itself")

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from lab.errors import LabError
 from lab.executors import Executor, JobResult, TrainJob, make_executor
@@ -33,6 +33,7 @@ from lab.rewards.program import BASELINES, REWARD_RULES, RewardProgram, baseline
 from lab.rewards.reflection import TrainingStats, reflection_text
 from lab.runs import Run
 from lab.sandbox import ProgramError, check_program
+from lab.settings import validation_problems
 from lab.worlds import get_world
 from lab.worlds.core import Task, World
 
@@ -71,6 +72,22 @@ class SearchConfig(BaseModel):
     max_parallel: int | None = Field(None, ge=1, description="jobs at once (default: the machine's cores)")
     ray_address: str | None = Field(None, description="a Ray cluster's address (default: a local Ray)")
     train: dict[str, Any] = Field(default_factory=dict, description="training settings (algo, n_envs, ppo, ...)")
+
+    @field_validator("train")
+    @classmethod
+    def _known_training_settings(cls, train: dict[str, Any]) -> dict[str, Any]:
+        """Training settings checked before the search starts, not when its first candidate trains."""
+        from lab.training.config import TrainConfig  # lab.training imports lab.rewards: issue 15 untangles this
+
+        owned = sorted({"world", "task", "task_program", "reward", "steps", "seed", "eval_seed",
+                        "eval_episodes"} & set(train))
+        if owned:
+            raise ValueError(f"{', '.join(owned)} are set by the search itself")
+        try:
+            TrainConfig.model_validate({**train, "world": "any", "task": "any"})
+        except ValidationError as error:
+            raise ValueError(validation_problems(error)) from None
+        return train
     llm: LLMSettings = Field(default_factory=lambda: LLMSettings())
 
 
