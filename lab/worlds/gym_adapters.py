@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -388,7 +389,26 @@ class GymWorld(World):
         return f"# the robot: {self.robot_spec!r}\n{source}"
 
 
+_SEEN_MUJOCO_WARNINGS: set[str] = set()
+
+
+def _mujoco_warning(message: str) -> None:
+    """MuJoCo's warnings as Python warnings, each text once per process: MuJoCo's own handler prints every one
+    (HalfCheetah's model repeats a deprecation for every env made) and appends it to MUJOCO_LOG.TXT in the working
+    directory."""
+    if message not in _SEEN_MUJOCO_WARNINGS:
+        _SEEN_MUJOCO_WARNINGS.add(message)
+        warnings.warn(f"MuJoCo: {message.strip()}", RuntimeWarning, stacklevel=2)
+
+
+def route_mujoco_warnings() -> None:
+    """Send MuJoCo's warnings to Python's `warnings` module, unless the user has set a handler of their own."""
+    if mujoco.get_mju_user_warning() is None:
+        mujoco.set_mju_user_warning(_mujoco_warning)
+
+
 def _make_gym_world(spec: RobotSpec) -> GymWorld:
+    route_mujoco_warnings()
     probe = gym.make(spec.env_id)
     try:
         model = probe.unwrapped.model  # type: ignore[attr-defined]

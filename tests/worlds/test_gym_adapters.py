@@ -74,3 +74,16 @@ def test_yaw_turned_accumulates_past_a_full_turn():
         base.data.qvel[2] = 4.0  # spin the free body's rotation joint at 4 rad/s
         env.step(np.zeros(2, dtype=np.float32))
     assert read_state(env)["yaw_turned"] > 2 * np.pi
+
+
+def test_mujoco_warnings_are_said_once_and_write_no_log_file(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    make_three = ("from lab.worlds import get_world\nworld = get_world('halfcheetah')\n"
+                  "for seed in range(3):\n    world.make_env(world.default_tasks()[0], seed=seed).reset()\n")
+    done = subprocess.run([sys.executable, "-c", make_three], capture_output=True, text=True, cwd=tmp_path,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("settotalmass") <= 1, done.stderr
+    assert list(tmp_path.iterdir()) == [], "MuJoCo wrote a log into the working directory"
