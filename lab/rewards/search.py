@@ -34,6 +34,7 @@ from lab.rewards.reflection import TrainingStats, reflection_text
 from lab.runs import Run
 from lab.sandbox import ProgramError, check_program
 from lab.settings import validation_problems
+from lab.training.config import TrainConfig
 from lab.worlds import get_world
 from lab.worlds.core import Task, World
 
@@ -77,8 +78,6 @@ class SearchConfig(BaseModel):
     @classmethod
     def _known_training_settings(cls, train: dict[str, Any]) -> dict[str, Any]:
         """Training settings checked before the search starts, not when its first candidate trains."""
-        from lab.training.config import TrainConfig  # lab.training imports lab.rewards: issue 15 untangles this
-
         owned = sorted({"world", "task", "task_program", "reward", "steps", "seed", "eval_seed",
                         "eval_episodes"} & set(train))
         if owned:

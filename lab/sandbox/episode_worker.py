@@ -103,9 +103,7 @@ class ProgramProcess:
         self._outcome(None, {})
 
     def _receive(self) -> dict[str, Any]:
-        head = _read_all(self.reader, 8)
-        length = int.from_bytes(head, "little") if head is not None else 0
-        body = _read_all(self.reader, length) if head is not None and length <= MAX_PROGRAM_FRAME else None
+        body = read_frame(self.reader, MAX_PROGRAM_FRAME)
         try:
             if body is None:
                 raise ValueError
@@ -182,17 +180,6 @@ class ProgramProcess:
 
 class UnknownRobotMethod(RobotError):
     """A program asked the robot for something that is not one of its public methods."""
-
-
-def _read_all(fd: int, size: int) -> bytes | None:
-    chunks, remaining = [], size
-    while remaining:
-        chunk = os.read(fd, min(remaining, 1 << 20))
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
 
 
 def entry_of(policy: Callable[..., Any]) -> Callable[..., Any]:

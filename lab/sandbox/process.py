@@ -23,7 +23,7 @@ import numpy as np
 from lab.sandbox.codec import decode, encode
 from lab.sandbox.lockdown import kernel_lockdown_wanted
 from lab.sandbox.rules import ProgramError, ProgramRules, check_program, printable
-from lab.sandbox.worker import FRAME_HEADER
+from lab.sandbox.worker import FRAME_HEADER, read_exactly
 
 Returns = Literal["array", "bool", "value_and_components"]
 COMPONENT_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
@@ -95,27 +95,13 @@ def _write_frame_before(fd: int, payload: bytes, deadline: float) -> None:
 def _read_frame_before(fd: int, deadline: float, max_bytes: int) -> bytes | None:
     """One length-prefixed frame, all of it before `deadline` (TimeoutError otherwise: a worker that sends half a
     frame and stops cannot hang the parent); None when the worker closed the channel."""
-    head = _read_before(fd, FRAME_HEADER.size, deadline)
+    head = read_exactly(fd, FRAME_HEADER.size, deadline)
     if head is None:
         return None
     (length,) = FRAME_HEADER.unpack(head)
     if length > max_bytes:
         raise FrameTooLong(f"a reply of {length:,} bytes, over the limit of {max_bytes:,}")
-    return _read_before(fd, length, deadline)
-
-
-def _read_before(fd: int, size: int, deadline: float) -> bytes | None:
-    chunks, remaining = [], size
-    while remaining:
-        left = deadline - time.perf_counter()
-        if left <= 0 or not select.select([fd], [], [], left)[0]:
-            raise TimeoutError
-        chunk = os.read(fd, min(remaining, 1 << 20))
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
+    return read_exactly(fd, length, deadline)
 
 
 def _spawn(module: str, stdin: int, stdout: int, passed: tuple[int, ...] = ()) -> subprocess.Popen[bytes]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import linecache
 import os
 import resource
+import select
 import signal
 import struct
 import sys
@@ -30,13 +31,16 @@ FRAME_HEADER = struct.Struct("<Q")
 PROGRAM_FILE = "<program>"
 
 
-def read_frame(fd: int) -> bytes | None:
-    """One length-prefixed frame from the (trusted) parent, or None when it has closed the channel."""
-    head = _read_exactly(fd, FRAME_HEADER.size)
+def read_frame(fd: int, max_bytes: int | None = None) -> bytes | None:
+    """One length-prefixed frame, or None when the other side has closed the channel or (with `max_bytes`)
+    announced a longer frame than that, which is then not read."""
+    head = read_exactly(fd, FRAME_HEADER.size)
     if head is None:
         return None
     (length,) = FRAME_HEADER.unpack(head)
-    return _read_exactly(fd, length)
+    if max_bytes is not None and length > max_bytes:
+        return None
+    return read_exactly(fd, length)
 
 
 def write_frame(fd: int, payload: bytes) -> None:
@@ -46,9 +50,15 @@ def write_frame(fd: int, payload: bytes) -> None:
         view = view[written:]
 
 
-def _read_exactly(fd: int, size: int) -> bytes | None:
+def read_exactly(fd: int, size: int, deadline: float | None = None) -> bytes | None:
+    """`size` bytes from `fd`, or None at the end of the channel; with `deadline` (a perf_counter time), all of them
+    before it or TimeoutError, so a writer that stops halfway cannot hang the reader."""
     chunks, remaining = [], size
     while remaining:
+        if deadline is not None:
+            left = deadline - time.perf_counter()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise TimeoutError
         chunk = os.read(fd, min(remaining, 1 << 20))
         if not chunk:
             return None
