@@ -49,7 +49,7 @@ def llm_settings(llm: str | None = None, api_base: str | None = None, record: Pa
     """LLM settings for a command: the `llm:` section of a YAML config, then --llm, --api-base, --record and
     --llm-budget on top. Commands that use models (reward search, curriculum) take these options."""
     from lab.errors import LabError
-    from lab.llm.config import LLMSettings
+    from lab.llm.config import LLMSettings, check_models
     from lab.settings import read_yaml_mapping, validated
 
     values: dict = {}
@@ -60,4 +60,6 @@ def llm_settings(llm: str | None = None, api_base: str | None = None, record: Pa
         values.update(section)
     overrides = {"model": llm, "api_base": api_base, "record": record, "budget_usd": budget_usd}
     values.update({k: v for k, v in overrides.items() if v is not None})
-    return validated(LLMSettings, values, "LLM")
+    settings = validated(LLMSettings, values, "LLM")
+    check_models(settings)
+    return settings

@@ -49,11 +49,13 @@ def reward_command(
     report: Annotated[bool, typer.Option(help="Write report.html at the end.")] = False,
 ) -> None:
     """Search for a reward program: propose, check and repair, train, reflect, evolve; compare with baselines."""
+    from lab.llm.config import OFFLINE
     from lab.rewards.search import RewardSearch, SearchConfig
     from lab.rewards.search import promote as promote_best
     from lab.runs import Run
     from lab.settings import read_yaml_mapping, validated
 
+    embedder = None
     if resume is not None:
         run = Run.open(resume, made_by="reward")
         settings = validated(SearchConfig, run.read_json("config.json")["search"], "search")
@@ -79,6 +81,12 @@ def reward_command(
         from lab.worlds import get_world
 
         label = get_world(settings.world).task(settings.task).family.name if settings.task else settings.task_text
+        if settings.task_text and not settings.task and settings.llm.model_for("reward_designer") == OFFLINE:
+            from lab.rewards.task_program import read_goal
+            from lab.skills.embedding import SentenceEmbedder
+
+            embedder = SentenceEmbedder()
+            read_goal(get_world(settings.world), settings.task_text, embedder)
         run = Run.create("reward", f"{settings.world}-{label}", out=out)
         run.write_json("config.json", {"command": "reward", "search": settings.model_dump(mode="json")})
     console.print(f"run directory: {run.path}")
@@ -123,7 +131,7 @@ def reward_command(
                                   f"{info['seconds']:.0f} s, LLM ${info['llm_cost_usd']:.4f}"
                                   if info["best"] else "  no candidate trained yet")
 
-        summary = RewardSearch(settings, run, progress=show).run()
+        summary = RewardSearch(settings, run, progress=show, embedder=embedder).run()
 
     final = summary["final_evaluation"]
     table = Table(title=f"held-out evaluation over {final['episodes']} seeds")

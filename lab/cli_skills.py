@@ -1,4 +1,4 @@
-"""`lab skills`: list, search, show, remove, approve, pin, export and import the skills of a library."""
+"""`lab skills`: list, search, show, remove, approve, pin, export, import and check the skills of a library."""
 
 from __future__ import annotations
 
@@ -190,6 +190,30 @@ def import_command(folder: Annotated[Path, typer.Argument(metavar="DIR")],
     with open_library(library, create=True) as opened, console.status("importing"):
         added = opened.import_from(folder)
     console.print(f"imported {len(added)}: {', '.join(added)}")
+
+
+@skills_app.command("check")
+def check_command(
+    library: LibraryOption = DEFAULT_LIBRARY,
+    repair: Annotated[bool, typer.Option(help="Embed the skill versions that have no embedding.")] = True,
+) -> None:
+    """Check the library: SQLite's integrity check, skill versions without an embedding (search and retrieval never
+    find them; embedded again unless --no-repair), missing artefacts. Exits 1 when anything is left wrong."""
+    with open_library(library, create=False) as opened, console.status("checking"):
+        found = opened.check(repair=repair)
+        count = len(opened)
+    for line in found.damage:
+        console.print(f"[red]damage[/]: {line}", highlight=False)
+    if found.repaired:
+        console.print(f"embedded again: {', '.join(found.repaired)}", highlight=False)
+    if found.unembedded:
+        console.print(f"[red]without an embedding[/] (run without --no-repair): {', '.join(found.unembedded)}",
+                      highlight=False)
+    for line in found.missing_artefacts:
+        console.print(f"[red]missing artefact[/]: {line}", highlight=False)
+    if not found.ok:
+        raise typer.Exit(1)
+    console.print(f"library {library}: ok ({count} skills)")
 
 
 SEEDS = packaged("skills/seed")

@@ -116,3 +116,50 @@ def test_a_search_with_an_unknown_training_setting_fails_before_it_starts(tmp_pa
     assert not (tmp_path / "run").exists()
     done = lab("reward", "reacher", "reach", "--set", "train.reward=sparse", "--out", str(tmp_path / "run"))
     assert_one_clear_line(done, "reward are set by the search itself")
+
+
+def test_a_goal_the_world_cannot_do_is_refused_not_solved(tmp_path: Path, lab) -> None:
+    library = tmp_path / "lib"
+    assert lab("skills", "init", "--library", str(library)).returncode == 0
+    done = lab("solve", "playground", "fly to the moon", "--library", str(library))
+    assert_one_clear_line(done, "'fly to the moon' means none of the playground world's tasks")
+    assert "press_button" in done.stderr and "solved" not in done.stdout
+    done = lab("solve", "playground", "put the purple cube in the blue zone", "--library", str(library))
+    assert_one_clear_line(done, "the playground world has nothing purple")
+
+
+def test_a_task_text_the_world_cannot_do_leaves_no_search(tmp_path: Path, lab) -> None:
+    done = lab("reward", "playground", "--task-text", "make me a sandwich", "--out", str(tmp_path / "run"))
+    assert_one_clear_line(done, "'make me a sandwich' means none of the playground world's tasks")
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(("model", "says"), [
+    ("nonsense", "litellm knows no provider for the model 'nonsense'"),
+    ("file:/proc/no-such-folder", "cannot make the folder /proc/no-such-folder for file: model requests"),
+    ("replay:/no/such/cassette.jsonl", "cassette"),
+])
+def test_a_model_that_cannot_be_called_leaves_no_run(tmp_path: Path, lab, model: str, says: str) -> None:
+    done = lab("reward", "reacher", "reach", "--llm", model, "--out", str(tmp_path / "run"))
+    assert_one_clear_line(done, says)
+    assert not (tmp_path / "run").exists()
+    done = lab("curriculum", "playground", "--llm", model, "--out", str(tmp_path / "session"))
+    assert_one_clear_line(done, says)
+    assert not (tmp_path / "session").exists()
+
+
+def test_skills_check_repairs_a_skill_without_an_embedding(tmp_path: Path, lab, embedder) -> None:
+    from lab.skills import Skill, SkillLibrary
+
+    library = tmp_path / "lib"
+    with SkillLibrary(library, embedder) as made:
+        made.add(Skill(name="reach", description="move the gripper to an object", kind="code", world="playground",
+                       task="reach", source="def reach(robot):\n    pass\n"))
+    db = sqlite3.connect(library / "library.db")
+    db.execute("DELETE FROM embeddings WHERE skill_id = 1")
+    db.commit()
+    db.close()
+    left = lab("skills", "check", "--library", str(library), "--no-repair")
+    assert left.returncode == 1 and "without an embedding" in left.stdout and "reach@1" in left.stdout
+    repaired = lab("skills", "check", "--library", str(library))
+    assert repaired.returncode == 0 and "embedded again: reach@1" in repaired.stdout and "ok" in repaired.stdout

@@ -275,11 +275,13 @@ def solve(world_name: str, goal: str, library: SkillLibrary, config: CurriculumC
           on_try: Callable[[int, Any], None] | None = None,
           llms: dict[str, LLM | None] | None = None) -> tuple[Task, float, Written]:
     """Voyager's zero-shot mode: the goal is split into subgoals (by the planner model in the curriculum role, or
-    offline at "then" and ";"), each read as the world's task it means; several make one composite task. With a
+    offline at "then" and ";"), each read as the world's task it means (offline, a part that means none of them, or
+    names a thing or number the world lacks, refuses the goal); several make one composite task, judged part by part
+    in their order. With a
     model, a subgoal that is none of the world's tasks makes the whole goal a task given in words, its success
     check written by the model. A program for the task is then written (by the skill_writer model, or by
     compositional search) over the library's skills, which stay frozen: nothing is stored."""
-    from lab.rewards.task_program import closest_task
+    from lab.rewards.task_program import closest_task, read_goal
 
     config = config or CurriculumConfig(world=world_name)
     llms = llms or {}
@@ -287,7 +289,8 @@ def solve(world_name: str, goal: str, library: SkillLibrary, config: CurriculumC
     world = get_world(world_name)
     pool = every_task(world)
     parts = split_goal(goal, world, library, planner)
-    found = [closest_task(world, part, library.embedder, pool) for part in parts]
+    read = read_goal if planner is None else closest_task
+    found = [read(world, part, library.embedder, pool) for part in parts]
     similarity = min(s for _, s in found)
     if planner is not None and similarity < config.match_similarity:
         from lab.curriculum.llm_curriculum import task_name

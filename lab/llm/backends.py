@@ -47,6 +47,18 @@ class LiteLLMBackend:
         self.api_base = api_base
         self.api_key = api_key
 
+    def check_model(self, model: str) -> None:
+        """Raise an LLMError when litellm cannot tell which provider serves `model` (a name without a provider,
+        such as "nonsense"), before anything is asked or written."""
+        litellm = import_litellm()
+        try:
+            litellm.get_llm_provider(model, api_base=self.api_base)
+        except Exception as error:  # litellm raises its own BadRequestError for a name it cannot place
+            raise LLMError(f"litellm knows no provider for the model {model!r}",
+                           hint="give a litellm model name with its provider, e.g. openai/gpt-4o, "
+                                "anthropic/claude-sonnet-4-5, ollama/qwen2.5-coder; or offline, replay:FILE, "
+                                "file:DIR") from error
+
     def supports_n(self, model: str) -> bool:
         litellm = import_litellm()
         try:
@@ -190,7 +202,11 @@ class FileBackend:
         self.wait_seconds = wait_seconds
         self.poll_seconds = poll_seconds
         self.on_wait = on_wait
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise LLMError(f"cannot make the folder {folder} for file: model requests: {error.strerror}",
+                           hint="give file:DIR with a folder you can write") from None
         self._lock = threading.Lock()
         numbers = [int(m.group(1)) for p in folder.glob("request-*.json")
                    if (m := re.fullmatch(r"request-(\d+)\.json", p.name))]

@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from lab.errors import LabError
-from lab.llm.backends import Cassette
+from lab.llm.backends import Cassette, LiteLLMBackend
 from lab.llm.cache import ResponseCache
 from lab.llm.client import LLM, make_backend
 from lab.llm.ledger import Ledger
@@ -54,6 +54,16 @@ class LLMSettings(BaseModel):
         if unknown:
             raise LabError(f"unknown LLM role(s) in the config: {', '.join(unknown)}",
                            hint=f"roles: {', '.join(ROLES)}")
+
+
+def check_models(settings: LLMSettings) -> None:
+    """Raise a LabError for a model no role could call (an unknown provider, a cassette that is not there, a
+    file: folder that cannot be made), so a command refuses it before it makes a run directory."""
+    settings.check_roles()
+    for model in sorted({settings.model_for(role) for role in ROLES} - {OFFLINE}):
+        backend = make_backend(model, settings.api_base, settings.file_wait_s)
+        if isinstance(backend, LiteLLMBackend):
+            backend.check_model(model)
 
 
 def build_llms(settings: LLMSettings, run_dir: Path | None = None) -> dict[str, LLM | None]:

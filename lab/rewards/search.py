@@ -142,7 +142,7 @@ class RewardSearch:
     """One search, in its run directory; `run()` goes on from wherever the journal says it stopped."""
 
     def __init__(self, config: SearchConfig, run: Run, designer: RewardDesigner | None = None,
-                 executor: Executor | None = None, progress: ProgressFn | None = None) -> None:
+                 executor: Executor | None = None, progress: ProgressFn | None = None, embedder: Any = None) -> None:
         self.config = config
         self.run_dir = run
         self.world: World = get_world(config.world)
@@ -152,7 +152,7 @@ class RewardSearch:
             from lab.llm.config import build_llms
 
             self.llms = build_llms(config.llm, run.path)
-        self._embedder: Any = None
+        self._embedder: Any = embedder
         self._judged: Any = None
         self.task: Task = self._resolve_task()
         self.designer = designer or self._designer()
@@ -183,7 +183,7 @@ class RewardSearch:
             raise LabError("a reward search needs a task", hint="give TASK, or --task-text 'the task in words'")
         llm = self.llms.get("reward_designer")
         if llm is None:
-            task, similarity = task_program.closest_task(self.world, config.task_text, self.embedder)
+            task, similarity = task_program.read_goal(self.world, config.task_text, self.embedder)
             self.progress("task", {"task": task.id, "similarity": similarity, "written": False})
             return task
         written = [e for e in self.run_dir.events() if e["event"] == "task_program"]

@@ -132,11 +132,14 @@ class RewardVecEnv(VecEnvWrapper):
         self._fitness_max = np.full(n, -np.inf)
         self._success_any = np.zeros(n, dtype=bool)
         self._success_last = np.zeros(n, dtype=bool)
+        self._parts_held = np.zeros((n, len(task.family.parts)), dtype=bool)
+        self._out_of_order = np.zeros(n, dtype=bool)
         self._components: dict[str, np.ndarray] = {}
 
     def _clear(self, which: np.ndarray) -> None:
         for array in (self._length, self._reward, self._env_reward, self._fitness_sum, self._fitness_last,
-                      self._success_any, self._success_last, *self._components.values()):
+                      self._success_any, self._success_last, self._parts_held, self._out_of_order,
+                      *self._components.values()):
             array[which] = 0
         self._fitness_max[which] = -np.inf
 
@@ -158,7 +161,11 @@ class RewardVecEnv(VecEnvWrapper):
         batch = self.states.arrays
         self.reward_fn.submit(batch, self._actions)
         fitness = self.task.fitness(batch)
-        success = self.task.success(batch)
+        success = self.task.step_success(batch)
+        if self.task.family.parts:
+            self._out_of_order |= self.task.breaks_order(self._parts_held, success)
+            self._parts_held |= success
+            success = np.asarray(success.all(axis=-1), dtype=bool)
         fitness_list, success_list, env_list = fitness.tolist(), success.tolist(), env_rewards.tolist()
         for index, info in enumerate(infos):
             info["task_fitness"] = fitness_list[index]
@@ -200,6 +207,7 @@ class RewardVecEnv(VecEnvWrapper):
         fitness = self.task.fold_fitness(self._fitness_sum[index], self._fitness_last[index],
                                          self._fitness_max[index], length)
         success = self.task.fold_success(self._success_any[index], self._success_last[index])
+        success = success & ~self._out_of_order[index]
         return EpisodeStats(length, float(self._reward[index]), float(self._env_reward[index]), float(fitness),
                             bool(success), {name: float(v[index]) for name, v in self._components.items()})
 

@@ -318,18 +318,18 @@ def play_policy(world: Any, task: Any, env: Any, policy: NumpyPolicy, *, max_ste
     """A policy skill's episode in a world without a robot API (locomotion): act from each observation until the
     episode ends, the step budget runs out or (with `until_success`) the task's success check holds."""
     observation = world.observe(env)
-    successes: list[bool] = []
+    successes: list[np.ndarray] = []
     fitness: list[float] = []
     steps = 0
     while steps < max_steps:
         observation, _, terminated, truncated, _ = env.step(policy.act(observation))
         steps += 1
         state = as_batch(read_state(env))
-        successes.append(bool(task.success(state)[0]))
+        successes.append(task.step_success(state)[0])
         fitness.append(float(task.fitness(state)[0]))
         if on_step is not None:
             on_step(steps)
-        if terminated or truncated or (until_success and successes[-1]):
+        if terminated or truncated or (until_success and bool(np.all(successes[-1]))):
             break
     return ProgramOutcome(bool(task.episode_success(np.array(successes))),
                           float(task.episode_fitness(np.array(fitness))), steps)

@@ -53,6 +53,21 @@ class SearchHit:
     score: float
 
 
+@dataclass(frozen=True)
+class LibraryCheck:
+    """What `SkillLibrary.check` found: SQLite's damage report, skill versions without an embedding (left or
+    repaired), and artefacts that are missing."""
+
+    damage: list[str]
+    unembedded: list[str]
+    repaired: list[str]
+    missing_artefacts: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not (self.damage or self.unembedded or self.missing_artefacts)
+
+
 class SkillLibrary:
     """A skill library in a folder: `library.db` and `artefacts/`."""
 
@@ -295,21 +310,55 @@ class SkillLibrary:
 
     # ----- embeddings and search
     def _ensure_embedding_model(self) -> None:
-        """Record the embedding model on first use; when it or its dimension changed, re-embed every skill."""
-        if self.meta("embedding_model") == self.embedder.name and self.meta("embedding_dim"):
-            return
+        """Record the embedding model on first use; when it or its dimension changed, re-embed every skill. The
+        check, the reading and the rewriting are one write transaction, so a process adding skills at the same
+        moment is waited for and its embeddings are not lost."""
         model, dim = self.embedder.name, str(self.embedder.dim)
-        rows = self._db.execute("SELECT id, body FROM skills").fetchall()
-        texts = [Skill.from_dict(json.loads(body)).search_text() for _, body in rows]
-        vectors = self.embedder.encode(texts) if texts else np.zeros((0, int(dim)), dtype=np.float32)
+        if self.meta("embedding_model") == model and self.meta("embedding_dim") == dim:
+            return
         with self._write() as db:
+            if self.meta("embedding_model") == model and self.meta("embedding_dim") == dim:
+                return
+            rows = db.execute("SELECT id, body FROM skills").fetchall()
             db.execute("DELETE FROM embeddings")
-            db.executemany("INSERT INTO embeddings VALUES (?, ?)",
-                           [(row[0], vector.astype(np.float32).tobytes()) for row, vector in zip(rows, vectors,
-                                                                                                  strict=True)])
+            self._embed(db, rows)
             db.execute("INSERT OR REPLACE INTO meta VALUES ('embedding_model', ?)", (model,))
             db.execute("INSERT OR REPLACE INTO meta VALUES ('embedding_dim', ?)", (dim,))
         self._index = None
+
+    def _embed(self, db: sqlite3.Connection, rows: list[tuple[int, str]]) -> None:
+        """Embed the skills of `rows` (id, body) with the library's model and store their vectors."""
+        texts = [Skill.from_dict(json.loads(body)).search_text() for _, body in rows]
+        vectors = self.embedder.encode(texts) if texts else np.zeros((0, self.embedder.dim), dtype=np.float32)
+        db.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?)",
+                       [(row[0], np.asarray(vector, dtype=np.float32).tobytes())
+                        for row, vector in zip(rows, vectors, strict=True)])
+
+    def check(self, repair: bool = False) -> LibraryCheck:
+        """What is wrong with the library: SQLite's full integrity check, skill versions without an embedding
+        (never found by search or retrieval), artefacts a skill names that are missing. With `repair`, embed the
+        skills that lack one (the only damage the library can mend itself)."""
+        verdict = [row[0] for row in self._db.execute("PRAGMA integrity_check").fetchall()]
+        damage = [] if verdict == ["ok"] else verdict
+        unembedded_query = ("SELECT s.id, s.body, s.name, s.version FROM skills s "
+                            "LEFT JOIN embeddings e ON e.skill_id = s.id WHERE e.skill_id IS NULL")
+        unembedded = self._db.execute(unembedded_query).fetchall()
+        repaired: list[str] = []
+        if repair and unembedded:
+            self._ensure_embedding_model()
+            with self._write() as db:
+                rows = db.execute(unembedded_query).fetchall()
+                self._embed(db, [(row[0], row[1]) for row in rows])
+                repaired = [f"{row[2]}@{row[3]}" for row in rows]
+            self._index = None
+            unembedded = []
+        missing = [f"{skill.ref}: {skill.artefact}" for skill in self._every_version()
+                   if skill.artefact and not (self.folder / skill.artefact).exists()]
+        return LibraryCheck(damage, [f"{row[2]}@{row[3]}" for row in unembedded], repaired, missing)
+
+    def _every_version(self) -> list[Skill]:
+        return [self._row_skill(row) for row in self._db.execute(
+            "SELECT body, version, status, created FROM skills ORDER BY id")]
 
     def _load_index(self) -> tuple[VectorIndex, list[int], np.ndarray, np.ndarray, np.ndarray]:
         """The derived index: vectors of active skills with their ids, worlds, kinds and verified flags."""

@@ -105,6 +105,8 @@ class TaskFamily:
     """True when the world's own env reward is the human-written baseline for this task."""
     check: Callable[[Mapping[str, ParamValue]], str | None] | None = None
     """A rule across parameters (e.g. two objects must differ): returns what is wrong, or None."""
+    parts: tuple[Task, ...] = ()
+    """For a composite task: its parts, in the order they must be done."""
     program: str | None = None
     """For a task given in words: the task program (`compute_success`, `compute_fitness`) that judges it, which
     runs only in sandboxes; the functions above call into one."""
@@ -193,9 +195,31 @@ class Task:
         """Per env, the task metric at this state: float array of shape (n,)."""
         return np.asarray(self.family.fitness(state, self.param_map), dtype=np.float64)
 
+    def step_success(self, state: State) -> np.ndarray:
+        """Per env, what an episode's judge records at this state: the success check, shape (n,); for a composite
+        task each part's, shape (n, parts), so that the episode can be judged part by part in order."""
+        if self.family.parts:
+            return np.stack([part.success(state) for part in self.family.parts], axis=-1)
+        return self.success(state)
+
+    def breaks_order(self, held: np.ndarray, now: np.ndarray) -> np.ndarray:
+        """For a composite, per env: whether a part holds for the first time (`now`, shape (n, parts), against
+        `held`, the parts that held at some earlier step) before every part ahead of it has held. Running form of
+        the order rule in `episode_success`."""
+        after = held | now
+        earlier_done = np.logical_and.accumulate(after, axis=-1)
+        ahead_done = np.concatenate([np.ones_like(after[..., :1]), earlier_done[..., :-1]], axis=-1)
+        return np.asarray((now & ~held & ~ahead_done).any(axis=-1), dtype=bool)
+
     def episode_success(self, per_step: np.ndarray) -> np.ndarray:
-        """Episode success from per-step success of shape (T, n) (or (T,)), by `success_when`."""
+        """Episode success from what `step_success` recorded at each step, shape (T, n) (or (T,)), by
+        `success_when`. A composite (shape (T, n, parts) or (T, parts)) succeeds when every part holds at the end
+        and the parts first held in their order."""
         steps = np.asarray(per_step, dtype=bool)
+        if self.family.parts:
+            first = np.where(steps.any(axis=0), steps.argmax(axis=0), len(steps))
+            in_order = np.all(np.diff(first, axis=-1) >= 0, axis=-1)
+            return np.asarray(steps[-1].all(axis=-1) & in_order, dtype=bool)
         return self.fold_success(steps.any(axis=0), steps[-1])
 
     def episode_fitness(self, per_step: np.ndarray) -> np.ndarray:
@@ -218,8 +242,9 @@ class Task:
 
 
 def all_of(world: str, parts: Sequence[Task]) -> Task:
-    """A composite task, `A & B & ...`: done in order in one episode, judged at the end by every part's success
-    check (all must hold) and the sum of their fitness. Its id parses back to the same task."""
+    """A composite task, `A & B & ...`: done in order in one episode, judged by every part's success check (all
+    must hold at the end, and each must first have held no earlier than the one before it) and the sum of their
+    fitness at the end. Its id parses back to the same task."""
     if len(parts) < 2:
         raise LabError("a composite task needs at least two parts, joined by &")
     momentary = [part.id for part in parts if part.family.success_when != "final"]
@@ -236,7 +261,7 @@ def all_of(world: str, parts: Sequence[Task]) -> Task:
     description = ", then ".join(part.description for part in parts).replace("{", "{{").replace("}", "}}")
     family = TaskFamily(" & ".join(part.id for part in parts), description, success, fitness,
                         "the sum of the parts' fitness at the end", sum(part.horizon for part in parts),
-                        fitness_over="final")
+                        fitness_over="final", parts=tuple(parts))
     return family.bind(world)
 
 

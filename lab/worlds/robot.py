@@ -58,12 +58,12 @@ def play_program(world: World, task: Task, env: gym.Env, program: Callable[..., 
     robot = world.robot(env)
     if robot is None:
         raise LabError(f"world {world.name!r} has no robot API to run a program with")
-    successes: list[bool] = []
+    successes: list[np.ndarray] = []
     fitness: list[float] = []
 
     def record() -> None:
         state = as_batch(read_state(env))
-        successes.append(bool(task.success(state)[0]))
+        successes.append(task.step_success(state)[0])
         fitness.append(float(task.fitness(state)[0]))
         if on_step is not None:
             on_step(robot.steps)

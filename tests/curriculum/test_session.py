@@ -105,11 +105,15 @@ def test_solve_reaches_a_composite_goal_that_no_single_stored_skill_reaches(tmp_
         assert task.id == "open_drawer(amount=0.12) & place(obj=cube_green, zone=zone_red)"
         assert solved.found and solved.verification.passed and set(solved.calls) == {"open_drawer", "place"}
         assert len(library) == before
+        assert list(solved.calls).index("open_drawer") < list(solved.calls).index("place")
         alone = ["def alone(robot):\n    open_drawer(robot)\n",
                  "def alone(robot):\n    place(robot, obj='cube_green', zone='zone_red')\n"]
+        reversed_order = ("def alone(robot):\n    place(robot, obj='cube_green', zone='zone_red')\n"
+                          "    open_drawer(robot)\n")
         with ProgramPlayer(WORLD, task, library) as player:
             for source in alone:
                 assert not any(player.play("alone", source, seed).success for seed in range(3))
+            assert not any(player.play("alone", reversed_order, seed).success for seed in range(2))
 
 
 BROKEN_SKILL = "```python\ndef reach(robot, obj):\n    robot.fly_to(obj)\n```"

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from lab.curriculum.proposer import every_task
-from lab.rewards.task_program import closest_task, mentions
+from lab.errors import LabError
+from lab.rewards.task_program import closest_task, mentions, read_goal
 from lab.worlds import get_world
 
 WORLD = get_world("playground")
@@ -34,3 +35,32 @@ def test_one_word_names_one_value_and_order_counts() -> None:
     right = mentions(WORLD.task("stack(cube_green, cube_red)"), "the green cube on the red cube")
     swapped = mentions(WORLD.task("stack(cube_red, cube_green)"), "the green cube on the red cube")
     assert right.in_order and not swapped.in_order and right.score > swapped.score
+
+
+@pytest.mark.parametrize(("goal", "task"), [
+    ("lift the green cube", "lift(obj=cube_green, height=0.08)"),
+    ("reach the red cube", "reach(obj=cube_red)"),
+    ("sort the cubes", "sort"),
+    ("lift the ball 15 cm", "lift(obj=ball, height=0.15)"),
+    ("open the drawer 0.1 m", "open_drawer(amount=0.1)"),
+])
+def test_read_goal_takes_the_family_name_and_a_number(goal: str, task: str, embedder) -> None:
+    found, _ = read_goal(WORLD, goal, embedder, POOL)
+    assert found.id == task
+
+
+@pytest.mark.parametrize(("goal", "says"), [
+    ("fly to the moon", "means none of the playground world's tasks"),
+    ("make me a sandwich", "means none of the playground world's tasks"),
+    ("turn on the lights", "means none of the playground world's tasks"),
+    ("lift the purple cube", "has nothing purple"),
+    ("put the cube in the yellow zone", "has nothing yellow"),
+    ("lift the ball 5 m", "outside [0.01, 0.25]"),
+    ("press the button 3 times", "takes no number"),
+])
+def test_read_goal_refuses_what_the_world_cannot_do(goal: str, says: str, embedder) -> None:
+    with pytest.raises(LabError) as refused:
+        read_goal(WORLD, goal, embedder, POOL)
+    assert says in refused.value.message and "\n" not in str(refused.value)
+    if "means none" in says:
+        assert "press_button" in str(refused.value.hint) and "--llm" in str(refused.value.hint)

@@ -8,8 +8,10 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -230,3 +232,48 @@ def test_kill_9_in_the_middle_of_adding_loses_nothing_committed(tmp_path: Path, 
         assert count == len(versions)
         assert library.add(skill("shared", "after the crash")).version == versions[-1] + 1
         json.dumps([s.to_dict() for s in library.versions("shared")])
+
+
+class InterruptingEmbedder(ProjectedEmbedder):
+    """A model whose first encoding lets another writer add a skill meanwhile (in a thread, waited for at most a
+    second): the moment two first writers of a new embedding model met at, which used to lose the other's
+    embeddings."""
+
+    def __init__(self, base: SentenceEmbedder, dim: int, meanwhile: Any) -> None:
+        super().__init__(base, dim)
+        self.meanwhile = meanwhile
+        self.thread: threading.Thread | None = None
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if self.thread is None:
+            self.thread = threading.Thread(target=self.meanwhile)
+            self.thread.start()
+            self.thread.join(timeout=1.0)
+        return super().encode(texts)
+
+
+def test_two_first_writers_of_an_embedding_model_keep_every_embedding(tmp_path: Path, embedder) -> None:
+    with SkillLibrary(tmp_path, embedder) as old:
+        old.add(skill("reach", "move the gripper to an object"))
+    other = SkillLibrary(tmp_path, ProjectedEmbedder(embedder, 64))
+    interrupted = InterruptingEmbedder(embedder, 64, lambda: other.add(skill("pick", "pick up an object")))
+    with SkillLibrary(tmp_path, interrupted) as library:
+        library.add(skill("press", "press the button"))
+        assert interrupted.thread is not None
+        interrupted.thread.join()
+        found = library.check()
+        assert found.ok and found.unembedded == []
+        assert {hit.skill.name for hit in library.search("pick up an object", k=3)} == {"reach", "pick", "press"}
+    other.close()
+
+
+def test_check_finds_and_repairs_skills_without_an_embedding(tmp_path: Path, embedder) -> None:
+    with SkillLibrary(tmp_path, embedder) as library:
+        library.add(skill("reach", "move the gripper to an object"))
+        library.add(skill("pick", "pick up an object"))
+        library._db.execute("DELETE FROM embeddings WHERE skill_id = 1")
+        assert library.check().unembedded == ["reach@1"] and not library.check().ok
+        assert "reach" not in {hit.skill.name for hit in library.search("move the gripper", k=2)}
+        repaired = library.check(repair=True)
+        assert repaired.ok and repaired.repaired == ["reach@1"]
+        assert library.search("move the gripper to an object", k=1)[0].skill.name == "reach"

@@ -69,6 +69,27 @@ def test_episode_scores_follow_the_family_rules():
     assert forward.episode_fitness(per_step_fitness).tolist() == pytest.approx([4 / 3, 1.7 / 3])
 
 
+def test_a_composite_is_judged_part_by_part_in_order():
+    world = get_world("playground")
+    task = world.task("open_drawer & place(cube_red, zone_blue)")
+    drawer_then_place = [[False, False], [True, False], [True, True]]
+    place_then_drawer = [[False, False], [False, True], [True, True]]
+    together = [[False, False], [True, True]]
+    undone_at_the_end = [[True, False], [True, True], [False, True]]
+    cases = (drawer_then_place, place_then_drawer, together, undone_at_the_end)
+    expected = [True, False, True, False]
+    assert [bool(task.episode_success(np.array(case))) for case in cases] == expected
+    running = []
+    for case in cases:
+        held, broken = np.zeros((1, 2), dtype=bool), np.zeros(1, dtype=bool)
+        for step in np.array(case):
+            broken |= task.breaks_order(held, step[None])
+            held |= step[None]
+        running.append(bool(np.array(case)[-1].all() and not broken[0]))
+    assert running == expected
+    assert "then" in task.description
+
+
 def test_world_version_is_stable_and_names_the_world():
     world = get_world("playground")
     assert world.version.startswith("playground-v1+")
