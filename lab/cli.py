@@ -8,16 +8,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from lab.console import make_console
 from lab.errors import LabError
 from lab.offline import stay_offline
 from lab.sandbox.lockdown import UNSAFE_VARIABLE
 
-console = Console()
-errors = Console(stderr=True, soft_wrap=True)  # an error is one line, however narrow the terminal
+console = make_console()
+errors = make_console(stderr=True, soft_wrap=True)  # an error is one line, however narrow the terminal
 
 app = typer.Typer(
     name="lab",

@@ -6,13 +6,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from lab.console import make_console
 from lab.content import curriculum_file, shipped_curricula
 from lab.errors import LabError
 
-console = Console()
+console = make_console()
 
 
 def curriculum_command(

@@ -6,13 +6,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from lab.console import make_console
 
 if TYPE_CHECKING:
     from lab.llm.config import LLMSettings
 
-console = Console()
+console = make_console()
 llm_app = typer.Typer(help="Language models: check a model's round trip, latency, tokens and cost.")
 
 

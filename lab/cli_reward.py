@@ -6,14 +6,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.syntax import Syntax
 from rich.table import Table
 
+from lab.console import make_console
 from lab.errors import LabError
 
-console = Console()
+console = make_console()
 
 
 def _feedback(value: str | None) -> str:

@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
-from rich.console import Console
 from rich.syntax import Syntax
 from rich.table import Table
 
+from lab.console import make_console
 from lab.content import packaged
 from lab.errors import LabError
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from lab.skills.model import Kind, Verification
     from lab.skills.runtime import EpisodeResult
 
-console = Console()
+console = make_console()
 skills_app = typer.Typer(help="The skill library: verified skills, found by meaning, versioned.")
 DEFAULT_LIBRARY = Path("skills")
 LibraryOption = Annotated[Path, typer.Option("--library", help="Library folder (library.db + artefacts/).")]

@@ -8,13 +8,13 @@ from typing import Annotated, Any
 
 import typer
 import yaml
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from lab.console import make_console
 from lab.errors import LabError
 
-console = Console()
+console = make_console()
 
 
 def _set_path(values: dict[str, Any], dotted: str, raw: str) -> None:

@@ -163,3 +163,19 @@ def test_skills_check_repairs_a_skill_without_an_embedding(tmp_path: Path, lab, 
     assert left.returncode == 1 and "without an embedding" in left.stdout and "reach@1" in left.stdout
     repaired = lab("skills", "check", "--library", str(library))
     assert repaired.returncode == 0 and "embedded again: reach@1" in repaired.stdout and "ok" in repaired.stdout
+
+
+def test_output_to_a_pipe_is_not_cut_at_80_columns(tmp_path: Path, embedder) -> None:
+    import os
+
+    from lab.skills import Skill, SkillLibrary
+
+    description = "Grasp the drawer's handle and pull the drawer open by `amount` metres, then let go of it."
+    with SkillLibrary(tmp_path / "lib", embedder) as made:
+        made.add(Skill(name="open_drawer", description=description, kind="code", world="playground",
+                       task="open_drawer(amount=0.12)", source="def open_drawer(robot):\n    pass\n"))
+    environment = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    done = subprocess.run([sys.executable, "-m", "lab.cli", "skills", "list", "--library", str(tmp_path / "lib")],
+                          capture_output=True, text=True, env=environment, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert description in done.stdout and "open_drawer(amount=0.12)" in done.stdout

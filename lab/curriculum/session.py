@@ -131,8 +131,11 @@ class Session:
             made_here = skill.provenance.get("run") == str(self.run_dir.path)
             if made_here and skill.task in tasks and skill.task not in progress.mastered:
                 progress.record(skill.task, iterations, True, skill.ref)
+                writer = skill.provenance.get("writer", "the session")
                 self.run_dir.event("attempted", iteration=iterations, task=skill.task, success=True,
-                                   skill=skill.ref, how="found in the library on resume")
+                                   skill=skill.ref, calls=list(skill.calls),
+                                   how=f"written by {writer} (stored before the session stopped, journaled on "
+                                       "resume)")
                 iterations += 1
         return progress, iterations
 

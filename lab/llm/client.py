@@ -8,6 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from lab.console import make_console
 from lab.llm.backends import Backend, Cassette, FileBackend, LiteLLMBackend, LLMError, ReplayBackend, RetryableError
 from lab.llm.cache import ResponseCache
 from lab.llm.ledger import Ledger
@@ -102,9 +103,7 @@ class LLM:
 
 def _waiting_line(limit: float, every: float = 10.0) -> Callable[[Path, float], None]:
     """A progress line on stderr while the file backend waits: when it starts waiting, then every `every` s."""
-    from rich.console import Console
-
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     shown: dict[Path, float] = {}
 
     def show(path: Path, waited: float) -> None:

@@ -188,7 +188,7 @@ def curriculum_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str
     if attempts:
         sections.append(("Progress", line_chart("skills learned and families mastered",
                                                 {"skills learned": (xs, skills), "families mastered": (xs, mastered)},
-                                                xlabel="iteration")))
+                                                xlabel="iteration", ylabel="count")))
     milestones = [{"family": f, "first mastered at iteration": i} for f, i in sorted(first.items(), key=lambda x: x[1])]
     sections.append(("Milestones (task families mastered)", table(milestones)))
     sections.append(("Failures by reason", table([{"reason": k, "count": v}
@@ -240,6 +240,8 @@ def write_report(path: Path) -> Path:
     if make_sections is None:
         raise LabError(f"cannot report on a {command!r} run yet", hint=f"reports exist for: {', '.join(SECTIONS)}")
     described = config.get("search", config.get("curriculum", config))
-    title = f"{command}: {described.get('world', '')} / {described.get('task', '')} ({path.name})"
+    named = [str(part) for part in (described.get("world"), described.get("task") or described.get("task_text"))
+             if part]
+    title = f"{command}: {' / '.join(named)} ({path.name})" if named else f"{command} ({path.name})"
     run.write_text(REPORT, page(title, make_sections(run, config)))
     return run.file(REPORT)

@@ -10,16 +10,20 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 Series = Mapping[str, tuple[Sequence[float], Sequence[float | None]]]
+MARKERS = ("o", "s", "^", "D")
+LINE_STYLES = ("-", "--", ":", "-.")
 
 
 def line_chart(title: str, series: Series, xlabel: str = "env steps", ylabel: str = "",
                width: float = 6.4, height: float = 3.4) -> str:
-    """A line chart of named (x, y) series as an SVG string; None values leave gaps."""
+    """A line chart of named (x, y) series as an SVG string; None values leave gaps. Each series has its own line
+    style and marker, so series that coincide stay visible."""
     figure = Figure(figsize=(width, height))
     axes = figure.add_subplot()
-    for name, (xs, ys) in series.items():
+    for index, (name, (xs, ys)) in enumerate(series.items()):
         values = [math.nan if y is None else y for y in ys]
-        axes.plot(list(xs), values, marker="o", markersize=3, linewidth=1.5, label=name)
+        axes.plot(list(xs), values, marker=MARKERS[index % len(MARKERS)], markersize=4 + 2 * (index == 0),
+                  linestyle=LINE_STYLES[index % len(LINE_STYLES)], linewidth=1.5, label=name)
     return _svg(figure, axes, title, xlabel, ylabel, legend=len(series) > 1)
 
 

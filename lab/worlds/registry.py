@@ -22,7 +22,7 @@ import gymnasium as gym
 from lab.content import search_path
 from lab.errors import LabError, UnknownNameError
 from lab.worlds.core import World
-from lab.worlds.gym_adapters import gym_worlds
+from lab.worlds.gym_adapters import gym_worlds, route_mujoco_warnings
 
 
 def world_dirs() -> list[Path]:
@@ -56,7 +56,9 @@ def world_names() -> list[str]:
 
 @cache
 def get_world(name: str) -> World:
-    """The world called `name`, loaded once per process."""
+    """The world called `name`, loaded once per process. MuJoCo's warnings go to Python's warnings module from
+    here on, in every process that makes a world (sandbox workers too), not to MUJOCO_LOG.TXT in its directory."""
+    route_mujoco_warnings()
     loaders = _loaders()
     if name not in loaders:
         raise UnknownNameError("world", name, loaders, hint="`lab worlds` lists them")

@@ -61,6 +61,7 @@ def test_a_session_learns_skills_from_an_empty_library_and_resumes(tmp_path: Pat
 
         report = write_report(run.path).read_text()
         assert "Milestones" in report and "Failures by reason" in report and "<svg" in report
+        assert f"curriculum: playground ({run.path.name})" in report and "count" in report
 
 
 def test_a_skill_stored_just_before_a_kill_is_counted_on_resume(tmp_path: Path, embedder) -> None:
@@ -74,6 +75,7 @@ def test_a_skill_stored_just_before_a_kill_is_counted_on_resume(tmp_path: Path, 
         resumed = Session(config, run, library)
         assert task.id in resumed.progress.mastered and resumed.iterations == 1
         assert [e["task"] for e in run.events() if e["event"] == "attempted"] == [task.id]
+        assert resumed.summary()["skills_learned"] == ["reach@1"]
 
 
 @pytest.mark.slow

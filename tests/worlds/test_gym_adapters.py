@@ -87,3 +87,18 @@ def test_mujoco_warnings_are_said_once_and_write_no_log_file(tmp_path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stderr.count("settotalmass") <= 1, done.stderr
     assert list(tmp_path.iterdir()) == [], "MuJoCo wrote a log into the working directory"
+
+
+def test_any_process_that_makes_a_world_routes_mujoco_warnings(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    deprecated = ("import warnings, mujoco\nfrom lab.worlds import get_world\nget_world('playground')\n"
+                  "with warnings.catch_warnings(record=True) as said:\n    warnings.simplefilter('always')\n"
+                  "    mujoco.MjModel.from_xml_string('<mujoco><compiler settotalmass=\"2\"/><worldbody><body>"
+                  "<freejoint/><geom size=\"0.1\"/></body></worldbody></mujoco>')\n"
+                  "assert any('settotalmass' in str(w.message) for w in said), said\n")
+    done = subprocess.run([sys.executable, "-c", deprecated], capture_output=True, text=True, cwd=tmp_path,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert list(tmp_path.iterdir()) == [], "MuJoCo wrote a log into the working directory"
