@@ -68,8 +68,8 @@ class PeakMemory:
 
 def search_seconds(slots: int, steps: int, samples: int, folder: Path) -> tuple[float, int, float]:
     """Wall seconds of one search iteration with `slots` training processes, candidates trained, peak MiB."""
-    from lab.rewards.search import RewardSearch, SearchConfig
     from lab.runs import Run
+    from lab.search.loop import RewardSearch, SearchConfig
 
     config = SearchConfig(world="reacher", task="reach", samples=samples, iterations=1, steps=steps,
                           short_fraction=1.0, baselines=False, max_parallel=slots, select_episodes=5,

@@ -161,9 +161,10 @@ def demo_world(
     video: Annotated[Path | None, typer.Option(help="Write a rollout video here (.mp4).")] = None,
 ) -> None:
     """Run the world's scripted reference solutions through its robot API and report success."""
-    from lab.report.video import render_program, write_video
+    from lab.video import write_video
     from lab.worlds import get_world
     from lab.worlds.checks import run_program
+    from lab.worlds.rollout import render_program
 
     world = get_world(world_name)
     solutions = world.reference_solutions()

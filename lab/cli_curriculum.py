@@ -137,8 +137,8 @@ def solve_command(
                   f"{written.verification.successes}/{len(written.verification.seeds)} seeds succeeded "
                   f"({written.episodes} episodes searched, {written.seconds:.1f} s)")
     if video is not None:
-        from lab.report.video import write_video
         from lab.skills.runtime import SkillRunner
+        from lab.video import write_video
 
         seed = next((r.seed for r in written.results if r.success), written.verification.seeds[0])
         with open_library(library) as opened, SkillRunner(get_world(world), task, written.name,

@@ -50,9 +50,9 @@ def reward_command(
 ) -> None:
     """Search for a reward program: propose, check and repair, train, reflect, evolve; compare with baselines."""
     from lab.llm.config import OFFLINE
-    from lab.rewards.search import RewardSearch, SearchConfig
-    from lab.rewards.search import promote as promote_best
     from lab.runs import Run
+    from lab.search.loop import RewardSearch, SearchConfig
+    from lab.search.loop import promote as promote_best
     from lab.settings import read_yaml_mapping, validated
 
     embedder = None
@@ -82,8 +82,8 @@ def reward_command(
 
         label = get_world(settings.world).task(settings.task).family.name if settings.task else settings.task_text
         if settings.task_text and not settings.task and settings.llm.model_for("reward_designer") == OFFLINE:
-            from lab.rewards.task_program import read_goal
-            from lab.skills.embedding import SentenceEmbedder
+            from lab.embedding import SentenceEmbedder
+            from lab.worlds.reading import read_goal
 
             embedder = SentenceEmbedder()
             read_goal(get_world(settings.world), settings.task_text, embedder)

@@ -303,9 +303,9 @@ def run_command(
     """Run a stored skill on one seeded episode and say what happened."""
     import json
 
-    from lab.report.video import write_video
     from lab.skills import parse_ref
     from lab.skills.runtime import SkillRunner, skill_task
+    from lab.video import write_video
     from lab.worlds import get_world
 
     name, version = parse_ref(ref)

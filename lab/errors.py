@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 
 class LabError(Exception):
@@ -70,3 +71,33 @@ class StepBudgetExceeded(RobotError):
 
 CATCHABLE = (RobotError, OutOfReach, NothingToGrasp, Blocked, UnknownObject)
 """The primitives' errors a skill program may name in `except` (the step budget's is not among them)."""
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule: where, which rule, and the detail."""
+
+    line: int
+    rule: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.rule}: {self.detail}"
+
+
+class ProgramError(LabError):
+    """A program that broke the rules, failed its dry run or failed while running; `violations` says where."""
+
+    def __init__(self, message: str, violations: tuple[Violation, ...] = (), hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.violations = violations
+
+    def feedback(self) -> str:
+        """The error as its writer should read it: what was wrong, where, and what to do."""
+        lines = [self.message, *(f"  {v}" for v in self.violations)]
+        if self.hint:
+            lines.append(self.hint)
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.feedback()

@@ -21,10 +21,13 @@ from lab.errors import LabError
 from lab.llm.client import LLM
 from lab.llm.extract import ExtractionError, ask_json
 from lab.llm.prompting import render
+from lab.rewards.task_program import program_task
+from lab.search.task_writer import write_task_program
 from lab.skills.runtime import EpisodeResult
 from lab.skills.store import SkillLibrary
 from lab.worlds.core import Task, World
 from lab.worlds.description import describe
+from lab.worlds.reading import closest_task
 
 
 class Proposal(BaseModel):
@@ -111,8 +114,6 @@ class LLMCurriculum:
 
     def propose(self, progress: Progress, iteration: int) -> Proposed:
         """The model's next task, as one of the world's tasks or a task with a success check written for it."""
-        from lab.rewards.task_program import closest_task, write_task_program
-
         completed, failed = self._history(progress)
         skills = ", ".join(sorted({s.name for s in self.library.skills(world=self.world.name)})) or "none yet"
         messages = render("curriculum", world_description=describe(self.world, None, "curriculum"),
@@ -139,8 +140,6 @@ class LLMCurriculum:
     def restore(self, name: str, text: str, source: str, horizon: int | None = None) -> Task:
         """Register a task given in words and its (checked) task program: on proposal, and when a session
         resumes from its journal."""
-        from lab.rewards.task_program import program_task
-
         task = program_task(self.world, text, source, horizon or self.horizon, name=name).task
         self.tasks[name] = task
         return task

@@ -13,6 +13,7 @@ from lab.llm.extract import ExtractionError, extract_code
 from lab.llm.prompting import render
 from lab.llm.types import Message
 from lab.sandbox import ProgramError
+from lab.skills.model import Verification
 from lab.skills.runtime import EpisodeResult, ProgramPlayer, analyse
 from lab.skills.store import SkillLibrary
 from lab.worlds.core import Task, World
@@ -42,8 +43,6 @@ class LLMSkillWriter:
 
     def write(self, task: Task, name: str | None = None, on_try: Any = None,
               skills: list[str] | None = None) -> Written:
-        from lab.skills.model import Verification
-
         name = name or task.family.name
         started = time.perf_counter()
         parameters = ", ".join(["robot", *(p.name for p in task.family.params)])

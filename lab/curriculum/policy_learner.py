@@ -12,6 +12,7 @@ from lab.curriculum.writer import Written
 from lab.errors import LabError
 from lab.llm.config import LLMSettings
 from lab.runs import Run
+from lab.settings import validated
 from lab.skills.runtime import add_policy_skill
 from lab.skills.store import SkillLibrary
 from lab.worlds.core import Task, World
@@ -44,8 +45,7 @@ class PolicyLearner:
     def write(self, task: Task, name: str | None = None, on_try: Any = None,
               skills: list[str] | None = None) -> Written:
         """Search rewards for `task`, train, and store the best policy as the skill `name` when it verifies."""
-        from lab.rewards.search import RewardSearch, SearchConfig
-        from lab.settings import validated
+        from lab.search.loop import RewardSearch, SearchConfig  # heavy: training loads torch
 
         name = name or task.family.name
         if task.family.program is not None:

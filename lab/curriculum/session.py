@@ -18,17 +18,25 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lab.curriculum.llm_curriculum import ProposalFailed
+from lab.curriculum.llm_curriculum import Critic, LLMCurriculum, Plan, ProposalFailed, known_tasks_text, task_name
+from lab.curriculum.llm_writer import LLMSkillWriter
+from lab.curriculum.policy_learner import PolicyLearner
 from lab.curriculum.proposer import LearningProgressCurriculum, Progress, every_task
 from lab.curriculum.writer import CompositionalWriter, Written
 from lab.errors import LabError
 from lab.llm.client import LLM
-from lab.llm.config import LLMSettings, spent_usd
+from lab.llm.config import LLMSettings, build_llms, spent_usd
+from lab.llm.extract import ExtractionError, ask_json
+from lab.llm.prompting import render
+from lab.rewards.task_program import program_task
 from lab.runs import Run
+from lab.search.task_writer import write_task_program
 from lab.skills import Skill, SkillLibrary
 from lab.skills.runtime import analyse, verify_skill
 from lab.worlds import get_world
 from lab.worlds.core import Task, World
+from lab.worlds.description import describe
+from lab.worlds.reading import closest_task, read_goal
 
 ProgressFn = Callable[[str, dict[str, Any]], None]
 
@@ -83,8 +91,6 @@ class Session:
         self.library = library
         self.world = get_world(config.world)
         self.show = progress or (lambda kind, info: None)
-        from lab.llm.config import build_llms
-
         self.llms = build_llms(config.llm, run.path)
         self.curriculum: Any = self._curriculum()
         self.writer: Any = None if self.world.robot_api_doc() is None else make_writer(
@@ -95,8 +101,6 @@ class Session:
         """The LLM curriculum when a model plays the curriculum role, else the learning-progress teacher."""
         llm = self.llms.get("curriculum")
         if llm is not None:
-            from lab.curriculum.llm_curriculum import LLMCurriculum
-
             return LLMCurriculum(llm, self.world, self.library.embedder, self.library,
                                  match=self.config.match_similarity)
         tasks = [self.world.task(spec) for spec in self.config.tasks] or None
@@ -110,8 +114,6 @@ class Session:
         after = self.config.policy_after_failures
         if self.world.robot_api_doc() is not None and not (after and failures >= after):
             return self.writer
-        from lab.curriculum.policy_learner import PolicyLearner
-
         return PolicyLearner(self.world, self.library, self.run_dir.path / "policies" / f"{iteration}-{name}",
                              search=self.config.policy, llm=self.config.llm, verify_seeds=self.config.verify_seeds,
                              threshold=self.config.threshold, seed=self.config.seed,
@@ -259,11 +261,6 @@ def split_goal(goal: str, world: World, library: SkillLibrary, llm: LLM | None =
     """The goal's subgoals, in order: the planner model's, or (offline) the goal cut at "then" and ";"."""
     if llm is None:
         return [p.strip() for p in re.split(r";|,? then |,? and then ", goal) if p.strip()]
-    from lab.curriculum.llm_curriculum import Plan, known_tasks_text
-    from lab.llm.extract import ExtractionError, ask_json
-    from lab.llm.prompting import render
-    from lab.worlds.description import describe
-
     skills = "\n".join(f"- {s.name}: {s.description}" for s in library.skills(world=world.name)) or "(none)"
     messages = render("planner", world_description=describe(world, None, "curriculum"),
                       known_tasks=known_tasks_text(world), skills=skills, goal=goal)
@@ -284,8 +281,6 @@ def solve(world_name: str, goal: str, library: SkillLibrary, config: CurriculumC
     model, a subgoal that is none of the world's tasks makes the whole goal a task given in words, its success
     check written by the model. A program for the task is then written (by the skill_writer model, or by
     compositional search) over the library's skills, which stay frozen: nothing is stored."""
-    from lab.rewards.task_program import closest_task, read_goal
-
     config = config or CurriculumConfig(world=world_name)
     llms = llms or {}
     planner, coder = llms.get("curriculum"), llms.get("skill_writer")
@@ -296,9 +291,6 @@ def solve(world_name: str, goal: str, library: SkillLibrary, config: CurriculumC
     found = [read(world, part, library.embedder, pool) for part in parts]
     similarity = min(s for _, s in found)
     if planner is not None and similarity < config.match_similarity:
-        from lab.curriculum.llm_curriculum import task_name
-        from lab.rewards.task_program import program_task, write_task_program
-
         source, _ = write_task_program(planner, world, goal, role="curriculum")
         task = program_task(world, goal, source, name=task_name(goal, set(world.task_families))).task
     elif len(found) == 1:
@@ -318,9 +310,6 @@ def make_writer(config: CurriculumConfig, world: World, library: SkillLibrary, l
     """The skill writer a curriculum asks for: the LLM writer when a model plays the skill_writer role (with a
     critic when one plays that role), else the compositional search."""
     if llm is not None:
-        from lab.curriculum.llm_curriculum import Critic
-        from lab.curriculum.llm_writer import LLMSkillWriter
-
         return LLMSkillWriter(llm, world, library, rounds=config.rounds, verify_seeds=config.verify_seeds,
                               threshold=config.threshold, critic=Critic(critic) if critic is not None else None)
     return CompositionalWriter(world, library, beam=config.beam, max_length=config.max_length,

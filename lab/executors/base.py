@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lab.errors import LabError
+from lab.runs import Run
+from lab.sandbox import ProgramError
 
 
 @dataclass(frozen=True)
@@ -46,9 +48,7 @@ class JobResult:
 def run_train_job(job: TrainJob) -> JobResult:
     """Run one training job in this process (one torch thread); a failing reward program is a result, not a crash."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from lab.runs import Run
-    from lab.sandbox import ProgramError
-    from lab.training import TrainConfig, train
+    from lab.training import TrainConfig, train  # heavy: torch, imported after its thread count is set
 
     run_dir = Path(job.run_dir)
     if run_dir.exists():

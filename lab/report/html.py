@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from lab.curriculum.session import critic_agreement, failures_by_reason, wrote_skill
 from lab.errors import LabError
 from lab.report.plots import line_chart, scatter_chart
 from lab.runs import Run
@@ -168,8 +169,6 @@ def search_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str]]:
 def curriculum_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str]]:
     """A curriculum session: skills learned against iterations, families mastered (the tech tree's milestones),
     failures by reason, and every attempt."""
-    from lab.curriculum.session import critic_agreement, failures_by_reason, wrote_skill
-
     attempts = [e for e in run.events() if e["event"] == "attempted"]
     sections: list[tuple[str, str]] = []
     learned, families, first = 0, set(), {}

@@ -1,4 +1,13 @@
-"""Reward programs: load, check, dry-run, run sandboxed, and apply to training through a vectorised wrapper."""
+"""Reward programs: load, check, dry-run, run sandboxed, and apply to training through a vectorised wrapper.
+
+The wrapper's names load stable-baselines3 (and torch) on first use, not when a reward or task program is imported:
+skills and curricula use programs without training anything.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from lab.rewards.program import (
     REWARD_RULES,
@@ -9,7 +18,8 @@ from lab.rewards.program import (
     resolve_reward,
     sample_states,
 )
-from lab.rewards.wrapper import EpisodeStats, RewardVecEnv, StateBatch, StateRecorder, make_rewarded_env
+
+_WRAPPER_NAMES = ("EpisodeStats", "RewardVecEnv", "StateBatch", "StateRecorder", "make_rewarded_env")
 
 __all__ = [
     "REWARD_RULES",
@@ -25,3 +35,9 @@ __all__ = [
     "resolve_reward",
     "sample_states",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WRAPPER_NAMES:
+        return getattr(importlib.import_module("lab.rewards.wrapper"), name)
+    raise AttributeError(f"module 'lab.rewards' has no attribute {name!r}")

@@ -20,9 +20,10 @@ from typing import Any, Literal
 
 import numpy as np
 
+from lab.errors import ProgramError
 from lab.sandbox.codec import decode, encode
 from lab.sandbox.lockdown import kernel_lockdown_wanted
-from lab.sandbox.rules import ProgramError, ProgramRules, check_program, printable
+from lab.sandbox.rules import ProgramRules, check_program, printable
 from lab.sandbox.worker import FRAME_HEADER, read_exactly
 
 Returns = Literal["array", "bool", "value_and_components"]

@@ -1,6 +1,6 @@
 """The process a skill program runs in, apart from the simulation that judges it.
 
-Started by the parent beside the episode worker (`lab.sandbox.episode_worker`), with its stdin and stdout joined
+Started by the parent beside the episode worker (`lab.skills.episode_worker`), with its stdin and stdout joined
 to that worker by two pipes: it never talks to the parent. It locks itself down like every sandbox worker, then
 plays what the episode worker sends: the skills' sources to compile and the entry to run with its parameters. The
 program holds a stand-in robot whose public methods are requests to the episode worker, which owns the world, the

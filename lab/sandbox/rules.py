@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from lab.errors import LabError
+from lab.errors import ProgramError, Violation
 
 SAFE_MODULES = frozenset({"numpy", "numpy.linalg", "math"})
 """Modules a program may import."""
@@ -82,36 +82,6 @@ REFUSED_SYNTAX: dict[type[ast.AST], tuple[str, str]] = {
 def printable(text: str) -> str:
     """`text` safe to print and write as UTF-8 (a program's lone surrogates become U+FFFD)."""
     return text.encode("utf-8", "replace").decode("utf-8")
-
-
-@dataclass(frozen=True)
-class Violation:
-    """One broken rule: where, which rule, and the detail."""
-
-    line: int
-    rule: str
-    detail: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.rule}: {self.detail}"
-
-
-class ProgramError(LabError):
-    """A program that broke the rules, failed its dry run or failed while running; `violations` says where."""
-
-    def __init__(self, message: str, violations: tuple[Violation, ...] = (), hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.violations = violations
-
-    def feedback(self) -> str:
-        """The error as its writer should read it: what was wrong, where, and what to do."""
-        lines = [self.message, *(f"  {v}" for v in self.violations)]
-        if self.hint:
-            lines.append(self.hint)
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.feedback()
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The skill library: verified skills that persist, are found by meaning, and compose."""
 
-from lab.skills.embedding import DEFAULT_MODEL, Embedder, SentenceEmbedder
+from lab.embedding import DEFAULT_MODEL, Embedder, SentenceEmbedder
 from lab.skills.model import Skill, Verification, parse_ref
 from lab.skills.store import SearchHit, SkillLibrary
 

@@ -18,11 +18,15 @@ from typing import Any
 import numpy as np
 
 from lab.errors import LabError
+from lab.policy import POLICY, POLICY_EXPORT, NumpyPolicy, export_policy, load_policy
+from lab.rewards.task_program import program_task
+from lab.runs import Run
 from lab.sandbox import ProgramError, check_program
 from lab.sandbox.codec import encode
 from lab.sandbox.process import MAX_REPLY_BYTES, WorkerProcess
 from lab.skills.model import Skill, Verification, check_name, skill_rules
 from lab.skills.store import SkillLibrary
+from lab.worlds import get_world
 from lab.worlds.core import Task, World
 from lab.worlds.registry import world_dirs
 from lab.worlds.written_tasks import task_spec
@@ -165,7 +169,7 @@ class SkillRunner:
                  "render": render, "memory_mb": memory_mb, "skills": entries,
                  "envs_path": [str(d.resolve()) for d in world_dirs()],
                  "mujoco_gl": os.environ.get("MUJOCO_GL", "egl") if render else ""}
-        self._start = (f"skill {name}", "lab.sandbox.episode_worker", setup, load_seconds, memory_mb)
+        self._start = (f"skill {name}", "lab.skills.episode_worker", setup, load_seconds, memory_mb)
         self._program_process = world.robot_api_doc() is not None
         self._max_reply_bytes = MAX_REPLY_BYTES + (video_bytes(max_steps) if render else 0)
         self._worker = self._started()
@@ -252,7 +256,7 @@ class ProgramPlayer:
         if missing:
             return EpisodeResult(seed, False, float("nan"), 0, f"needs parameter(s) {', '.join(missing)}")
         if self._worker is None or not self._worker.alive:
-            self._worker = WorkerProcess(f"skill search on {self.task.id}", "lab.sandbox.episode_worker",
+            self._worker = WorkerProcess(f"skill search on {self.task.id}", "lab.skills.episode_worker",
                                          self._setup, self.load_seconds, self.memory_mb, program_process=True)
         self.episodes += 1
         request = {"seed": seed, "program": {"entry": name, "skills": entries, "params": bound}, "state": with_state,
@@ -306,8 +310,6 @@ def skill_task(world: World, skill: Skill) -> Task:
     the skill's provenance (checked again here)."""
     program = skill.provenance.get("task_program")
     if program:
-        from lab.rewards.task_program import program_task
-
         return program_task(world, str(skill.provenance.get("task_text", skill.task)), str(program),
                             int(skill.provenance.get("task_horizon", 0)) or None, name=skill.task).task
     return world.task(skill.task or None)
@@ -367,21 +369,14 @@ def add_policy_skill(library: SkillLibrary, run_dir: Path, name: str, *, descrip
                      provenance: dict[str, Any] | None = None) -> AddOutcome:
     """Verify the policy trained in a run (`lab train`, reward search) on its task and store it as a policy skill
     (with the reward program that trained it) only when it passes."""
-    from lab.runs import Run
-    from lab.skills.policy import NumpyPolicy
-    from lab.worlds import get_world
-
     check_name(name)
     run = Run.open(run_dir, made_by="train")
     config = run.read_json("config.json")
-    exported = run.file("policy.npz")
+    exported = run.file(POLICY_EXPORT)
     if not exported.is_file():
-        if not run.file("policy.zip").is_file():
+        if not run.file(POLICY).is_file():
             raise LabError(f"{run_dir} has no trained policy", hint="train one with `lab train`; a failed or "
                                                                      "stopped run has none (see its events.jsonl)")
-        from lab.skills.policy import export_policy
-        from lab.training.trainer import load_policy
-
         trained = load_policy(run, device="cpu")
         export_policy(trained.model, trained.obs_mean, trained.obs_var, trained.clip_obs,
                       trained.epsilon).save(exported)

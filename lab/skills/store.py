@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from lab.embedding import DEFAULT_MODEL, Embedder, SentenceEmbedder
 from lab.errors import LabError
 from lab.runs import write_atomic
 from lab.sandbox import ProgramError, check_program
-from lab.skills.embedding import DEFAULT_MODEL, Embedder, SentenceEmbedder
 from lab.skills.index import VectorIndex
 from lab.skills.model import Kind, Skill, Status, check_name, skill_rules
 

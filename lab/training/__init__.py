@@ -1,8 +1,9 @@
 """Trainers (stable-baselines3 PPO and SAC), learning curves, and evaluation over seeds."""
 
+from lab.policy import Policy, load_policy
 from lab.training.config import PPOSettings, SACSettings, TrainConfig
-from lab.training.evaluation import Evaluation, Policy, evaluate_policy, render_policy
-from lab.training.trainer import TrainResult, load_policy, train
+from lab.training.evaluation import Evaluation, evaluate_policy, render_policy
+from lab.training.trainer import TrainResult, train
 
 __all__ = [
     "Evaluation",

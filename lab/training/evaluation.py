@@ -7,30 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from stable_baselines3.common.base_class import BaseAlgorithm
 
-from lab.report.video import VIDEO_FPS, write_video
+from lab.policy import Policy
 from lab.rewards.wrapper import EPISODE_KEY, EpisodeStats, RewardFunction, make_rewarded_env
+from lab.video import VIDEO_FPS, write_video
 from lab.worlds.core import Task, World
-
-
-@dataclass
-class Policy:
-    """A trained policy with the observation normalisation it was trained with."""
-
-    model: BaseAlgorithm
-    obs_mean: np.ndarray | None = None
-    obs_var: np.ndarray | None = None
-    clip_obs: float = 10.0
-    epsilon: float = 1e-8
-
-    def act(self, observations: np.ndarray, deterministic: bool = True) -> np.ndarray:
-        observations = np.asarray(observations, dtype=np.float32)
-        if self.obs_mean is not None and self.obs_var is not None:
-            observations = np.clip((observations - self.obs_mean) / np.sqrt(self.obs_var + self.epsilon),
-                                   -self.clip_obs, self.clip_obs).astype(np.float32)
-        actions, _ = self.model.predict(observations, deterministic=deterministic)
-        return np.asarray(actions)
 
 
 @dataclass

@@ -1,35 +1,30 @@
 """Train a policy on a reward program with stable-baselines3, and load it back from its run directory.
 
-A run directory holds: `config.json` (resolved), `events.jsonl`, `reward.py`, `curves.json`, `policy.zip`,
-`normalization.npz`, `tb/` (TensorBoard) and `eval.json` (the final evaluation over seeds).
+A run directory holds: `config.json` (resolved), `events.jsonl`, `reward.py`, `curves.json`, the policy (`policy.zip`,
+`vecnormalize.pkl`, `policy.npz`: see lab/policy.py), `tb/` (TensorBoard) and `eval.json` (the final evaluation over
+seeds).
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import numpy as np
-
-from lab.errors import LabError
+from lab.policy import Policy, load_policy, resolve_device, save_policy
 from lab.rewards.program import RewardProgram, SandboxedReward, dry_run, resolve_reward
+from lab.rewards.task_program import program_task, read_task_program
 from lab.rewards.wrapper import RewardFunction, RewardVecEnv, make_rewarded_env
 from lab.runs import Run
 from lab.sandbox import ProgramError, SandboxLimits
-from lab.skills.policy import export_policy
 from lab.training.config import TrainConfig
 from lab.training.curves import LearningCurve
-from lab.training.evaluation import Evaluation, Policy, evaluate_policy
+from lab.training.evaluation import Evaluation, evaluate_policy
 from lab.worlds import get_world
 from lab.worlds.core import Task, World
 
-POLICY = "policy.zip"
-NORMALIZATION = "normalization.npz"
-POLICY_EXPORT = "policy.npz"
 REWARD = "reward.py"
 CURVES = "curves.json"
 EVALUATION = "eval.json"
@@ -51,16 +46,6 @@ class TrainResult:
     @property
     def steps_per_second(self) -> float:
         return self.steps / max(self.seconds, 1e-9)
-
-
-def resolve_device(device: str) -> str:
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise LabError("--device cuda was asked for, but torch sees no CUDA device", hint="use --device auto or cpu")
-    return device
 
 
 def make_training_env(world: World, task: Task, reward_fn: RewardFunction, n_envs: int,
@@ -172,44 +157,6 @@ def evaluate_run(run: Run, policy: Policy, world: World, task: Task, program: Re
     return evaluation
 
 
-def save_policy(run: Run, model: Any, normalizer: Any | None) -> None:
-    """Write the policy (and the observation normalisation it needs) into the run, each file renamed into place;
-    also its deterministic actor as plain arrays (`policy.npz`), which policy skills run."""
-    partial = run.file(".policy.partial.zip")
-    model.save(partial)
-    os.replace(partial, run.file(POLICY))
-    normalization: dict[str, Any] = {}
-    if normalizer is not None:
-        rms = normalizer.obs_rms
-        normalization = {"obs_mean": rms.mean, "obs_var": rms.var, "clip_obs": float(normalizer.clip_obs),
-                         "epsilon": float(normalizer.epsilon)}
-        partial = run.file(".normalization.partial.npz")
-        with open(partial, "wb") as handle:
-            np.savez(handle, mean=rms.mean, var=rms.var, clip_obs=normalizer.clip_obs, epsilon=normalizer.epsilon)
-        os.replace(partial, run.file(NORMALIZATION))
-    export_policy(model, **normalization).save(run.file(POLICY_EXPORT))
-
-
-def load_policy(run: Run, device: str = "auto") -> Policy:
-    """The policy saved in a run directory, ready to act on raw observations."""
-    from stable_baselines3 import PPO, SAC
-
-    config = run.read_json("config.json")
-    path = run.file(POLICY)
-    if not path.is_file():
-        raise LabError(f"{run.path} has no trained policy ({POLICY})",
-                       hint="the run may have failed or been stopped before training finished; see events.jsonl")
-    algo: type[PPO] | type[SAC] = PPO if config["algo"] == "ppo" else SAC
-    model = algo.load(path, device=resolve_device(device))
-    policy = Policy(model)
-    normalization = run.file(NORMALIZATION)
-    if normalization.is_file():
-        with np.load(normalization) as saved:
-            policy.obs_mean, policy.obs_var = saved["mean"], saved["var"]
-            policy.clip_obs, policy.epsilon = float(saved["clip_obs"]), float(saved["epsilon"])
-    return policy
-
-
 class JudgedTask(Protocol):
     """A task and whatever judges it, to close when training is done."""
 
@@ -232,8 +179,6 @@ def make_task(world: World, spec: str, task_program: str | None = None) -> Judge
     """The task a config names: one of the world's, or the words `spec` judged by the task program file."""
     if task_program is None:
         return KnownTask(world.task(spec))
-    from lab.rewards.task_program import program_task, read_task_program
-
     return program_task(world, spec, read_task_program(Path(task_program)))
 
 

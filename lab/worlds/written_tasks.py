@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from lab.sandbox.rules import ProgramError
+from lab.errors import ProgramError
 from lab.worlds.core import State, Task, TaskFamily
 
 TASK_PROGRAM_FILE = "<task program>"

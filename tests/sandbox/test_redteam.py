@@ -410,7 +410,7 @@ def test_the_judge_and_the_simulation_are_out_of_the_programs_reach(source: str,
              "max_steps": 200, "render": False, "memory_mb": 512, "skills": [{"name": "skill", "source": source}],
              "envs_path": [], "mujoco_gl": "", "program_modules": ["numpy", "math", "gc"]}
     fortress.arm()
-    worker = WorkerProcess("unchecked skill", "lab.sandbox.episode_worker", setup, 60.0, 512, program_process=True)
+    worker = WorkerProcess("unchecked skill", "lab.skills.episode_worker", setup, 60.0, 512, program_process=True)
     try:
         _, meta = worker.exchange(encode({}, {"seed": 0}), 30.0, "episode 0")
     finally:

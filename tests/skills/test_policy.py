@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from lab.errors import LabError
+from lab.policy import NumpyPolicy
 from lab.runs import Run
 from lab.sandbox import ProgramError
 from lab.skills import SkillLibrary
-from lab.skills.policy import NumpyPolicy
 from lab.skills.runtime import SkillRunner, add_code_skill, add_policy_skill, verify_skill
 from lab.training import TrainConfig, load_policy, train
 from lab.worlds import get_world

@@ -44,8 +44,8 @@ def test_same_seed_same_result(tmp_path: Path) -> None:
 def test_run_directory_round_trip(tmp_path: Path) -> None:
     result = train(*tiny(tmp_path, "run"))
     run = result.run
-    for name in ("config.json", "events.jsonl", "reward.py", "curves.json", "policy.zip", "normalization.npz",
-                 "eval.json"):
+    for name in ("config.json", "events.jsonl", "reward.py", "curves.json", "policy.zip", "vecnormalize.pkl",
+                 "policy.npz", "eval.json"):
         assert run.file(name).is_file(), name
     assert list(run.file("tb").iterdir()), "TensorBoard logs"
     curve = json.loads(run.file("curves.json").read_text())
@@ -62,6 +62,37 @@ def test_run_directory_round_trip(tmp_path: Path) -> None:
         again = evaluate_policy(policy, world, task, result.evaluation.seeds, reward_fn)
     saved = json.loads(run.file("eval.json").read_text())
     assert [e["fitness"] for e in again.episodes] == pytest.approx([e["fitness"] for e in saved["episodes"]])
+
+
+def test_plain_sb3_loads_the_policy_and_reproduces_the_evaluation(tmp_path: Path) -> None:
+    """A user with stable-baselines3 alone (PPO.load + VecNormalize.load, as rl-zoo3 does) gets the lab's policy:
+    the same actions and, episode by episode, the fitness the lab's evaluation recorded."""
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+
+    from lab.worlds import as_batch, read_state
+
+    result = train(*tiny(tmp_path, "plain"))
+    run = result.run
+    world, task, _ = run_task(run)
+    model = PPO.load(run.file("policy.zip"), device="cpu")
+    normalizer = VecNormalize.load(str(run.file("vecnormalize.pkl")),
+                                   DummyVecEnv([lambda: world.make_env(task, seed=0)]))
+    normalizer.training, normalizer.norm_reward = False, False
+    recorded = json.loads(run.file("eval.json").read_text())["episodes"]
+    lab_policy = load_policy(run, device="cpu")
+    for seed, episode in zip(result.evaluation.seeds, recorded, strict=True):
+        env = world.make_env(task, seed=seed)
+        observation, _ = env.reset(seed=seed)
+        fitness, done = [], False
+        while not done:
+            action, _ = model.predict(normalizer.normalize_obs(observation[None]), deterministic=True)
+            assert np.allclose(action[0], lab_policy.act(observation[None])[0])
+            observation, _, terminated, truncated, _ = env.step(action[0])
+            fitness.append(task.fitness(as_batch(read_state(env)))[0])
+            done = terminated or truncated
+        env.close()
+        assert float(task.episode_fitness(np.array(fitness))) == pytest.approx(episode["fitness"])
 
 
 def test_early_stop_at_target_fitness(tmp_path: Path) -> None:

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from lab.rewards.program import REWARD_RULES, RewardProgram, dry_run, resolve_reward
-from lab.rewards.reflection import TrainingStats, reflection_text
-from lab.rewards.terms import Genome, OfflineRewardDesigner, Term
 from lab.sandbox import check_program
+from lab.search.reflection import TrainingStats, reflection_text
+from lab.search.terms import Genome, OfflineRewardDesigner, Term
 from lab.worlds import get_world
 
 

@@ -25,18 +25,33 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from lab.embedding import SentenceEmbedder
 from lab.errors import LabError
 from lab.executors import Executor, JobResult, TrainJob, make_executor
-from lab.llm.config import LLMSettings, spent_usd
-from lab.rewards.designer import LLMRewardDesigner, OfflineDesigner, Parent, Proposal, RewardDesigner
-from lab.rewards.program import BASELINES, REWARD_RULES, RewardProgram, baseline_path, dry_run
-from lab.rewards.reflection import TrainingStats, reflection_text
-from lab.runs import Run
+from lab.llm.config import LLMSettings, build_llms, spent_usd
+from lab.policy import load_policy
+from lab.rewards.program import (
+    BASELINES,
+    REWARD_RULES,
+    RewardProgram,
+    SandboxedReward,
+    baseline_path,
+    dry_run,
+    sample_states,
+)
+from lab.rewards.task_program import program_task
+from lab.runs import Run, slugify, write_atomic
 from lab.sandbox import ProgramError, check_program
+from lab.search.designer import LLMRewardDesigner, OfflineDesigner, Parent, Proposal, RewardDesigner
+from lab.search.reflection import TrainingStats, reflection_text
+from lab.search.task_writer import write_task_program
+from lab.search.terms import OfflineRewardDesigner
 from lab.settings import validation_problems
 from lab.training.config import TrainConfig
+from lab.training.trainer import evaluate_run
 from lab.worlds import get_world
 from lab.worlds.core import Task, World
+from lab.worlds.reading import read_goal
 
 SELECT_SEED = 10_000
 """Seeds from here rank candidates; the final comparison uses other seeds (HELD_OUT_SEED), so the winner's
@@ -149,8 +164,6 @@ class RewardSearch:
         self.progress = progress or (lambda kind, info: None)
         self.llms: dict[str, Any] = {}
         if designer is None:
-            from lab.llm.config import build_llms
-
             self.llms = build_llms(config.llm, run.path)
         self._embedder: Any = embedder
         self._judged: Any = None
@@ -166,16 +179,12 @@ class RewardSearch:
     @property
     def embedder(self) -> Any:
         if self._embedder is None:
-            from lab.skills.embedding import SentenceEmbedder
-
             self._embedder = SentenceEmbedder()
         return self._embedder
 
     def _resolve_task(self) -> Task:
         """The world's task the config names, or the task text: judged by a program the model writes (journaled,
         so a resume reuses it), or, with no model, read as the nearest of the world's own tasks."""
-        from lab.rewards import task_program
-
         config = self.config
         if config.task:
             return self.world.task(config.task)
@@ -183,17 +192,17 @@ class RewardSearch:
             raise LabError("a reward search needs a task", hint="give TASK, or --task-text 'the task in words'")
         llm = self.llms.get("reward_designer")
         if llm is None:
-            task, similarity = task_program.read_goal(self.world, config.task_text, self.embedder)
+            task, similarity = read_goal(self.world, config.task_text, self.embedder)
             self.progress("task", {"task": task.id, "similarity": similarity, "written": False})
             return task
         written = [e for e in self.run_dir.events() if e["event"] == "task_program"]
         if written:
             source = written[-1]["source"]
         else:
-            source, errors = task_program.write_task_program(llm, self.world, config.task_text, config.repairs)
+            source, errors = write_task_program(llm, self.world, config.task_text, config.repairs)
             self.run_dir.event("task_program", source=source, errors=errors)
         self.run_dir.write_text("task.py", source)
-        self._judged = task_program.program_task(self.world, config.task_text, source)
+        self._judged = program_task(self.world, config.task_text, source)
         self.progress("task", {"task": config.task_text, "written": True, "source": source})
         return self._judged.task
 
@@ -201,8 +210,6 @@ class RewardSearch:
         llm = self.llms.get("reward_designer")
         if llm is not None:
             return LLMRewardDesigner(llm, self.world, self.task, self.config.task_text)
-        from lab.rewards.terms import OfflineRewardDesigner
-
         base = self._human().source if self.config.init == "human" else ""
         return OfflineDesigner(OfflineRewardDesigner(self.world, self.task, self.embedder, self.config.seed,
                                                      self.config.task_text), base)
@@ -468,8 +475,6 @@ class RewardSearch:
         record = run.file("final_eval.json")
         if record.is_file():
             return dict(run.read_json("final_eval.json")["summary"])
-        from lab.training.trainer import evaluate_run, load_policy
-
         program = RewardProgram(best.source, best.id)
         seeds = [HELD_OUT_SEED + i for i in range(self.config.eval_seeds)]
         evaluation = evaluate_run(run, load_policy(run, device="cpu"), self.world, self.task, program, seeds,
@@ -481,8 +486,6 @@ class RewardSearch:
         path = baseline_path(self.task.world, self.task.family.name, "human")
         if path is None:
             return None
-        from lab.rewards.program import SandboxedReward, sample_states
-
         state, action = sample_states(self.world, self.task, self.config.seed + 1, steps=512)
         values = []
         for program in (RewardProgram(source, "best"), RewardProgram.from_file(path, name="human")):
@@ -495,8 +498,6 @@ class RewardSearch:
 
 def promote(run: Run, summary: dict[str, Any], world: str, family: str, root: Path = Path("rewards")) -> Path:
     """Copy the best program into the reward library (`rewards/WORLD/FAMILY/search_<run>.py`)."""
-    from lab.runs import slugify, write_atomic
-
     name = "search_" + slugify(run.path.name, 60).replace("-", "_") + ".py"
     target = root / world / family / name
     source = run.file("best.py").read_text()

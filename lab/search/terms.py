@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from lab.rewards.reflection import ComponentStats, TrainingStats
-from lab.skills.embedding import Embedder
+from lab.embedding import Embedder
+from lab.rewards.program import sample_states
+from lab.search.reflection import ComponentStats, TrainingStats
 from lab.worlds.core import Task, World
 
 SHAPINGS = ("linear", "exp", "tolerance")
@@ -202,8 +203,6 @@ def _words(name: str) -> str:
 
 def typical_distances(world: World, task: Task, seed: int = 0) -> dict[tuple[str, str], float]:
     """The median distance between every two position fields over a random rollout (to scale shaped terms)."""
-    from lab.rewards.program import sample_states
-
     state, _ = sample_states(world, task, seed, steps=64)
     names = [f.name for f in world.state_fields if f.shape == (3,) and f.unit == "m" and f.name.endswith("_pos")]
     return {(a, b): max(float(np.median(np.linalg.norm(state[a] - state[b], axis=-1))), 1e-3)

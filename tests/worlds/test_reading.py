@@ -7,8 +7,8 @@ import pytest
 
 from lab.curriculum.proposer import every_task
 from lab.errors import LabError
-from lab.rewards.task_program import closest_task, mentions, read_goal
 from lab.worlds import get_world
+from lab.worlds.reading import closest_task, mentions, read_goal
 
 WORLD = get_world("playground")
 POOL = every_task(WORLD)

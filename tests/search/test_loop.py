@@ -11,9 +11,9 @@ import pytest
 from lab.llm.config import LLMSettings
 from lab.report.html import write_report
 from lab.rewards.program import REWARD_RULES, RewardProgram
-from lab.rewards.search import RewardSearch, SearchConfig, promote
 from lab.runs import Run
 from lab.sandbox import check_program
+from lab.search.loop import RewardSearch, SearchConfig, promote
 
 TRAIN = {"n_envs": 4, "ppo": {"n_steps": 64}, "curve_points": 10}
 

@@ -1,8 +1,11 @@
-"""Policy skills' policy: a trained actor as plain arrays, its deterministic MLP run in numpy, with its normalisation.
+"""A trained policy as a run directory keeps it, and as policy skills run it.
 
-Policy skills run inside the skill sandbox, which must not unpickle anything or import torch: the exported file is a
-numpy `.npz` of weights (no pickled objects) and the forward pass below gives the same action as SB3's
-`predict(deterministic=True)`.
+One policy, saved the way stable-baselines3 saves it, so plain SB3 and rl-zoo3 load it as they load their own:
+`policy.zip` (`model.save`) and, when observations were normalised, `vecnormalize.pkl` (`VecNormalize.save`):
+`PPO.load("policy.zip")` and `VecNormalize.load("vecnormalize.pkl", venv)` reproduce the lab's evaluation. Its
+deterministic actor is also exported as plain arrays, `policy.npz`, with the normalisation inside: policy skills run
+inside the skill sandbox, which must not unpickle anything or import torch, and the numpy forward pass below gives
+the same action as SB3's `predict(deterministic=True)`.
 """
 
 from __future__ import annotations
@@ -11,11 +14,15 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from lab.errors import LabError
+from lab.runs import Run
+
+if TYPE_CHECKING:
+    from stable_baselines3.common.base_class import BaseAlgorithm
 
 ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "Tanh": np.tanh,
@@ -25,6 +32,18 @@ ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "Identity": lambda x: x,
 }
 FORMAT = 1
+POLICY = "policy.zip"
+VECNORMALIZE = "vecnormalize.pkl"
+POLICY_EXPORT = "policy.npz"
+
+
+def normalized(observations: Any, mean: np.ndarray | None, var: np.ndarray | None, clip: float,
+               epsilon: float) -> np.ndarray:
+    """Observations as SB3's VecNormalize gives them to the policy (float32; unchanged without statistics)."""
+    x = np.asarray(observations, dtype=np.float32)
+    if mean is None or var is None:
+        return x
+    return np.clip((x - mean) / np.sqrt(var + epsilon), -clip, clip).astype(np.float32)
 
 
 @dataclass
@@ -44,10 +63,7 @@ class NumpyPolicy:
 
     def act(self, observations: np.ndarray) -> np.ndarray:
         """Actions for a batch of raw observations (or one observation)."""
-        x = np.asarray(observations, dtype=np.float32)
-        if self.obs_mean is not None and self.obs_var is not None:
-            x = np.clip((x - self.obs_mean) / np.sqrt(self.obs_var + self.epsilon), -self.clip_obs, self.clip_obs)
-        x = x.astype(np.float32)
+        x = normalized(observations, self.obs_mean, self.obs_var, self.clip_obs, self.epsilon)
         for index, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
             x = x @ weight.T + bias
             if index < len(self.activations):
@@ -130,3 +146,69 @@ def export_policy(model: Any, obs_mean: np.ndarray | None = None, obs_var: np.nd
     biases.append(head.bias.detach().cpu().numpy().astype(np.float32))
     return NumpyPolicy(weights, biases, activations, squash, np.asarray(space.low, dtype=np.float32),
                        np.asarray(space.high, dtype=np.float32), obs_mean, obs_var, clip_obs, epsilon)
+
+
+@dataclass
+class Policy:
+    """A trained policy with the observation normalisation it was trained with."""
+
+    model: BaseAlgorithm
+    obs_mean: np.ndarray | None = None
+    obs_var: np.ndarray | None = None
+    clip_obs: float = 10.0
+    epsilon: float = 1e-8
+
+    def act(self, observations: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        observations = normalized(observations, self.obs_mean, self.obs_var, self.clip_obs, self.epsilon)
+        actions, _ = self.model.predict(observations, deterministic=deterministic)
+        return np.asarray(actions)
+
+
+def resolve_device(device: str) -> str:
+    """The torch device `auto` means here, or `device` itself once it is known to exist."""
+    import torch  # heavy: torch, only where a policy is trained or loaded
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise LabError("--device cuda was asked for, but torch sees no CUDA device", hint="use --device auto or cpu")
+    return device
+
+
+def save_policy(run: Run, model: Any, normalizer: Any | None) -> None:
+    """Write the policy into the run as SB3 saves it (`policy.zip`; `vecnormalize.pkl` when observations are
+    normalised), each file renamed into place, and its deterministic actor as plain arrays (`policy.npz`)."""
+    partial = run.file(".policy.partial.zip")
+    model.save(partial)
+    os.replace(partial, run.file(POLICY))
+    normalization: dict[str, Any] = {}
+    if normalizer is not None:
+        rms = normalizer.obs_rms
+        normalization = {"obs_mean": rms.mean, "obs_var": rms.var, "clip_obs": float(normalizer.clip_obs),
+                         "epsilon": float(normalizer.epsilon)}
+        partial = run.file(".vecnormalize.partial.pkl")
+        normalizer.save(partial)
+        os.replace(partial, run.file(VECNORMALIZE))
+    export_policy(model, **normalization).save(run.file(POLICY_EXPORT))
+
+
+def load_policy(run: Run, device: str = "auto") -> Policy:
+    """The policy saved in a run directory, ready to act on raw observations (normalised as in training)."""
+    import pickle
+
+    from stable_baselines3 import PPO, SAC  # heavy: torch, only where a policy is loaded
+
+    config = run.read_json("config.json")
+    path = run.file(POLICY)
+    if not path.is_file():
+        raise LabError(f"{run.path} has no trained policy ({POLICY})",
+                       hint="the run may have failed or been stopped before training finished; see events.jsonl")
+    algo: type[PPO] | type[SAC] = PPO if config["algo"] == "ppo" else SAC
+    policy = Policy(algo.load(path, device=resolve_device(device)))
+    normalization = run.file(VECNORMALIZE)
+    if normalization.is_file():
+        with open(normalization, "rb") as handle:
+            normalizer = pickle.load(handle)  # the run's own file, written by save_policy, as SB3 reads it
+        policy.obs_mean, policy.obs_var = normalizer.obs_rms.mean, normalizer.obs_rms.var
+        policy.clip_obs, policy.epsilon = float(normalizer.clip_obs), float(normalizer.epsilon)
+    return policy

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from lab.policy import NumpyPolicy
 from lab.sandbox.codec import decode, encode
 from lab.sandbox.rules import SAFE_MODULES, printable
 from lab.sandbox.worker import (
@@ -34,9 +35,9 @@ from lab.sandbox.worker import (
     start_watching_parent,
     write_frame,
 )
-from lab.skills.policy import NumpyPolicy
 from lab.worlds.core import as_batch, read_state
-from lab.worlds.robot import ProgramOutcome, RobotError
+from lab.worlds.registry import get_world
+from lab.worlds.robot import ProgramOutcome, RobotError, play_program
 from lab.worlds.written_tasks import TASK_PROGRAM_FILE, compiled_task
 
 
@@ -204,8 +205,6 @@ def main() -> None:
         os.environ["LAB_ENVS_PATH"] = os.pathsep.join(meta.get("envs_path", []))
         if meta.get("mujoco_gl"):
             os.environ["MUJOCO_GL"] = str(meta["mujoco_gl"])
-        from lab.worlds.registry import get_world
-
         world = get_world(str(meta["world"]))
         spec = meta.get("task_program")
         task = None if spec else world.task(str(meta["task"]))
@@ -291,8 +290,6 @@ def run_episode(world: Any, task: Any, env: Any, entry: Callable[..., Any], seed
                 max_steps: int, render: bool, every: int,
                 files: tuple[str, ...]) -> tuple[dict[str, Any], list[np.ndarray]]:
     """One seeded episode of the skill, given only the robot's public methods; the frames when rendering."""
-    from lab.worlds.robot import play_program
-
     env.reset(seed=seed)
     frames: list[np.ndarray] = []
 

@@ -14,8 +14,8 @@ from lab.llm.client import LLM
 from lab.llm.extract import ExtractionError, extract_code
 from lab.llm.prompting import render
 from lab.llm.types import Message
-from lab.rewards.reflection import TrainingStats
-from lab.rewards.terms import Genome, OfflineRewardDesigner
+from lab.search.reflection import TrainingStats
+from lab.search.terms import Genome, OfflineRewardDesigner
 from lab.worlds.core import Task, World
 from lab.worlds.description import describe
 
