@@ -68,6 +68,7 @@ class PeakMemory:
 
 def search_seconds(slots: int, steps: int, samples: int, folder: Path) -> tuple[float, int, float]:
     """Wall seconds of one search iteration with `slots` training processes, candidates trained, peak MiB."""
+    from lab.embedding import SentenceEmbedder
     from lab.runs import Run
     from lab.search.loop import RewardSearch, SearchConfig
 
@@ -75,13 +76,13 @@ def search_seconds(slots: int, steps: int, samples: int, folder: Path) -> tuple[
                           short_fraction=1.0, baselines=False, max_parallel=slots, select_episodes=5,
                           train={"n_envs": 8, "ppo": {"n_steps": 128}})
     run = Run.create("reward", f"bench-p{slots}", out=folder / f"p{slots}")
-    search = RewardSearch(config, run)
-    search.designer.propose([], 1, 0, None)  # load the embedding model before the clock starts
+    embedder = SentenceEmbedder()
+    embedder.encode(["load the embedding model before the clock starts"])
     with PeakMemory() as memory:
         start = time.perf_counter()
-        summary = search.run()
+        summary = RewardSearch(config, embedder=embedder).run(run)
         seconds = time.perf_counter() - start
-    trained = sum(1 for c in summary["candidates"].values() if "full" in c["stages"])
+    trained = sum(1 for c in summary.candidates.values() if "full" in c.stages)
     return seconds, trained, memory.peak
 
 

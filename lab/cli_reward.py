@@ -1,4 +1,8 @@
-"""`lab reward`: Eureka reward search for a task, with the offline designer by default or any model."""
+"""`lab reward`: Eureka reward search for a task, with the offline designer by default or any model.
+
+The options, their help and their defaults come from `SearchConfig`; this module only reads them, makes the run,
+shows the search's records as they come, and prints its result.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,21 @@ from rich.table import Table
 
 from lab.console import make_console
 from lab.errors import LabError
+from lab.llm.config import OFFLINE
+from lab.runs import Record, Run
+from lab.search.config import SearchConfig
+from lab.search.records import (
+    BaselineTrained,
+    CandidateProposed,
+    CandidateTrained,
+    IterationDone,
+    IterationStarted,
+    ProgramRejected,
+    SearchResult,
+    TaskRead,
+    TrainingStarted,
+)
+from lab.settings import described, read_yaml_mapping, validated
 
 console = make_console()
 
@@ -28,19 +47,18 @@ def reward_command(
     task: Annotated[str | None, typer.Argument(help="Task spec, e.g. reach or forward.")] = None,
     llm: Annotated[str | None, typer.Option(help="offline (default) or a model, e.g. openai/gpt-4o")] = None,
     api_base: Annotated[str | None, typer.Option(help="Base URL of the model's server.")] = None,
-    samples: Annotated[int | None, typer.Option("--samples", "-k", help="Programs per iteration (K).")] = None,
-    iterations: Annotated[int | None, typer.Option(help="Iterations (I).")] = None,
-    steps: Annotated[int | None, typer.Option(help="Training steps of a full run.")] = None,
-    executor: Annotated[str | None, typer.Option(help="local or ray.")] = None,
-    max_parallel: Annotated[int | None, typer.Option(help="Training jobs at once (default: the cores).")] = None,
-    ray_address: Annotated[str | None, typer.Option(help="A Ray cluster (default: a local Ray).")] = None,
-    eval_seeds: Annotated[int | None, typer.Option(help="Held-out seeds of the final evaluation (E).")] = None,
-    init: Annotated[str | None, typer.Option(help="`human`: start from the task's human reward.")] = None,
-    feedback: Annotated[str | None, typer.Option(help="A person's feedback (text or a file), used instead of "
-                                                      "the reflection.")] = None,
-    task_text: Annotated[str | None, typer.Option(help="The task in your words, for the designer.")] = None,
-    target_fitness: Annotated[float | None, typer.Option(help="Stop once a candidate reaches this fitness.")] = None,
-    seed: Annotated[int | None, typer.Option(help="Seeds the designer and every training run.")] = None,
+    samples: Annotated[int | None, typer.Option("--samples", "-k", help=described(SearchConfig, "samples"))] = None,
+    iterations: Annotated[int | None, typer.Option(help=described(SearchConfig, "iterations"))] = None,
+    steps: Annotated[int | None, typer.Option(help=described(SearchConfig, "steps"))] = None,
+    executor: Annotated[str | None, typer.Option(help=described(SearchConfig, "executor"))] = None,
+    max_parallel: Annotated[int | None, typer.Option(help=described(SearchConfig, "max_parallel"))] = None,
+    ray_address: Annotated[str | None, typer.Option(help=described(SearchConfig, "ray_address"))] = None,
+    eval_seeds: Annotated[int | None, typer.Option(help=described(SearchConfig, "eval_seeds"))] = None,
+    init: Annotated[str | None, typer.Option(help=described(SearchConfig, "init"))] = None,
+    feedback: Annotated[str | None, typer.Option(help=described(SearchConfig, "feedback") + "; text or a file")] = None,
+    task_text: Annotated[str | None, typer.Option(help=described(SearchConfig, "task_text"))] = None,
+    target_fitness: Annotated[float | None, typer.Option(help=described(SearchConfig, "target_fitness"))] = None,
+    seed: Annotated[int | None, typer.Option(help=described(SearchConfig, "seed"))] = None,
     config: Annotated[Path | None, typer.Option(help="A YAML file of search settings (llm: section too).")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Any setting, e.g. train.ppo.n_steps=64.")] = None,
     out: Annotated[Path | None, typer.Option(help="Run directory (default: runs/<time>-reward-...).")] = None,
@@ -49,114 +67,138 @@ def reward_command(
     report: Annotated[bool, typer.Option(help="Write report.html at the end.")] = False,
 ) -> None:
     """Search for a reward program: propose, check and repair, train, reflect, evolve; compare with baselines."""
-    from lab.llm.config import OFFLINE
-    from lab.runs import Run
-    from lab.search.loop import RewardSearch, SearchConfig
-    from lab.search.loop import promote as promote_best
-    from lab.settings import read_yaml_mapping, validated
+    from lab.search.loop import RewardSearch  # start-up: the search loads training (torch)
 
     embedder = None
     if resume is not None:
         run = Run.open(resume, made_by="reward")
-        settings = validated(SearchConfig, run.read_json("config.json")["search"], "search")
+        settings = run.read_config(SearchConfig, "search")
         console.print(f"resuming {run.path} (its own settings; finished candidates are not trained again)")
     else:
-        if world is None or (task is None and not task_text):
-            raise LabError("lab reward needs WORLD and TASK, or WORLD and --task-text (or --resume RUN_DIR)",
-                           hint="e.g. lab reward reacher reach --samples 4, or lab reward ant --task-text "
-                                "'walk in a circle' --llm MODEL")
-        from lab.cli_llm import llm_settings
-        from lab.cli_train import apply_settings
-
-        values: dict[str, Any] = read_yaml_mapping(config) if config is not None else {}
-        values.pop("llm", None)
         given = {"world": world, "task": task, "samples": samples, "iterations": iterations, "steps": steps,
                  "executor": executor, "max_parallel": max_parallel, "ray_address": ray_address,
                  "eval_seeds": eval_seeds, "init": init, "feedback": _feedback(feedback) or None,
                  "task_text": task_text, "target_fitness": target_fitness, "seed": seed}
-        values.update({k: v for k, v in given.items() if v is not None})
-        apply_settings(values, set_ or [], example="train.n_envs=8")
-        values["llm"] = llm_settings(llm, api_base, config_file=config).model_dump()
-        settings = validated(SearchConfig, values, "search", hint="`lab reward --help` lists the options")
-        from lab.worlds import get_world
-
-        label = get_world(settings.world).task(settings.task).family.name if settings.task else settings.task_text
-        if settings.task_text and not settings.task and settings.llm.model_for("reward_designer") == OFFLINE:
-            from lab.embedding import SentenceEmbedder
-            from lab.worlds.reading import read_goal
-
-            embedder = SentenceEmbedder()
-            read_goal(get_world(settings.world), settings.task_text, embedder)
-        run = Run.create("reward", f"{settings.world}-{label}", out=out)
-        run.write_json("config.json", {"command": "reward", "search": settings.model_dump(mode="json")})
+        settings = search_settings(given, config, set_ or [], llm, api_base)
+        embedder = checked_goal(settings)
+        run = Run.create("reward", f"{settings.world}-{task_label(settings)}", out=out)
     console.print(f"run directory: {run.path}")
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as bar:
-        jobs = bar.add_task("training jobs", total=0)
-
-        def show(kind: str, info: dict[str, Any]) -> None:
-            if kind == "task" and info["written"]:
-                bar.console.print("the task's success check and fitness, written by the model (task.py):")
-                bar.console.print(Syntax(info["source"], "python"))
-            elif kind == "task":
-                bar.console.print(f"no model: the task text is read as the world's task {info['task']} "
-                                  f"(similarity {info['similarity']:.2f}); give --llm MODEL to have its success "
-                                  "check written instead", highlight=False)
-            elif kind == "iteration":
-                bar.console.rule(f"iteration {info['iteration']}  parents: {', '.join(info['parents']) or 'none'}")
-            elif kind == "candidate":
-                state = "[green]ok[/]" if info["valid"] else f"[red]rejected[/] after {len(info['errors'])} tries"
-                bar.console.print(f"  {info['id']}: {state}  {info['note']}", highlight=False)
-            elif kind == "rejected":
-                first = info["error"].splitlines()[0] if info["error"] else ""
-                bar.console.print(f"  {info['id']}: check failed ({first[:100]}), back to the designer",
-                                  highlight=False)
-            elif kind == "training":
-                total = bar.tasks[0].total or 0
-                bar.update(jobs, total=total + len(info["jobs"]),
-                           description=f"training {info['stage']} ({info['steps']:,} steps)")
-            elif kind in ("trained", "baseline"):
-                bar.advance(jobs)
-                name = info.get("id", info.get("name"))
-                stage = info.get("stage", "baseline")
-                if not info["ok"]:
-                    bar.console.print(f"  {name} {stage}: [red]failed[/] {info['error'].splitlines()[0][:120]}")
-                else:
-                    score = info.get("score", info.get("fitness"))
-                    flag = "  [yellow]reward hacking?[/]" if info.get("hacking") else ""
-                    bar.console.print(f"  {name} {stage}: fitness {score:.4g}{flag}")
-            elif kind == "iteration_done":
-                bar.console.print(f"  best so far: {info['best']} ({info['best_score']:.4g}); "
-                                  f"{info['seconds']:.0f} s, LLM ${info['llm_cost_usd']:.4f}"
-                                  if info["best"] else "  no candidate trained yet")
-
-        summary = RewardSearch(settings, run, progress=show, embedder=embedder).run()
-
-    final = summary["final_evaluation"]
-    table = Table(title=f"held-out evaluation over {final['episodes']} seeds")
-    for column in ("reward", "fitness mean", "fitness std", "success rate"):
-        table.add_column(column, justify="right")
-    table.add_row(f"best ({summary['best']})", f"{final['fitness_mean']:.4g}", f"{final['fitness_std']:.3g}",
-                  f"{final['success_rate']:.0%}")
-    for name, evaluation in summary["baselines"].items():
-        table.add_row(name, f"{evaluation['fitness_mean']:.4g}", f"{evaluation['fitness_std']:.3g}",
-                      f"{evaluation['success_rate']:.0%}")
-    console.print(table)
-    score = summary["human_normalized_score"]
-    console.print("human-normalized score (best - sparse) / |human - sparse|: "
-                  + (f"{score:.3f}" if score is not None else "n/a (needs both baselines)"))
-    if summary["correlation_with_human"] is not None:
-        console.print(f"correlation of the best reward with the human reward: {summary['correlation_with_human']:.3f}")
-    console.print(f"lineage of the best: {' <- '.join(summary['lineage'])}; best program: {run.file('best.py')}")
-    if summary["reward_hacking"]:
-        console.print("[yellow]the best candidate's reward climbed while its task fitness did not: check it[/]")
+        watcher = SearchWatcher(bar)
+        result = RewardSearch(settings, progress=watcher.show, embedder=embedder).run(run)
+    print_result(result, run)
     if promote:
-        from lab.worlds import get_world
+        from lab.search.loop import promote as promote_best
+        from lab.worlds import get_world  # start-up: loads MuJoCo
 
         family = get_world(settings.world).task(settings.task).family.name if settings.task else "custom"
-        console.print(f"promoted to {promote_best(run, summary, settings.world, family)}")
+        console.print(f"promoted to {promote_best(run, result, settings.world, family)}")
     if report:
-        from lab.report.html import write_report
+        from lab.report.html import write_report  # start-up: loads matplotlib
 
         console.print(f"wrote {write_report(run.path)}")
+
+
+def search_settings(given: dict[str, Any], config: Path | None, settings: list[str], llm: str | None,
+                    api_base: str | None) -> SearchConfig:
+    """The search's settings: a YAML file, then the options given, then `--set key=value` pairs, then the models."""
+    from lab.cli_llm import llm_settings
+    from lab.cli_train import apply_settings
+
+    if given["world"] is None or (given["task"] is None and not given["task_text"]):
+        raise LabError("lab reward needs WORLD and TASK, or WORLD and --task-text (or --resume RUN_DIR)",
+                       hint="e.g. lab reward reacher reach --samples 4, or lab reward ant --task-text "
+                            "'walk in a circle' --llm MODEL")
+    values: dict[str, Any] = read_yaml_mapping(config) if config is not None else {}
+    values.pop("llm", None)
+    values.update({k: v for k, v in given.items() if v is not None})
+    apply_settings(values, settings, example="train.n_envs=8")
+    values["llm"] = llm_settings(llm, api_base, config_file=config).model_dump()
+    return validated(SearchConfig, values, "search", hint="`lab reward --help` lists the options")
+
+
+def task_label(settings: SearchConfig) -> str:
+    """The run's name part for its task: the world's task family (checked here), or the words."""
+    from lab.worlds import get_world  # start-up: loads MuJoCo
+
+    return get_world(settings.world).task(settings.task).family.name if settings.task else settings.task_text
+
+
+def checked_goal(settings: SearchConfig) -> Any:
+    """For a task in words read without a model: read it now (refused before any run directory is made), and
+    return the loaded embedder for the search to reuse."""
+    if not settings.task_text or settings.task or settings.llm.model_for("reward_designer") != OFFLINE:
+        return None
+    from lab.embedding import SentenceEmbedder  # start-up: sentence-transformers
+    from lab.worlds import get_world  # start-up: loads MuJoCo
+    from lab.worlds.reading import read_goal
+
+    embedder = SentenceEmbedder()
+    read_goal(get_world(settings.world), settings.task_text, embedder)
+    return embedder
+
+
+class SearchWatcher:
+    """Shows a search's records as they come: one line per event, a bar over the training jobs."""
+
+    def __init__(self, bar: Progress) -> None:
+        self.bar = bar
+        self.jobs = bar.add_task("training jobs", total=0)
+
+    def show(self, record: Record) -> None:
+        say = self.bar.console.print
+        if isinstance(record, TaskRead) and record.written:
+            say("the task's success check and fitness, written by the model (task.py):")
+            say(Syntax(record.source, "python"))
+        elif isinstance(record, TaskRead):
+            say(f"no model: the task text is read as the world's task {record.task} (similarity "
+                f"{record.similarity or 0:.2f}); give --llm MODEL to have its success check written instead",
+                highlight=False)
+        elif isinstance(record, IterationStarted):
+            self.bar.console.rule(f"iteration {record.iteration}  parents: {', '.join(record.parents) or 'none'}")
+        elif isinstance(record, CandidateProposed):
+            state = "[green]ok[/]" if record.valid else f"[red]rejected[/] after {len(record.errors)} tries"
+            say(f"  {record.id}: {state}  {record.note}", highlight=False)
+        elif isinstance(record, ProgramRejected):
+            first = record.error.splitlines()[0] if record.error else ""
+            say(f"  {record.id}: check failed ({first[:100]}), back to the designer", highlight=False)
+        elif isinstance(record, TrainingStarted):
+            total = self.bar.tasks[0].total or 0
+            self.bar.update(self.jobs, total=total + len(record.jobs),
+                            description=f"training {record.stage} ({record.steps:,} steps)")
+        elif isinstance(record, CandidateTrained | BaselineTrained):
+            self.bar.advance(self.jobs)
+            name, stage = (record.id, record.stage) if isinstance(record, CandidateTrained) else (record.name,
+                                                                                                  "baseline")
+            if not record.result.ok:
+                say(f"  {name} {stage}: [red]failed[/] {record.result.error.splitlines()[0][:120]}")
+            else:
+                flag = "  [yellow]reward hacking?[/]" if isinstance(record, CandidateTrained) and record.hacking else ""
+                say(f"  {name} {stage}: fitness {record.result.evaluation.get('fitness_mean', float('nan')):.4g}{flag}")
+        elif isinstance(record, IterationDone):
+            say(f"  best so far: {record.best} ({record.best_score:.4g}); {record.seconds:.0f} s, LLM "
+                f"${record.llm_cost_usd:.4f}" if record.best and record.best_score is not None
+                else "  no candidate trained yet")
+
+
+def print_result(result: SearchResult, run: Run) -> None:
+    final = result.final_evaluation
+    table = Table(title=f"held-out evaluation over {final.episodes} seeds")
+    for column in ("reward", "fitness mean", "fitness std", "success rate"):
+        table.add_column(column, justify="right")
+    table.add_row(f"best ({result.best})", f"{final.fitness_mean:.4g}", f"{final.fitness_std:.3g}",
+                  f"{final.success_rate:.0%}")
+    for name, evaluation in result.baselines.items():
+        table.add_row(name, f"{evaluation.fitness_mean:.4g}", f"{evaluation.fitness_std:.3g}",
+                      f"{evaluation.success_rate:.0%}")
+    console.print(table)
+    score = result.human_normalized_score
+    console.print("human-normalized score (best - sparse) / |human - sparse|: "
+                  + (f"{score:.3f}" if score is not None else "n/a (needs both baselines)"))
+    if result.correlation_with_human is not None:
+        console.print(f"correlation of the best reward with the human reward: {result.correlation_with_human:.3f}")
+    console.print(f"lineage of the best: {' <- '.join(result.lineage)}; best program: {run.file('best.py')}")
+    if result.reward_hacking:
+        console.print("[yellow]the best candidate's reward climbed while its task fitness did not: check it[/]")

@@ -13,12 +13,30 @@ import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, TypeVar
+
+from pydantic import BaseModel, ConfigDict
 
 from lab.errors import LabError
+from lab.settings import validated
 
 CONFIG = "config.json"
 EVENTS = "events.jsonl"
+
+
+class Record(BaseModel):
+    """A typed line of a run's journal: `event` names its kind on disk, the fields are the line's other keys.
+
+    Each optimizer defines its records once and writes and reads them through these types (`Run.write`,
+    `Run.records`); the journal stays JSON lines, so a killed run resumes from it and old journals still read.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+    event: ClassVar[str]
+
+
+Kind = TypeVar("Kind", bound=Record)
+Settings = TypeVar("Settings", bound=BaseModel)
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
@@ -111,6 +129,29 @@ class Run:
         with os.fdopen(descriptor, "a") as handle:  # a link planted as the log is refused, not followed
             handle.write(line + "\n")
             handle.flush()
+
+    def write(self, record: Record) -> None:
+        """Append a typed record to the run's journal."""
+        self.event(record.event, **record.model_dump(mode="json"))
+
+    def records(self, kind: type[Kind]) -> Iterator[Kind]:
+        """The journal's records of one kind, decoded into their type."""
+        for line in self.events():
+            if line.get("event") == kind.event:
+                yield kind.model_validate(line)
+
+    def write_config(self, command: str, settings: BaseModel, section: str) -> None:
+        """The run's resolved settings, written by the optimizer that runs (`lab report` and `--resume` read them
+        back with `read_config`, whether the run came from the command line or from Python)."""
+        self.write_json(CONFIG, {"command": command, section: settings.model_dump(mode="json")})
+
+    def read_config(self, model: type[Settings], section: str) -> Settings:
+        """The settings a run was made with, validated into their model."""
+        config = self.read_json(CONFIG)
+        if not isinstance(config, dict) or not isinstance(config.get(section), dict):
+            raise LabError(f"{self.path / CONFIG} has no {section} settings",
+                           hint="give a run directory made by the command that takes it")
+        return validated(model, config[section], f"{section} (in {self.path / CONFIG})")
 
     def events(self) -> Iterator[dict[str, Any]]:
         """The events logged so far; a line cut short by a kill is skipped."""

@@ -40,3 +40,11 @@ def validated(model: type[Model], values: dict[str, Any], what: str, hint: str |
         return model.model_validate(values)
     except ValidationError as error:
         raise LabError(f"invalid {what} settings: {validation_problems(error)}", hint=hint) from None
+
+
+def described(model: type[BaseModel], name: str) -> str:
+    """A settings field's description with its default, as a command's help shows it: the model says both once."""
+    field = model.model_fields[name]
+    default = field.get_default(call_default_factory=True)
+    shown = "none" if default is None else default
+    return f"{field.description or name} (default: {shown})"

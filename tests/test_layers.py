@@ -38,7 +38,8 @@ PACKAGE_DIRECTORY = Path(__file__).resolve().parents[1] / "lab"
 
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("foundation: package root and errors", frozenset({"lab", "errors"})),
-    ("foundation", frozenset({"runs", "settings", "content", "offline", "console", "gymnasium_hook"})),
+    ("foundation: settings and places", frozenset({"settings", "content", "offline", "console", "gymnasium_hook"})),
+    ("foundation: run directories", frozenset({"runs"})),
     ("shared pieces", frozenset({"embedding", "policy", "video"})),
     ("worlds | sandbox | llm", frozenset({"worlds", "sandbox", "llm"})),
     ("reward programs", frozenset({"rewards"})),
@@ -50,8 +51,8 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("report", frozenset({"report"})),
     ("command line", frozenset({"cli"})),
 )
-"""Bottom layer first. A unit may import units of lower layers only. The foundation is split in two so that
-runs.py and settings.py may raise the errors of errors.py."""
+"""Bottom layer first. A unit may import units of lower layers only. The foundation is split in three so that
+everything may raise the errors of errors.py and run directories may validate settings."""
 
 HEAVY_DEPENDENCIES = frozenset(
     {"torch", "stable_baselines3", "litellm", "sentence_transformers", "matplotlib", "imageio", "ray"}

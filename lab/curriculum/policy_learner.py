@@ -10,8 +10,9 @@ from typing import Any
 
 from lab.curriculum.writer import Written
 from lab.errors import LabError
+from lab.llm.client import LLM
 from lab.llm.config import LLMSettings
-from lab.runs import Run
+from lab.runs import CONFIG, Run
 from lab.settings import validated
 from lab.skills.runtime import add_policy_skill
 from lab.skills.store import SkillLibrary
@@ -30,11 +31,13 @@ class PolicyLearner:
     how = "written by reward search (a trained policy)"
 
     def __init__(self, world: World, library: SkillLibrary, folder: Path, *, search: dict[str, Any] | None = None,
-                 llm: LLMSettings | None = None, verify_seeds: int = 10, threshold: float = 0.8,
-                 seed: int = 0, provenance: dict[str, Any] | None = None) -> None:
+                 llm: LLMSettings | None = None, llms: dict[str, LLM | None] | None = None, verify_seeds: int = 10,
+                 threshold: float = 0.8, seed: int = 0, provenance: dict[str, Any] | None = None) -> None:
+        """`llms` are the session's models: the search spends from the session's ledger and budget."""
         self.world, self.library, self.folder = world, library, folder
         self.search = {**SMALL_SEARCH, **(search or {})}
         self.llm = llm or LLMSettings()
+        self.llms = llms
         self.verify_seeds, self.threshold, self.seed = verify_seeds, threshold, seed
         self.provenance = provenance or {}
 
@@ -51,22 +54,21 @@ class PolicyLearner:
         if task.family.program is not None:
             raise LabError(f"task {task.id} is given in words; a session learns policies for the world's own tasks")
         started = time.perf_counter()
-        if (self.folder / "config.json").is_file():
-            run = Run.open(self.folder)
-            config = validated(SearchConfig, run.read_json("config.json")["search"], "reward search")
+        if (self.folder / CONFIG).is_file():
+            run = Run.open(self.folder, made_by="reward")
+            config = run.read_config(SearchConfig, "search")
         else:
             config = validated(SearchConfig, {**self.search, "world": self.world.name, "task": task.id,
                                               "seed": self.seed, "llm": self.llm.model_dump()}, "reward search",
                                hint="see the policy: section of the curriculum file")
             run = Run.create("reward", name, out=self.folder)
-            run.write_json("config.json", {"command": "reward", "search": config.model_dump(mode="json")})
         written = Written(name, None, None)
         try:
-            summary = RewardSearch(config, run).run()
+            summary = RewardSearch(config, llms=self.llms, embedder=self.library.embedder).run(run)
         except LabError as error:
             written.best_error = f"the reward search trained no policy: {error.message}"
             return written
-        trained = run.path / "candidates" / str(summary["best"]) / "full"
+        trained = run.path / "candidates" / summary.best / "full"
         seeds = list(range(20_000, 20_000 + self.verify_seeds))
         outcome = add_policy_skill(self.library, trained, name, seeds=seeds, threshold=self.threshold,
                                    provenance={"writer": self.name, "search": str(run.path), "task": task.id,
@@ -74,7 +76,7 @@ class PolicyLearner:
         written.verification, written.results = outcome.verification, outcome.results
         written.seconds = time.perf_counter() - started
         if outcome.skill is None:
-            written.best_error = (f"the best policy (reward {summary['best']}) succeeded on "
+            written.best_error = (f"the best policy (reward {summary.best}) succeeded on "
                                   f"{outcome.verification.successes} of {len(seeds)} seeds")
             return written
         written.source, written.stored = outcome.skill.source, outcome.skill

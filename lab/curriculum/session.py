@@ -115,7 +115,8 @@ class Session:
         if self.world.robot_api_doc() is not None and not (after and failures >= after):
             return self.writer
         return PolicyLearner(self.world, self.library, self.run_dir.path / "policies" / f"{iteration}-{name}",
-                             search=self.config.policy, llm=self.config.llm, verify_seeds=self.config.verify_seeds,
+                             search=self.config.policy, llm=self.config.llm, llms=self.llms,
+                             verify_seeds=self.config.verify_seeds,
                              threshold=self.config.threshold, seed=self.config.seed,
                              provenance={"run": str(self.run_dir.path), "iteration": iteration})
 

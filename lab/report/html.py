@@ -16,6 +16,7 @@ from lab.curriculum.session import critic_agreement, failures_by_reason, wrote_s
 from lab.errors import LabError
 from lab.report.plots import line_chart, scatter_chart
 from lab.runs import Run
+from lab.search.records import SUMMARY, CandidateProposed, CandidateTrained, IterationDone, SearchResult
 
 REPORT = "report.html"
 
@@ -106,62 +107,58 @@ def _grid(svgs: list[str]) -> str:
 def search_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str]]:
     """A reward search: the outcome against the baselines, fitness per candidate per iteration, the lineage of the
     best, its component curves, every candidate with its note and errors, and the cost per iteration."""
-    candidates: dict[str, dict[str, Any]] = {}
-    scores: dict[tuple[str, str], float] = {}
+    candidates = {proposed.id: proposed for proposed in run.records(CandidateProposed)}
+    scores: dict[tuple[str, str], float | None] = {}
     hacking: set[str] = set()
-    iterations: list[dict[str, Any]] = []
-    for event in run.events():
-        if event["event"] == "candidate":
-            candidates[event["id"]] = event
-        elif event["event"] == "trained" and event["result"]["ok"]:
-            scores[(event["id"], event["stage"])] = event["result"]["evaluation"].get("fitness_mean")
-            if event.get("hacking"):
-                hacking.add(event["id"])
-        elif event["event"] == "iteration":
-            iterations.append(event)
-    summary = run.read_json("summary.json") if run.file("summary.json").exists() else None
+    for trained in run.records(CandidateTrained):
+        if trained.result.ok:
+            scores[(trained.id, trained.stage)] = trained.result.evaluation.get("fitness_mean")
+            if trained.hacking:
+                hacking.add(trained.id)
+    iterations = list(run.records(IterationDone))
+    summary = SearchResult.model_validate(run.read_json(SUMMARY)) if run.file(SUMMARY).exists() else None
     sections: list[tuple[str, str]] = []
     if summary is not None:
-        final = summary["final_evaluation"]
-        rows = [{"reward": f"best ({summary['best']})", **final}]
-        rows += [{"reward": name, **evaluation} for name, evaluation in summary["baselines"].items()]
-        facts = {"human-normalized score": summary["human_normalized_score"],
-                 "correlation with the human reward": summary["correlation_with_human"],
-                 "reward hacking flagged": summary["reward_hacking"], "LLM cost (USD)": summary["llm_cost_usd"]}
+        rows = [{"reward": f"best ({summary.best})", **summary.final_evaluation.model_dump()}]
+        rows += [{"reward": name, **evaluation.model_dump()} for name, evaluation in summary.baselines.items()]
+        facts = {"human-normalized score": summary.human_normalized_score,
+                 "correlation with the human reward": summary.correlation_with_human,
+                 "reward hacking flagged": summary.reward_hacking, "LLM cost (USD)": summary.llm_cost_usd}
         sections.append(("Outcome (held-out seeds)", table(rows) + table([facts])))
     else:
         sections.append(("Outcome", "<p class='muted'>the search has not finished (resume it with --resume)</p>"))
     by_stage: dict[str, tuple[list[float], list[float | None]]] = {}
     for (cid, stage), score in scores.items():
         xs, ys = by_stage.setdefault(stage, ([], []))
-        xs.append(float(candidates[cid]["iteration"]) if cid in candidates else -1.0)
+        xs.append(float(candidates[cid].iteration) if cid in candidates else -1.0)
         ys.append(score)
     if by_stage:
         sections.append(("Fitness per candidate per iteration",
                          scatter_chart("candidate fitness (ranking episodes)", by_stage, ylabel="fitness")))
     if summary is not None:
         chain = []
-        for cid in summary["lineage"]:
-            event = candidates.get(cid, {})
-            chain.append(f"<h3>{html.escape(cid)} <span class='muted'>{html.escape(event.get('note', ''))}</span>"
-                         f"</h3><pre>{html.escape(event.get('source', ''))}</pre>")
+        for cid in summary.lineage:
+            proposed = candidates.get(cid)
+            note, source = (proposed.note, proposed.source) if proposed else ("", "")
+            chain.append(f"<h3>{html.escape(cid)} <span class='muted'>{html.escape(note)}</span>"
+                         f"</h3><pre>{html.escape(source)}</pre>")
         sections.append(("Lineage of the best (best first)", "".join(chain)))
-        reflection = run.path / "candidates" / summary["best"] / "full" / "reflection.txt"
+        reflection = run.path / "candidates" / summary.best / "full" / "reflection.txt"
         if reflection.exists():
             sections.append(("Reflection on the best", f"<pre>{html.escape(reflection.read_text())}</pre>"))
-        best_run = run.path / "candidates" / summary["best"] / "full"
+        best_run = run.path / "candidates" / summary.best / "full"
         if (best_run / "config.json").exists():
             best = training_sections(Run.open(best_run), {})
             sections += [(f"Best: {name}", content) for name, content in best
                          if name in ("Learning curves", "Reward components")]
-    rows = [{"candidate": cid, "iteration": c["iteration"], "parent": c.get("parent"),
+    rows = [{"candidate": cid, "iteration": c.iteration, "parent": c.parent,
              "short": scores.get((cid, "short")), "full": scores.get((cid, "full")),
-             "checked": "ok" if c["valid"] else "rejected", "reward hacking": "yes" if cid in hacking else "",
-             "note": c.get("note", ""),
-             "errors": " | ".join(e.splitlines()[0] for e in c.get("errors", []))} for cid, c in candidates.items()]
+             "checked": "ok" if c.valid else "rejected", "reward hacking": "yes" if cid in hacking else "",
+             "note": c.note, "errors": " | ".join(e.splitlines()[0] for e in c.errors if e)}
+            for cid, c in candidates.items()]
     sections.append(("Candidates", table(rows)))
     sections.append(("Iterations (time and LLM cost)", table(
-        [{k: e.get(k) for k in ("iteration", "seconds", "llm_cost_usd", "best", "best_score")} for e in iterations])))
+        [e.model_dump(include={"iteration", "seconds", "llm_cost_usd", "best", "best_score"}) for e in iterations])))
     sections.append(("Configuration", f"<pre>{html.escape(json.dumps(config, indent=2))}</pre>"))
     return sections
 

@@ -7,8 +7,9 @@ budget (successive halving), and candidates are ranked by their policy's mean ta
 episodes. The top few are carried forward. At the end the best program's policy is evaluated on held-out seeds
 next to the sparse and human baselines trained on the same budget, which gives the human-normalized score.
 
-Everything is written to one run directory and journaled in its event log, so a killed search resumes without
-training a finished candidate again.
+Everything is written to one run directory and journaled in its event log as typed records (lab/search/records.py),
+so a killed search resumes without training a finished candidate again. `RewardSearch(config).run(run)` writes the
+run's config itself, so a search started from Python is one `lab report` and `lab reward --resume` accept.
 """
 
 from __future__ import annotations
@@ -20,15 +21,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from lab.embedding import SentenceEmbedder
+from lab.embedding import Embedder, SentenceEmbedder
 from lab.errors import LabError
 from lab.executors import Executor, JobResult, TrainJob, make_executor
-from lab.llm.config import LLMSettings, build_llms, spent_usd
+from lab.llm.client import LLM
+from lab.llm.config import build_llms, spent_usd
 from lab.policy import load_policy
 from lab.rewards.program import (
     BASELINES,
@@ -40,14 +41,30 @@ from lab.rewards.program import (
     sample_states,
 )
 from lab.rewards.task_program import program_task
-from lab.runs import Run, slugify, write_atomic
+from lab.runs import CONFIG, Record, Run, slugify, write_atomic
 from lab.sandbox import ProgramError, check_program
+from lab.search.config import SearchConfig
 from lab.search.designer import LLMRewardDesigner, OfflineDesigner, Parent, Proposal, RewardDesigner
+from lab.search.records import (
+    SUMMARY,
+    BaselineTrained,
+    CandidateProposed,
+    CandidateSummary,
+    CandidateTrained,
+    EvaluationSummary,
+    IterationDone,
+    IterationStarted,
+    ProgramRejected,
+    SearchFinished,
+    SearchResult,
+    SearchStarted,
+    TaskProgramWritten,
+    TaskRead,
+    TrainingStarted,
+)
 from lab.search.reflection import TrainingStats, reflection_text
 from lab.search.task_writer import write_task_program
 from lab.search.terms import OfflineRewardDesigner
-from lab.settings import validation_problems
-from lab.training.config import TrainConfig
 from lab.training.trainer import evaluate_run
 from lab.worlds import get_world
 from lab.worlds.core import Task, World
@@ -57,52 +74,6 @@ SELECT_SEED = 10_000
 """Seeds from here rank candidates; the final comparison uses other seeds (HELD_OUT_SEED), so the winner's
 evaluation is not the one it was picked on."""
 HELD_OUT_SEED = 20_000
-
-
-class SearchConfig(BaseModel):
-    """One reward search."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    world: str = Field(description="world name")
-    task: str = Field("", description="task spec, e.g. `reach` or `forward`; empty: the task is `task_text`, "
-                                      "judged by a success/fitness program the designer's model writes")
-    task_text: str = Field("", description="the task in words for the designer (default: the task's description)")
-    samples: int = Field(4, ge=1, le=64, description="programs proposed per iteration (K)")
-    iterations: int = Field(3, ge=1, le=100, description="iterations (I)")
-    steps: int = Field(20_000, ge=64, description="training steps of a full run; baselines train as long")
-    short_fraction: float = Field(0.3, gt=0, le=1, description="first-stage budget of successive halving, as a "
-                                                               "fraction of steps (1 turns halving off)")
-    survivors: float = Field(0.5, gt=0, le=1, description="fraction of each iteration's candidates given the full "
-                                                          "budget after the first stage")
-    keep: int = Field(2, ge=1, le=16, description="best candidates carried forward as parents")
-    repairs: int = Field(2, ge=0, le=10, description="times a failing program goes back to its designer")
-    eval_seeds: int = Field(10, ge=1, description="held-out seeds of the final evaluation (E)")
-    select_episodes: int = Field(5, ge=1, description="evaluation episodes that rank candidates")
-    init: Literal["none", "human"] = Field("none", description="`human` starts from the task's human reward")
-    feedback: str = Field("", description="a person's feedback, given to the designer instead of the reflection")
-    target_fitness: float | None = Field(None, description="stop once a candidate's fitness reaches this")
-    baselines: bool = Field(True, description="train the sparse and human rewards for comparison")
-    seed: int = Field(0, ge=0, description="seeds the designer and every training run")
-    executor: Literal["local", "ray"] = Field("local", description="where training jobs run")
-    max_parallel: int | None = Field(None, ge=1, description="jobs at once (default: the machine's cores)")
-    ray_address: str | None = Field(None, description="a Ray cluster's address (default: a local Ray)")
-    train: dict[str, Any] = Field(default_factory=dict, description="training settings (algo, n_envs, ppo, ...)")
-
-    @field_validator("train")
-    @classmethod
-    def _known_training_settings(cls, train: dict[str, Any]) -> dict[str, Any]:
-        """Training settings checked before the search starts, not when its first candidate trains."""
-        owned = sorted({"world", "task", "task_program", "reward", "steps", "seed", "eval_seed",
-                        "eval_episodes"} & set(train))
-        if owned:
-            raise ValueError(f"{', '.join(owned)} are set by the search itself")
-        try:
-            TrainConfig.model_validate({**train, "world": "any", "task": "any"})
-        except ValidationError as error:
-            raise ValueError(validation_problems(error)) from None
-        return train
-    llm: LLMSettings = Field(default_factory=lambda: LLMSettings())
 
 
 @dataclass
@@ -150,34 +121,48 @@ def normalized(source: str) -> str:
     return hashlib.sha256(ast.dump(tree).encode()).hexdigest()
 
 
-ProgressFn = Callable[[str, dict[str, Any]], None]
+ProgressFn = Callable[[Record], None]
 
 
 class RewardSearch:
-    """One search, in its run directory; `run()` goes on from wherever the journal says it stopped."""
+    """The Eureka optimizer: `RewardSearch(config).run(run) -> SearchResult`, going on from wherever the run's
+    journal says it stopped.
 
-    def __init__(self, config: SearchConfig, run: Run, designer: RewardDesigner | None = None,
-                 executor: Executor | None = None, progress: ProgressFn | None = None, embedder: Any = None) -> None:
+    The constructor only stores its arguments. `llms` are the models of an enclosing run (a curriculum session's),
+    so the search spends from the same ledger and budget; without them the search builds its own from
+    `config.llm`. `embedder` is a loaded sentence embedder to share (else one is loaded when needed)."""
+
+    def __init__(self, config: SearchConfig, *, designer: RewardDesigner | None = None,
+                 executor: Executor | None = None, progress: ProgressFn | None = None,
+                 llms: dict[str, LLM | None] | None = None, embedder: Embedder | None = None) -> None:
         self.config = config
-        self.run_dir = run
-        self.world: World = get_world(config.world)
-        self.progress = progress or (lambda kind, info: None)
-        self.llms: dict[str, Any] = {}
-        if designer is None:
-            self.llms = build_llms(config.llm, run.path)
-        self._embedder: Any = embedder
-        self._judged: Any = None
-        self.task: Task = self._resolve_task()
-        self.designer = designer or self._designer()
+        self._given_designer = designer
         self._executor = executor
+        self.progress: ProgressFn = progress or (lambda record: None)
+        self.llms: dict[str, LLM | None] = llms if llms is not None else {}
+        self._own_llms = llms is None and designer is None
+        self._embedder = embedder
+        self._judged: Any = None
         self.candidates: dict[str, Candidate] = {}
         self.baseline_results: dict[str, JobResult] = {}
-        self.iterations_done: list[dict[str, Any]] = []
+        self.iterations_done: list[IterationDone] = []
+
+    def _start(self, run: Run) -> None:
+        """Take up `run`: write its config (or keep the one it has, on a resume), then the world, the models, the
+        task, the designer, and the state the journal holds."""
+        self.run_dir = run
+        if not run.file(CONFIG).is_file():
+            run.write_config("reward", self.config, "search")
+        self.world: World = get_world(self.config.world)
+        if self._own_llms:
+            self.llms = build_llms(self.config.llm, run.path)
+        self.task: Task = self._resolve_task()
+        self.designer = self._given_designer or self._designer()
         self._replay()
 
     # ----- set-up
     @property
-    def embedder(self) -> Any:
+    def embedder(self) -> Embedder:
         if self._embedder is None:
             self._embedder = SentenceEmbedder()
         return self._embedder
@@ -193,17 +178,17 @@ class RewardSearch:
         llm = self.llms.get("reward_designer")
         if llm is None:
             task, similarity = read_goal(self.world, config.task_text, self.embedder)
-            self.progress("task", {"task": task.id, "similarity": similarity, "written": False})
+            self.progress(TaskRead(task=task.id, written=False, similarity=similarity))
             return task
-        written = [e for e in self.run_dir.events() if e["event"] == "task_program"]
+        written = list(self.run_dir.records(TaskProgramWritten))
         if written:
-            source = written[-1]["source"]
+            source = written[-1].source
         else:
             source, errors = write_task_program(llm, self.world, config.task_text, config.repairs)
-            self.run_dir.event("task_program", source=source, errors=errors)
+            self.run_dir.write(TaskProgramWritten(source=source, errors=errors))
         self.run_dir.write_text("task.py", source)
         self._judged = program_task(self.world, config.task_text, source)
-        self.progress("task", {"task": config.task_text, "written": True, "source": source})
+        self.progress(TaskRead(task=config.task_text, written=True, source=source))
         return self._judged.task
 
     def _designer(self) -> RewardDesigner:
@@ -229,24 +214,25 @@ class RewardSearch:
 
     def _replay(self) -> None:
         """Rebuild the search's state from its journal (nothing on a fresh run)."""
-        for event in self.run_dir.events():
-            kind = event["event"]
-            if kind == "candidate":
-                self.candidates[event["id"]] = Candidate(
-                    event["id"], int(event["iteration"]), event["source"], event.get("parent"), event.get("note", ""),
-                    event.get("genome"), bool(event["valid"]), list(event.get("errors", [])), {})
-            elif kind == "trained" and event["id"] in self.candidates:
-                self.candidates[event["id"]].results[event["stage"]] = JobResult(**event["result"])
-            elif kind == "baseline":
-                self.baseline_results[event["name"]] = JobResult(**event["result"])
-            elif kind == "iteration":
-                self.iterations_done.append(event)
+        for proposed in self.run_dir.records(CandidateProposed):
+            self.candidates[proposed.id] = Candidate(proposed.id, proposed.iteration, proposed.source, proposed.parent,
+                                                     proposed.note, proposed.genome, proposed.valid,
+                                                     list(proposed.errors), {})
+        for trained in self.run_dir.records(CandidateTrained):
+            if trained.id in self.candidates:
+                self.candidates[trained.id].results[trained.stage] = trained.result
+        for baseline in self.run_dir.records(BaselineTrained):
+            self.baseline_results[baseline.name] = baseline.result
+        self.iterations_done = list(self.run_dir.records(IterationDone))
 
     # ----- the loop
-    def run(self) -> dict[str, Any]:
+    def run(self, run: Run) -> SearchResult:
+        """Search in `run` (new, or one this search was stopped in) until its iterations are done or the target is
+        reached; then train the baselines, evaluate the best on held-out seeds and write `summary.json`."""
         config = self.config
-        if not any(e["event"] == "search_started" for e in self.run_dir.events()):
-            self.run_dir.event("search_started", designer=self.designer.name, task=self.task.id)
+        self._start(run)
+        if not any(True for _ in run.records(SearchStarted)):
+            run.write(SearchStarted(designer=self.designer.name, task=self.task.id))
         try:
             if config.init == "human":
                 self._initial_human()
@@ -277,7 +263,7 @@ class RewardSearch:
         started = time.perf_counter()
         spent = self._spent()
         parents = self.parents()
-        self.progress("iteration", {"iteration": iteration, "parents": [p.id for p in parents]})
+        self.progress(IterationStarted(iteration=iteration, parents=[p.id for p in parents]))
         ids = [f"i{iteration}c{index}" for index in range(self.config.samples)]
         missing = [cid for cid in ids if cid not in self.candidates]
         if missing:
@@ -294,13 +280,14 @@ class RewardSearch:
             batch = ranked[:max(1, math.ceil(self.config.survivors * self.config.samples))]
         self._train(batch, "full")
         best = self.best()
-        record = {"iteration": iteration, "seconds": round(time.perf_counter() - started, 3),
-                  "llm_cost_usd": round(self._spent() - spent, 6), "best": best.id if best else None,
-                  "best_score": best.score if best else None,
-                  "candidates": {cid: self.candidates[cid].score for cid in ids if cid in self.candidates}}
-        self.run_dir.event("iteration", **record)
+        record = IterationDone(iteration=iteration, seconds=round(time.perf_counter() - started, 3),
+                               llm_cost_usd=round(self._spent() - spent, 6), best=best.id if best else None,
+                               best_score=best.score if best else None,
+                               candidates={cid: finite(self.candidates[cid].score) for cid in ids
+                                           if cid in self.candidates})
+        self.run_dir.write(record)
         self.iterations_done.append(record)
-        self.progress("iteration_done", record)
+        self.progress(record)
 
     def _spent(self) -> float:
         return spent_usd(self.llms)
@@ -315,7 +302,7 @@ class RewardSearch:
                 return Candidate(cid, iteration, proposal.source, proposal.parent, proposal.note, proposal.genome,
                                  True, errors, {})
             errors.append(error)
-            self.progress("rejected", {"id": cid, "attempt": attempt, "error": error})
+            self.progress(ProgramRejected(id=cid, attempt=attempt, error=error))
             if attempt < self.config.repairs:
                 proposal = self.designer.repair(proposal, error, attempt + 1)
         return Candidate(cid, iteration, proposal.source, proposal.parent, proposal.note, proposal.genome, False,
@@ -336,12 +323,12 @@ class RewardSearch:
         folder = self.run_dir.path / "candidates" / candidate.id
         folder.mkdir(parents=True, exist_ok=True)
         self.run_dir.write_text(f"candidates/{candidate.id}/reward.py", candidate.source)
-        self.run_dir.event("candidate", id=candidate.id, iteration=candidate.iteration, source=candidate.source,
-                           parent=candidate.parent, note=candidate.note, genome=candidate.genome,
-                           valid=candidate.valid, errors=candidate.errors)
+        proposed = CandidateProposed(id=candidate.id, iteration=candidate.iteration, source=candidate.source,
+                                     parent=candidate.parent, note=candidate.note, genome=candidate.genome,
+                                     valid=candidate.valid, errors=candidate.errors)
+        self.run_dir.write(proposed)
         self.candidates[candidate.id] = candidate
-        self.progress("candidate", {"id": candidate.id, "valid": candidate.valid, "note": candidate.note,
-                                    "errors": candidate.errors})
+        self.progress(proposed)
 
     # ----- training
     def _job(self, name: str, reward: str, run_dir: Path, steps: int, eval_seed: int, episodes: int) -> TrainJob:
@@ -362,7 +349,7 @@ class RewardSearch:
                                   folder / stage, steps, SELECT_SEED, self.config.select_episodes))
         if not jobs:
             return
-        self.progress("training", {"stage": stage, "jobs": [j.id for j in jobs], "steps": steps})
+        self.progress(TrainingStarted(stage=stage, jobs=[j.id for j in jobs], steps=steps))
 
         def done(result: JobResult) -> None:
             cid, _, job_stage = result.id.partition("/")
@@ -371,13 +358,12 @@ class RewardSearch:
             if stats is not None:
                 self.run_dir.write_text(f"candidates/{cid}/{job_stage}/reflection.txt",
                                         reflection_text(stats, result.evaluation) + "\n")
-            self.run_dir.event("trained", id=cid, stage=job_stage, result=vars(result),
-                               hacking=bool(stats and stats.reward_hacking),
-                               correlation=stats.reward_fitness_correlation if stats else None)
-            self.progress("trained", {"id": cid, "stage": job_stage, "ok": result.ok, "error": result.error,
-                                      "score": self.candidates[cid].score,
-                                      "success_rate": result.evaluation.get("success_rate"),
-                                      "hacking": bool(stats and stats.reward_hacking)})
+            trained = CandidateTrained(id=cid, stage=job_stage, result=result,
+                                       score=finite(self.candidates[cid].score),
+                                       hacking=bool(stats and stats.reward_hacking),
+                                       correlation=stats.reward_fitness_correlation if stats else None)
+            self.run_dir.write(trained)
+            self.progress(trained)
 
         self.executor.run(jobs, done)
 
@@ -406,7 +392,7 @@ class RewardSearch:
         return chain
 
     # ----- the end
-    def _finish(self) -> dict[str, Any]:
+    def _finish(self) -> SearchResult:
         best = self.best()
         if best is None:
             raise LabError("no candidate trained successfully",
@@ -421,31 +407,30 @@ class RewardSearch:
         if sparse is not None and human is not None and abs(human - sparse) > 1e-9:
             normalized_score = (final["fitness_mean"] - sparse) / abs(human - sparse)
         stats = best.stats()
-        summary = {
-            "task": self.task.id if self._judged is None else self.config.task_text,
-            "task_program": self._judged is not None, "designer": self.designer.name, "best": best.id,
-            "lineage": self.lineage(best.id),
-            "best_selection_fitness": best.score, "final_evaluation": final,
-            "baselines": {name: r.evaluation for name, r in self.baseline_results.items() if r.ok},
-            "human_normalized_score": normalized_score,
-            "correlation_with_human": self._correlation(best.source),
-            "reward_hacking": bool(stats and stats.reward_hacking),
-            "candidates": {c.id: self._candidate_summary(c) for c in self.candidates.values()},
-            "iterations": self.iterations_done,
-            "llm_cost_usd": round(self._spent(), 6),
-        }
+        result = SearchResult(
+            task=self.task.id if self._judged is None else self.config.task_text,
+            task_program=self._judged is not None, designer=self.designer.name, best=best.id,
+            lineage=self.lineage(best.id), best_selection_fitness=best.score,
+            final_evaluation=EvaluationSummary.model_validate(final),
+            baselines={name: EvaluationSummary.model_validate(r.evaluation)
+                       for name, r in self.baseline_results.items() if r.ok},
+            human_normalized_score=normalized_score, correlation_with_human=self._correlation(best.source),
+            reward_hacking=bool(stats and stats.reward_hacking),
+            candidates={c.id: self._candidate_summary(c) for c in self.candidates.values()},
+            iterations=self.iterations_done, llm_cost_usd=round(self._spent(), 6))
         self.run_dir.write_text("best.py", best.source)
-        self.run_dir.write_json("summary.json", summary)
-        self.run_dir.event("finished", best=best.id, final_fitness=final["fitness_mean"],
-                           human_normalized_score=normalized_score)
-        return summary
+        self.run_dir.write_json(SUMMARY, result.model_dump(mode="json"))
+        self.run_dir.write(SearchFinished(best=best.id, final_fitness=final["fitness_mean"],
+                                          human_normalized_score=normalized_score))
+        return result
 
     @staticmethod
-    def _candidate_summary(candidate: Candidate) -> dict[str, Any]:
+    def _candidate_summary(candidate: Candidate) -> CandidateSummary:
         stats = candidate.stats()
-        return {"iteration": candidate.iteration, "score": candidate.score if candidate.results else None,
-                "valid": candidate.valid, "parent": candidate.parent, "note": candidate.note,
-                "stages": sorted(candidate.results), "hacking": bool(stats and stats.reward_hacking)}
+        return CandidateSummary(iteration=candidate.iteration,
+                                score=finite(candidate.score) if candidate.results else None, valid=candidate.valid,
+                                parent=candidate.parent, note=candidate.note, stages=sorted(candidate.results),
+                                hacking=bool(stats and stats.reward_hacking))
 
     def _train_baselines(self) -> None:
         jobs = []
@@ -459,13 +444,13 @@ class RewardSearch:
                                   HELD_OUT_SEED, self.config.eval_seeds))
         if not jobs:
             return
-        self.progress("training", {"stage": "baselines", "jobs": [j.id for j in jobs], "steps": self.config.steps})
+        self.progress(TrainingStarted(stage="baselines", jobs=[j.id for j in jobs], steps=self.config.steps))
 
         def done(result: JobResult) -> None:
             self.baseline_results[result.id] = result
-            self.run_dir.event("baseline", name=result.id, result=vars(result))
-            self.progress("baseline", {"name": result.id, "ok": result.ok,
-                                       "fitness": result.evaluation.get("fitness_mean"), "error": result.error})
+            trained = BaselineTrained(name=result.id, result=result)
+            self.run_dir.write(trained)
+            self.progress(trained)
 
         self.executor.run(jobs, done)
 
@@ -496,13 +481,18 @@ class RewardSearch:
         return float(np.corrcoef(values[0], values[1])[0, 1])
 
 
-def promote(run: Run, summary: dict[str, Any], world: str, family: str, root: Path = Path("rewards")) -> Path:
+def finite(score: float) -> float | None:
+    """A score as the journal keeps it: None for a candidate that has none (-inf while ranking)."""
+    return score if math.isfinite(score) else None
+
+
+def promote(run: Run, summary: SearchResult, world: str, family: str, root: Path = Path("rewards")) -> Path:
     """Copy the best program into the reward library (`rewards/WORLD/FAMILY/search_<run>.py`)."""
     name = "search_" + slugify(run.path.name, 60).replace("-", "_") + ".py"
     target = root / world / family / name
     source = run.file("best.py").read_text()
-    header = (f'"""Promoted from the reward search {run.path.name}: candidate {summary["best"]}, final fitness '
-              f'{summary["final_evaluation"].get("fitness_mean", float("nan")):.4g}."""\n\n')
+    header = (f'"""Promoted from the reward search {run.path.name}: candidate {summary.best}, final fitness '
+              f'{summary.final_evaluation.fitness_mean:.4g}."""\n\n')
     write_atomic(target, header + _without_docstring(source))
     return target
 

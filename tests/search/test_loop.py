@@ -11,9 +11,10 @@ import pytest
 from lab.llm.config import LLMSettings
 from lab.report.html import write_report
 from lab.rewards.program import REWARD_RULES, RewardProgram
-from lab.runs import Run
+from lab.runs import Record, Run
 from lab.sandbox import check_program
 from lab.search.loop import RewardSearch, SearchConfig, promote
+from lab.search.records import CandidateTrained, TaskRead
 
 TRAIN = {"n_envs": 4, "ppo": {"n_steps": 64}, "curve_points": 10}
 
@@ -22,9 +23,7 @@ def search(tmp_path: Path, name: str = "search", **settings: Any) -> tuple[Searc
     values: dict[str, Any] = {"world": "reacher", "task": "reach", "samples": 2, "iterations": 2, "steps": 1024,
                               "eval_seeds": 3, "select_episodes": 2, "max_parallel": 2, "train": TRAIN, **settings}
     config = SearchConfig.model_validate(values)
-    run = Run.create("reward", name, out=tmp_path / name)
-    run.write_json("config.json", {"command": "reward", "search": config.model_dump(mode="json")})
-    return config, run
+    return config, Run.create("reward", name, out=tmp_path / name)
 
 
 def trained_once(run: Run) -> None:
@@ -36,19 +35,19 @@ def trained_once(run: Run) -> None:
 def test_offline_search_beats_the_sparse_reward_on_reacher(tmp_path: Path) -> None:
     config, run = search(tmp_path, samples=3, iterations=2, steps=8192, eval_seeds=5,
                          train={**TRAIN, "n_envs": 8})
-    summary = RewardSearch(config, run).run()
-    final, sparse = summary["final_evaluation"]["fitness_mean"], summary["baselines"]["sparse"]["fitness_mean"]
+    summary = RewardSearch(config).run(run)
+    final, sparse = summary.final_evaluation.fitness_mean, summary.baselines["sparse"].fitness_mean
     assert final > sparse, summary
-    assert summary["human_normalized_score"] is not None and summary["designer"] == "offline"
-    assert (run.path / "best.py").read_text() == (run.path / "candidates" / summary["best"] / "reward.py").read_text()
-    assert summary["lineage"][0] == summary["best"]
-    assert -1.0 <= summary["correlation_with_human"] <= 1.0
-    assert len(summary["iterations"]) == 2 and all("llm_cost_usd" in i for i in summary["iterations"])
+    assert summary.human_normalized_score is not None and summary.designer == "offline"
+    assert (run.path / "best.py").read_text() == (run.path / "candidates" / summary.best / "reward.py").read_text()
+    assert summary.lineage[0] == summary.best
+    assert -1.0 <= summary.correlation_with_human <= 1.0
+    assert len(summary.iterations) == 2 and all(i.llm_cost_usd is not None for i in summary.iterations)
     trained_once(run)
     report = write_report(run.path).read_text()
     assert "Fitness per candidate per iteration" in report and "Lineage of the best" in report
     assert "<svg" in report and "human-normalized score" in report and "Reflection on the best" in report
-    reflection = run.path / "candidates" / summary["best"] / "full" / "reflection.txt"
+    reflection = run.path / "candidates" / summary.best / "full" / "reflection.txt"
     assert reflection.read_text().startswith("We trained an RL policy")
     promoted = promote(run, summary, "reacher", "reach", root=tmp_path / "rewards")
     assert promoted.parent == tmp_path / "rewards" / "reacher" / "reach"
@@ -63,19 +62,18 @@ def test_a_stopped_search_resumes_without_training_a_finished_candidate_again(tm
     config, run = search(tmp_path, short_fraction=1.0, baselines=False)
     finished: list[str] = []
 
-    def stop_after_two(kind: str, info: dict[str, Any]) -> None:
-        if kind == "trained":
-            finished.append(info["id"])
+    def stop_after_two(record: Record) -> None:
+        if isinstance(record, CandidateTrained):
+            finished.append(record.id)
             if len(finished) == 2:
                 raise StopAfter
 
     with pytest.raises(StopAfter):
-        RewardSearch(config, run, progress=stop_after_two).run()
-    resumed = RewardSearch(config, Run.open(run.path))
-    assert {c for c, k in resumed.candidates.items() if k.results} == set(finished)
-    summary = resumed.run()
+        RewardSearch(config, progress=stop_after_two).run(run)
+    assert {trained.id for trained in Run.open(run.path).records(CandidateTrained)} == set(finished)
+    summary = RewardSearch(config).run(Run.open(run.path))
     trained_once(run)
-    assert set(summary["candidates"]) == {"i0c0", "i0c1", "i1c0", "i1c1"}
+    assert set(summary.candidates) == {"i0c0", "i0c1", "i1c0", "i1c1"}
 
 
 BROKEN = "import os\n\ndef compute_reward(state, action):\n    return os.getpid(), {}\n"
@@ -110,8 +108,8 @@ def test_a_model_writes_is_repaired_from_its_error_and_reads_the_reflection(tmp_
     monkeypatch.setenv("OPENAI_API_KEY", "sk-local-test")
     llm = LLMSettings(model="openai/reward-writer", api_base=model_server.url, cache=False).model_dump()
     config, run = search(tmp_path, short_fraction=1.0, baselines=False, llm=llm)
-    summary = RewardSearch(config, run).run()
-    assert summary["designer"] == "llm"
+    summary = RewardSearch(config).run(run)
+    assert summary.designer == "llm"
     texts = [r["messages"][-1]["content"] for r in model_server.requests]
     repair = next(t for t in texts if "has the following error" in t)
     assert "os" in repair and "import" in repair
@@ -123,7 +121,7 @@ def test_a_model_writes_is_repaired_from_its_error_and_reads_the_reflection(tmp_
     assert "`import os` is not allowed" in candidates["i0c0"]["errors"][0]
     assert candidates["i1c0"]["source"] == IMPROVED
     assert any("same as candidate" in e for c in candidates.values() for e in c["errors"])
-    assert summary["candidates"]["i1c0"]["parent"] in ("i0c0", "i0c1")
+    assert summary.candidates["i1c0"].parent in ("i0c0", "i0c1")
 
 
 def test_a_model_that_answers_with_an_escape_gets_the_refusal_and_the_search_goes_on(tmp_path: Path, model_server,
@@ -144,11 +142,11 @@ def test_a_model_that_answers_with_an_escape_gets_the_refusal_and_the_search_goe
     monkeypatch.setenv("OPENAI_API_KEY", secret)
     llm = LLMSettings(model="openai/reward-writer", api_base=model_server.url, cache=False).model_dump()
     config, run = search(tmp_path, short_fraction=1.0, baselines=False, llm=llm, iterations=1)
-    summary = RewardSearch(config, run).run()
+    summary = RewardSearch(config).run(run)
     candidates = {e["id"]: e for e in run.events() if e["event"] == "candidate"}
     assert "`match` statements are not allowed" in candidates["i0c0"]["errors"][0]
     assert candidates["i0c0"]["valid"] and candidates["i0c0"]["source"] == REPAIRED
-    assert summary["best"] is not None
+    assert summary.best is not None
     assert not pwned.exists()
     for path in run.path.rglob("*"):
         assert not path.is_file() or secret.encode() not in path.read_bytes(), path
@@ -159,18 +157,18 @@ def test_ray_trains_the_same_candidates_to_the_same_scores_as_the_local_pool(tmp
     for executor in ("local", "ray"):
         config, run = search(tmp_path, executor, executor=executor, iterations=1, short_fraction=1.0,
                              baselines=False, steps=512)
-        summary = RewardSearch(config, run).run()
-        scores[executor] = {c: v["score"] for c, v in summary["candidates"].items()}
+        summary = RewardSearch(config).run(run)
+        scores[executor] = {c: v.score for c, v in summary.candidates.items()}
     assert scores["local"] == scores["ray"]
 
 
 def test_init_human_starts_from_the_human_reward(tmp_path: Path) -> None:
     config, run = search(tmp_path, init="human", samples=1, iterations=1, short_fraction=1.0, baselines=False,
                          steps=512)
-    summary = RewardSearch(config, run).run()
-    assert "init" in summary["candidates"] and summary["candidates"]["init"]["stages"] == ["full"]
+    summary = RewardSearch(config).run(run)
+    assert "init" in summary.candidates and summary.candidates["init"].stages == ["full"]
     assert "def base_reward" in (run.path / "candidates" / "i0c0" / "reward.py").read_text()
-    assert summary["candidates"]["i0c0"]["parent"] == "init"
+    assert summary.candidates["i0c0"].parent == "init"
 
 
 def test_the_cli_reports_a_bad_world_and_a_bad_resume_clearly(tmp_path: Path) -> None:
@@ -224,8 +222,8 @@ def test_a_task_in_words_is_judged_by_a_program_the_model_writes(tmp_path: Path,
     llm = LLMSettings(model="openai/task-writer", api_base=model_server.url, cache=False).model_dump()
     config, run = search(tmp_path, task="", task_text="keep the fingertip far away from the target", samples=1,
                          iterations=1, short_fraction=1.0, baselines=False, steps=512, llm=llm)
-    summary = RewardSearch(config, run).run()
-    assert summary["task_program"] and summary["task"] == "keep the fingertip far away from the target"
+    summary = RewardSearch(config).run(run)
+    assert summary.task_program and summary.task == "keep the fingertip far away from the target"
     assert (run.path / "task.py").read_text() == TASK_FIXED
     written = next(e for e in run.events() if e["event"] == "task_program")
     assert "shape (3, 3)" in written["errors"][0]
@@ -234,15 +232,15 @@ def test_a_task_in_words_is_judged_by_a_program_the_model_writes(tmp_path: Path,
                                   for m in r["messages"])
     trained = Run.open(run.path / "candidates" / "i0c0" / "full")
     assert trained.read_json("config.json")["task_program"].endswith("task.py")
-    assert summary["final_evaluation"]["fitness_mean"] > 0.05
+    assert summary.final_evaluation.fitness_mean > 0.05
 
 
 def test_without_a_model_a_task_in_words_is_read_as_the_nearest_known_task(tmp_path: Path) -> None:
-    seen: list[dict[str, Any]] = []
+    seen: list[TaskRead] = []
     config, run = search(tmp_path, task="", task_text="bring the fingertip onto the target point", samples=1,
                          iterations=1, short_fraction=1.0, baselines=False, steps=256)
-    found = RewardSearch(config, run, progress=lambda kind, info: seen.append(info) if kind == "task" else None)
-    assert found.task.id == "reach(tolerance=0.02)" and not seen[0]["written"]
+    RewardSearch(config, progress=lambda record: seen.append(record) if isinstance(record, TaskRead) else None).run(run)
+    assert seen[0].task == "reach(tolerance=0.02)" and not seen[0].written
 
 
 @pytest.mark.slow

@@ -1,0 +1,159 @@
+"""What a reward search writes down and tells its watcher, as typed records defined once.
+
+Journal records go to the run's `events.jsonl` (JSON lines, so a killed search resumes from them) and are read back
+through the same types: the search's own resume, the report and a notebook all decode `CandidateTrained`, never a
+dict by string keys. Progress-only records (`TaskRead`, `IterationStarted`, `ProgramRejected`, `TrainingStarted`)
+are not journaled; a watcher (`progress=`) receives both kinds and tells them apart by type.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lab.executors import JobResult
+from lab.runs import Record
+
+SUMMARY = "summary.json"
+"""The finished search's `SearchResult`, in its run directory."""
+
+
+class TaskProgramWritten(Record):
+    """The model's success check and fitness for a task given in words (a resume reuses them)."""
+
+    event: ClassVar[str] = "task_program"
+    source: str
+    errors: list[str] = Field(default_factory=list)
+
+
+class SearchStarted(Record):
+    event: ClassVar[str] = "search_started"
+    designer: str
+    task: str
+
+
+class CandidateProposed(Record):
+    """A program the designer wrote, after its checks and repairs: valid, or refused with every error met."""
+
+    event: ClassVar[str] = "candidate"
+    id: str
+    iteration: int
+    source: str
+    parent: str | None = None
+    note: str = ""
+    genome: dict[str, Any] | None = None
+    valid: bool
+    errors: list[str] = Field(default_factory=list)
+
+
+class CandidateTrained(Record):
+    """A candidate trained at one stage (`short` or `full`), with what its curves say."""
+
+    event: ClassVar[str] = "trained"
+    id: str
+    stage: str
+    result: JobResult
+    score: float | None = None
+    hacking: bool = False
+    correlation: float | None = None
+
+
+class BaselineTrained(Record):
+    """The sparse or the human reward trained on the search's full budget and evaluated on the held-out seeds."""
+
+    event: ClassVar[str] = "baseline"
+    name: str
+    result: JobResult
+
+
+class IterationDone(Record):
+    event: ClassVar[str] = "iteration"
+    iteration: int
+    seconds: float
+    llm_cost_usd: float
+    best: str | None = None
+    best_score: float | None = None
+    candidates: dict[str, float | None] = Field(default_factory=dict)
+
+
+class SearchFinished(Record):
+    event: ClassVar[str] = "finished"
+    best: str
+    final_fitness: float
+    human_normalized_score: float | None = None
+
+
+class TaskRead(Record):
+    """Progress only: the task the search works on, read from words without a model or written by one."""
+
+    event: ClassVar[str] = "task"
+    task: str
+    written: bool
+    similarity: float | None = None
+    source: str = ""
+
+
+class IterationStarted(Record):
+    event: ClassVar[str] = "iteration_started"
+    iteration: int
+    parents: list[str] = Field(default_factory=list)
+
+
+class ProgramRejected(Record):
+    """Progress only: a proposal failed its checks and goes back to its designer."""
+
+    event: ClassVar[str] = "rejected"
+    id: str
+    attempt: int
+    error: str
+
+
+class TrainingStarted(Record):
+    event: ClassVar[str] = "training"
+    stage: str
+    jobs: list[str]
+    steps: int
+
+
+class EvaluationSummary(BaseModel):
+    """A policy's evaluation over seeded episodes."""
+
+    model_config = ConfigDict(extra="allow")
+
+    episodes: int = 0
+    fitness_mean: float = 0.0
+    fitness_std: float = 0.0
+    success_rate: float = 0.0
+    episode_length: float = 0.0
+    reward_mean: float = 0.0
+
+
+class CandidateSummary(BaseModel):
+    iteration: int
+    score: float | None
+    valid: bool
+    parent: str | None
+    note: str
+    stages: list[str]
+    hacking: bool
+
+
+class SearchResult(BaseModel):
+    """What a finished search found: the best program's lineage and held-out evaluation next to the baselines,
+    the human-normalized score, and every candidate. Written as the run's `summary.json`."""
+
+    task: str
+    task_program: bool
+    designer: str
+    best: str
+    lineage: list[str]
+    best_selection_fitness: float
+    final_evaluation: EvaluationSummary
+    baselines: dict[str, EvaluationSummary]
+    human_normalized_score: float | None
+    correlation_with_human: float | None
+    reward_hacking: bool
+    candidates: dict[str, CandidateSummary]
+    iterations: list[IterationDone]
+    llm_cost_usd: float
