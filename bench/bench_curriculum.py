@@ -50,10 +50,9 @@ def session(budget: int) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         config = CurriculumConfig(world="playground", budget=budget, library=Path(folder) / "lib")
         run = Run.create("curriculum", "bench", out=Path(folder) / "run")
-        run.write_json("config.json", {"command": "curriculum", "curriculum": config.model_dump(mode="json")})
         with SkillLibrary(config.library) as library:
             started = time.perf_counter()
-            summary = Session(config, run, library).run()
+            summary = Session(config, library).run(run).model_dump()
             summary["wall"] = time.perf_counter() - started
         return summary
 

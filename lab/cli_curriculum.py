@@ -10,7 +10,9 @@ from rich.table import Table
 
 from lab.console import make_console
 from lab.content import curriculum_file, shipped_curricula
+from lab.curriculum.records import AttemptFinished, CurriculumExhausted, EpisodesPlayed, TaskStarted
 from lab.errors import LabError
+from lab.runs import Record
 
 console = make_console()
 
@@ -35,7 +37,7 @@ def curriculum_command(
 
     if resume is not None:
         run = Run.open(resume, made_by="curriculum")
-        settings = validated(CurriculumConfig, run.read_json("config.json")["curriculum"], "curriculum")
+        settings = run.read_config(CurriculumConfig, "curriculum")
         if budget is not None:
             settings.budget = budget
     else:
@@ -57,50 +59,50 @@ def curriculum_command(
 
         get_world(settings.world)
         run = Run.create("curriculum", f"{settings.world}", out=out)
-        run.write_json("config.json", {"command": "curriculum", "curriculum": settings.model_dump(mode="json")})
     console.print(f"run directory: {run.path}   library: {settings.library}")
 
     status = console.status("")
 
-    def show(kind: str, info: dict[str, Any]) -> None:
-        if kind == "task":
-            console.rule(f"iteration {info['iteration']}: {info['task']}")
-            if info["description"].replace(" ", "_") != info["task"]:
-                console.print(f"  {info['description']}", highlight=False)
-            status.update(f"writing a skill for {info['task']}")
+    def show(record: Record) -> None:
+        if isinstance(record, TaskStarted):
+            console.rule(f"iteration {record.iteration}: {record.task}")
+            if record.description.replace(" ", "_") != record.task:
+                console.print(f"  {record.description}", highlight=False)
+            status.update(f"writing a skill for {record.task}")
             status.start()
-        elif kind == "episode" and info["episodes"] % 20 == 0:
-            status.update(f"writing a skill: {info['episodes']} candidate episodes played")
-        elif kind == "attempted":
+        elif isinstance(record, EpisodesPlayed) and record.episodes % 20 == 0:
+            status.update(f"writing a skill: {record.episodes} candidate episodes played")
+        elif isinstance(record, AttemptFinished):
             status.stop()
-            cost = f"; LLM cost ${info['cost_usd']:.4f}" if info.get("cost_usd") else ""
-            if info["success"]:
-                extra = f" calling {', '.join(info['calls'])}" if info.get("calls") else ""
-                console.print(f"  [green]{info['skill']}[/] {info['how']}{extra}"
-                              + (f" ({info['episodes']} episodes)" if info.get("episodes") else "")
-                              + f", {info['seconds']:.1f} s; tasks mastered: {info['skills']}{cost}")
+            attempt = record.attempt
+            cost = f"; LLM cost ${record.cost_usd:.4f}" if record.cost_usd else ""
+            if attempt.success:
+                extra = f" calling {', '.join(attempt.calls)}" if attempt.calls else ""
+                console.print(f"  [green]{attempt.skill}[/] {attempt.how}{extra}"
+                              + (f" ({attempt.episodes} episodes)" if attempt.episodes else "")
+                              + f", {attempt.seconds:.1f} s; tasks mastered: {record.skills}{cost}")
             else:
-                console.print(f"  [red]failed[/]: {info['reason'][:200]}{cost}", highlight=False)
-        elif kind == "exhausted":
+                console.print(f"  [red]failed[/]: {attempt.reason[:200]}{cost}", highlight=False)
+        elif isinstance(record, CurriculumExhausted):
             console.print("no task left to try now: every task is mastered or backing off")
 
     with SkillLibrary(settings.library) as opened:
         try:
-            summary = Session(settings, run, opened, progress=show).run()
+            result = Session(settings, opened, progress=show).run(run)
         finally:
             status.stop()
-    spent = f", LLM cost ${summary['cost_usd']:.4f}" if summary["cost_usd"] else ""
-    table = Table(title=f"session summary ({summary['iterations']} iterations, {summary['seconds']:.0f} s{spent})")
+    spent = f", LLM cost ${result.cost_usd:.4f}" if result.cost_usd else ""
+    table = Table(title=f"session summary ({result.iterations} iterations, {result.seconds:.0f} s{spent})")
     for column in ("skills learned", "composed", "families", "failures"):
         table.add_column(column, overflow="fold")
-    table.add_row(", ".join(summary["skills_learned"]) or "-", ", ".join(summary["composed"]) or "-",
-                  ", ".join(summary["families_mastered"]) or "-",
-                  "; ".join(f"{k} x{v}" for k, v in summary["failures_by_reason"].items()) or "-")
+    table.add_row(", ".join(result.skills_learned) or "-", ", ".join(result.composed) or "-",
+                  ", ".join(result.families_mastered) or "-",
+                  "; ".join(f"{k} x{v}" for k, v in result.failures_by_reason.items()) or "-")
     console.print(table)
-    agreement = summary["critic_agreement"]
+    agreement = result.critic_agreement
     if agreement:
-        console.print(f"critic agreed with the code check on {agreement['agreed']} of {agreement['judged']} "
-                      f"episodes ({agreement['rate']:.0%})")
+        console.print(f"critic agreed with the code check on {agreement.agreed} of {agreement.judged} "
+                      f"episodes ({agreement.rate:.0%})")
 
 
 def solve_command(

@@ -22,6 +22,16 @@ from lab.curriculum.llm_curriculum import Critic, LLMCurriculum, Plan, ProposalF
 from lab.curriculum.llm_writer import LLMSkillWriter
 from lab.curriculum.policy_learner import PolicyLearner
 from lab.curriculum.proposer import LearningProgressCurriculum, Progress, every_task
+from lab.curriculum.records import (
+    AttemptFinished,
+    CurriculumExhausted,
+    EpisodesPlayed,
+    SessionResult,
+    TaskAttempted,
+    TaskProposed,
+    TaskStarted,
+    session_result,
+)
 from lab.curriculum.writer import CompositionalWriter, Written
 from lab.errors import LabError
 from lab.llm.client import LLM
@@ -29,7 +39,7 @@ from lab.llm.config import LLMSettings, build_llms, spent_usd
 from lab.llm.extract import ExtractionError, ask_json
 from lab.llm.prompting import render
 from lab.rewards.task_program import program_task
-from lab.runs import Run
+from lab.runs import CONFIG, Record, Run
 from lab.search.task_writer import write_task_program
 from lab.skills import Skill, SkillLibrary
 from lab.skills.runtime import analyse, verify_skill
@@ -38,7 +48,9 @@ from lab.worlds.core import Task, World
 from lab.worlds.description import describe
 from lab.worlds.reading import closest_task, read_goal
 
-ProgressFn = Callable[[str, dict[str, Any]], None]
+SUMMARY = "summary.json"
+
+ProgressFn = Callable[[Record], None]
 
 
 class CurriculumConfig(BaseModel):
@@ -82,20 +94,35 @@ def skill_name(task: Task, taken: set[str]) -> str:
 
 
 class Session:
-    """One curriculum session in its run directory; `run()` goes on from wherever its journal stopped."""
+    """The Voyager optimizer: `Session(config, library).run(run) -> SessionResult`, going on from wherever the run's
+    journal stopped.
 
-    def __init__(self, config: CurriculumConfig, run: Run, library: SkillLibrary,
-                 progress: ProgressFn | None = None) -> None:
+    The constructor only stores its arguments. `run` writes the run's config (so a session started from Python is
+    one `lab report` and `lab curriculum --resume` accept), builds the models once for the whole session (its nested
+    reward searches spend from the same ledger and budget), and uses the library's embedder for every reading."""
+
+    def __init__(self, config: CurriculumConfig, library: SkillLibrary, progress: ProgressFn | None = None,
+                 llms: dict[str, LLM | None] | None = None) -> None:
         self.config = config
-        self.run_dir = run
         self.library = library
-        self.world = get_world(config.world)
-        self.show = progress or (lambda kind, info: None)
-        self.llms = build_llms(config.llm, run.path)
+        self.show: ProgressFn = progress or (lambda record: None)
+        self.llms: dict[str, LLM | None] = llms if llms is not None else {}
+        self._own_llms = llms is None
+
+    def take_up(self, run: Run) -> Session:
+        """Take up `run` without attempting anything (`run` does this first): its config (written when new), the
+        world, the models, the curriculum and writer, and the progress its journal holds."""
+        self.run_dir = run
+        if not run.file(CONFIG).is_file():
+            run.write_config("curriculum", self.config, "curriculum")
+        self.world = get_world(self.config.world)
+        if self._own_llms:
+            self.llms = build_llms(self.config.llm, run.path)
         self.curriculum: Any = self._curriculum()
         self.writer: Any = None if self.world.robot_api_doc() is None else make_writer(
-            config, self.world, library, self.llms.get("skill_writer"), self.llms.get("critic"))
+            self.config, self.world, self.library, self.llms.get("skill_writer"), self.llms.get("critic"))
         self.progress, self.iterations = self._replay()
+        return self
 
     def _curriculum(self) -> Any:
         """The LLM curriculum when a model plays the curriculum role, else the learning-progress teacher."""
@@ -124,87 +151,88 @@ class Session:
         progress = Progress()
         iterations = 0
         tasks = self.curriculum.tasks
-        for event in self.run_dir.events():
-            if event["event"] == "proposed" and event.get("program") and hasattr(self.curriculum, "restore"):
-                self.curriculum.restore(event["task"], event["text"], event["program"], event.get("horizon"))
-            if event["event"] == "attempted":
-                progress.record(event["task"], event["iteration"], event["success"], event.get("skill", ""))
-                iterations = event["iteration"] + 1
+        for proposed in self.run_dir.records(TaskProposed):
+            if proposed.program and hasattr(self.curriculum, "restore"):
+                self.curriculum.restore(proposed.task, proposed.text, proposed.program, proposed.horizon)
+        for attempted in self.run_dir.records(TaskAttempted):
+            progress.record(attempted.task, attempted.iteration, attempted.success, attempted.skill)
+            iterations = attempted.iteration + 1
         for skill in self.library.skills(world=self.world.name):
             made_here = skill.provenance.get("run") == str(self.run_dir.path)
             if made_here and skill.task in tasks and skill.task not in progress.mastered:
                 progress.record(skill.task, iterations, True, skill.ref)
                 writer = skill.provenance.get("writer", "the session")
-                self.run_dir.event("attempted", iteration=iterations, task=skill.task, success=True,
-                                   skill=skill.ref, calls=list(skill.calls),
-                                   how=f"written by {writer} (stored before the session stopped, journaled on "
-                                       "resume)")
+                self.run_dir.write(TaskAttempted(
+                    iteration=iterations, task=skill.task, success=True, skill=skill.ref, calls=list(skill.calls),
+                    how=f"written by {writer} (stored before the session stopped, journaled on resume)"))
                 iterations += 1
         return progress, iterations
 
-    def run(self) -> dict[str, Any]:
+    def run(self, run: Run) -> SessionResult:
+        """Attempt tasks in `run` (new, or one this session was stopped in) until the budget is spent or no task
+        is left to try; write `summary.json`."""
+        self.take_up(run)
         for iteration in range(self.iterations, self.config.budget):
             started = time.perf_counter()
             try:
                 task = self._propose(iteration)
             except ProposalFailed as failed:
-                outcome = {"success": False, "reason": failed.message,
-                           "seconds": round(time.perf_counter() - started, 3)}
-                self._record(iteration, failed.task_id, outcome)
+                self._record(TaskAttempted(iteration=iteration, task=failed.task_id, success=False,
+                                           reason=failed.message, seconds=round(time.perf_counter() - started, 3)))
                 continue
             if task is None:
-                self.show("exhausted", {"iteration": iteration})
+                self.show(CurriculumExhausted(iteration=iteration))
                 break
-            self.show("task", {"iteration": iteration, "task": task.id, "description": task.description})
-            outcome = self._attempt(task, iteration)
-            outcome["seconds"] = round(time.perf_counter() - started, 3)
-            self._record(iteration, task.id, outcome)
-        summary = self.summary()
-        self.run_dir.write_json("summary.json", summary)
-        return summary
+            self.show(TaskStarted(iteration=iteration, task=task.id, description=task.description))
+            attempt = self._attempt(task, iteration)
+            attempt.seconds = round(time.perf_counter() - started, 3)
+            self._record(attempt)
+        result = self.result()
+        run.write_json(SUMMARY, result.model_dump(mode="json"))
+        return result
 
     def _propose(self, iteration: int) -> Task | None:
         proposed = self.curriculum.propose(self.progress, iteration)
         if proposed is None or isinstance(proposed, Task):
             return proposed
-        self.run_dir.event("proposed", iteration=iteration, task=proposed.task.id, text=proposed.text,
-                           reasoning=proposed.reasoning, similarity=round(proposed.similarity, 4),
-                           program=proposed.task.family.program, horizon=proposed.task.horizon)
+        self.run_dir.write(TaskProposed(iteration=iteration, task=proposed.task.id, text=proposed.text,
+                                        reasoning=proposed.reasoning, similarity=round(proposed.similarity, 4),
+                                        program=proposed.task.family.program, horizon=proposed.task.horizon))
         return proposed.task
 
-    def _record(self, iteration: int, task_id: str, outcome: dict[str, Any]) -> None:
-        self.progress.record(task_id, iteration, outcome["success"], outcome.get("skill", ""))
-        self.run_dir.event("attempted", iteration=iteration, task=task_id, **outcome)
-        self.show("attempted", {"iteration": iteration, "task": task_id, **outcome,
-                                "skills": len(self.progress.mastered), "cost_usd": self.spent_usd()})
+    def _record(self, attempt: TaskAttempted) -> None:
+        self.progress.record(attempt.task, attempt.iteration, attempt.success, attempt.skill)
+        self.run_dir.write(attempt)
+        self.show(AttemptFinished(attempt=attempt, skills=len(self.progress.mastered), cost_usd=self.spent_usd()))
 
     def spent_usd(self) -> float:
         """What the session's models have cost so far (0 offline)."""
         return spent_usd(self.llms)
 
-    def _attempt(self, task: Task, iteration: int) -> dict[str, Any]:
+    def _attempt(self, task: Task, iteration: int) -> TaskAttempted:
         existing = {s.name: s for s in self.library.skills(world=self.world.name)}
         own = existing.get(task.family.name)
         if own is not None:
             seeds = list(range(self.config.verify_seeds))
             verification, _ = verify_skill(self.world, task, own, self.library, seeds, self.config.threshold)
             if verification.passed:
-                return {"success": True, "skill": own.ref, "how": "an existing skill verified on it",
-                        "success_rate": verification.success_rate}
+                return TaskAttempted(iteration=iteration, task=task.id, success=True, skill=own.ref,
+                                     how="an existing skill verified on it", success_rate=verification.success_rate)
         retrieved = [h.skill.name for h in self.library.search(task.description, k=self.config.retrieve,
                                                                 world=self.world.name)]
         name = skill_name(task, set(existing))
         writer = self._writer_for(task, iteration, name)
         written = writer.write(task, name, skills=retrieved,
-                               on_try=lambda episodes, _: self.show("episode", {"episodes": episodes}))
-        judged = {"critic": [list(pair) for pair in written.judgements]} if written.judgements else {}
+                               on_try=lambda episodes, _: self.show(EpisodesPlayed(episodes=episodes)))
+        critic = [list(pair) for pair in written.judgements]
         if not written.found:
-            return {"success": False, "reason": writer.failure(written), "episodes": written.episodes,
-                    "retrieved": retrieved, **judged}
+            return TaskAttempted(iteration=iteration, task=task.id, success=False, reason=writer.failure(written),
+                                 episodes=written.episodes, retrieved=retrieved, critic=critic)
         stored = written.stored or self._store(task, written, iteration)
-        return {"success": True, "skill": stored.ref, "how": writer.how,
-                "calls": written.calls, "episodes": written.episodes, "retrieved": retrieved,
-                "success_rate": written.verification.success_rate if written.verification else None, **judged}
+        return TaskAttempted(iteration=iteration, task=task.id, success=True, skill=stored.ref, how=writer.how,
+                             calls=list(written.calls), episodes=written.episodes, retrieved=retrieved,
+                             success_rate=written.verification.success_rate if written.verification else None,
+                             critic=critic)
 
     def _store(self, task: Task, written: Written, iteration: int) -> Skill:
         assert written.source is not None
@@ -216,29 +244,10 @@ class Session:
                                   "iteration": iteration, **written_task(task)})
         return self.library.add(skill)
 
-    def summary(self) -> dict[str, Any]:
-        attempts = [e for e in self.run_dir.events() if e["event"] == "attempted"]
-        learned = [e for e in attempts if wrote_skill(e)]
-        families = sorted({e["task"].partition("(")[0] for e in attempts if e["success"]})
-        return {"world": self.world.name, "iterations": len(attempts), "skills_learned": [e["skill"] for e in learned],
-                "composed": [e["skill"] for e in learned if e.get("calls")], "families_mastered": families,
-                "tasks_mastered": sorted(self.progress.mastered), "failures_by_reason": failures_by_reason(attempts),
-                "critic_agreement": critic_agreement(attempts), "cost_usd": round(self.spent_usd(), 6),
-                "seconds": round(sum(e.get("seconds", 0.0) for e in attempts), 1)}
-
-
-def wrote_skill(attempt: dict[str, Any]) -> bool:
-    """Whether an attempt stored a new skill (not one already in the library)."""
-    return bool(attempt["success"]) and str(attempt.get("how", "")).startswith("written by")
-
-
-def critic_agreement(attempts: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """How often the critic's verdict matched the code check over the episodes it judged (None without one)."""
-    pairs = [pair for e in attempts for pair in e.get("critic", [])]
-    if not pairs:
-        return None
-    agreed = sum(critic == check for critic, check in pairs)
-    return {"judged": len(pairs), "agreed": agreed, "rate": round(agreed / len(pairs), 4)}
+    def result(self) -> SessionResult:
+        """The session so far, from its journal."""
+        return session_result(self.world.name, list(self.run_dir.records(TaskAttempted)), self.progress.mastered,
+                              self.spent_usd())
 
 
 def written_task(task: Task) -> dict[str, Any]:
@@ -246,16 +255,6 @@ def written_task(task: Task) -> dict[str, Any]:
     if task.family.program is None:
         return {}
     return {"task_text": task.description, "task_program": task.family.program, "task_horizon": task.horizon}
-
-
-def failures_by_reason(attempts: list[dict[str, Any]]) -> dict[str, int]:
-    """Failed attempts counted by reason, numbers masked so one reason is one row."""
-    reasons: dict[str, int] = {}
-    for event in attempts:
-        if not event["success"]:
-            key = re.sub(r"\d+", "N", event.get("reason", "unknown").split(";")[0])
-            reasons[key] = reasons.get(key, 0) + 1
-    return reasons
 
 
 def split_goal(goal: str, world: World, library: SkillLibrary, llm: LLM | None = None) -> list[str]:

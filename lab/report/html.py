@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lab.curriculum.session import critic_agreement, failures_by_reason, wrote_skill
+from lab.curriculum.records import TaskAttempted, critic_agreement, failures_by_reason
 from lab.errors import LabError
 from lab.report.plots import line_chart, scatter_chart
 from lab.runs import Run
@@ -166,19 +166,19 @@ def search_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str]]:
 def curriculum_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str]]:
     """A curriculum session: skills learned against iterations, families mastered (the tech tree's milestones),
     failures by reason, and every attempt."""
-    attempts = [e for e in run.events() if e["event"] == "attempted"]
+    attempts = list(run.records(TaskAttempted))
     sections: list[tuple[str, str]] = []
     learned, families, first = 0, set(), {}
     xs, skills, mastered = [], [], []
-    for event in attempts:
-        if event["success"]:
-            family = event["task"].partition("(")[0]
+    for attempt in attempts:
+        if attempt.success:
+            family = attempt.task.partition("(")[0]
             if family not in families:
                 families.add(family)
-                first[family] = event["iteration"]
-            if wrote_skill(event):
+                first[family] = attempt.iteration
+            if attempt.wrote_skill:
                 learned += 1
-        xs.append(float(event["iteration"]))
+        xs.append(float(attempt.iteration))
         skills.append(float(learned))
         mastered.append(float(len(families)))
     if attempts:
@@ -191,18 +191,18 @@ def curriculum_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str
                                                   for k, v in failures_by_reason(attempts).items()])))
     agreement = critic_agreement(attempts)
     if agreement:
-        sections.append(("Critic agreement with the code check", table([agreement])))
+        sections.append(("Critic agreement with the code check", table([agreement.model_dump()])))
     sections.append(("Cost", table(session_cost(run, config, attempts),
                                    ["role", "model", "calls", "tokens", "LLM cost (USD)", "seconds"])))
-    rows = [{"iteration": e["iteration"], "task": e["task"], "success": e["success"], "skill": e.get("skill", ""),
-             "how": e.get("how", e.get("reason", "")), "calls": ", ".join(e.get("calls", [])),
-             "episodes": e.get("episodes"), "seconds": e.get("seconds")} for e in attempts]
+    rows = [{"iteration": a.iteration, "task": a.task, "success": a.success, "skill": a.skill,
+             "how": a.how or a.reason, "calls": ", ".join(a.calls), "episodes": a.episodes, "seconds": a.seconds}
+            for a in attempts]
     sections.append(("Attempts", table(rows)))
     sections.append(("Configuration", f"<pre>{html.escape(json.dumps(config, indent=2))}</pre>"))
     return sections
 
 
-def session_cost(run: Run, config: dict[str, Any], attempts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def session_cost(run: Run, config: dict[str, Any], attempts: list[TaskAttempted]) -> list[dict[str, Any]]:
     """LLM calls, tokens and dollars per role from the run's ledger, and the session's seconds, one row per role
     (one offline row when no model played a role)."""
     roles: dict[str, dict[str, Any]] = {}
@@ -215,7 +215,7 @@ def session_cost(run: Run, config: dict[str, Any], attempts: list[dict[str, Any]
             row["calls"] += 1
             row["tokens"] += int(call.get("prompt_tokens") or 0) + int(call.get("completion_tokens") or 0)
             row["LLM cost (USD)"] = round(row["LLM cost (USD)"] + float(call.get("cost_usd") or 0.0), 6)
-    seconds = round(sum(e.get("seconds", 0.0) for e in attempts), 1)
+    seconds = round(sum(a.seconds for a in attempts), 1)
     if not roles:
         return [{"role": "all", "model": "offline (learning-progress curriculum, compositional search)",
                  "calls": 0, "tokens": 0, "LLM cost (USD)": 0.0, "seconds": seconds}]

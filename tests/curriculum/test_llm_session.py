@@ -75,12 +75,11 @@ def test_a_session_with_models_proposes_checks_writes_and_critiques(tmp_path: Pa
     config = CurriculumConfig.model_validate({"world": "playground", "budget": 2, "library": str(tmp_path / "lib"),
                                              "verify_seeds": 4, "llm": llm.model_dump()})
     run = Run.create("curriculum", "test", out=tmp_path / "run")
-    run.write_json("config.json", {"command": "curriculum", "curriculum": config.model_dump(mode="json")})
     with SkillLibrary(tmp_path / "lib", embedder) as library:
-        summary = Session(config, run, library).run()
+        summary = Session(config, library).run(run)
         hover = task_name(HOVER, set())
-        assert summary["skills_learned"] == [f"{hover}@1", "reach@1"]
-        assert summary["tasks_mastered"] == sorted([hover, "reach(obj=cube_red)"])
+        assert summary.skills_learned == [f"{hover}@1", "reach@1"]
+        assert summary.tasks_mastered == sorted([hover, "reach(obj=cube_red)"])
         proposed = [e for e in run.events() if e["event"] == "proposed"]
         assert [e["task"] for e in proposed] == [hover, "reach(obj=cube_red)"]
         assert proposed[0]["program"] and proposed[1]["program"] is None
@@ -89,7 +88,8 @@ def test_a_session_with_models_proposes_checks_writes_and_critiques(tmp_path: Pa
         assert "open" in repair
         curriculum_prompt = next(m[-1]["content"] for m in prompts[1:] if m[0]["content"].startswith("You are"))
         assert HOVER in curriculum_prompt and hover in curriculum_prompt
-        assert summary["critic_agreement"] == {"judged": 3, "agreed": 3, "rate": 1.0}
+        assert summary.critic_agreement is not None
+        assert summary.critic_agreement.model_dump() == {"judged": 3, "agreed": 3, "rate": 1.0}
         critique_sent = any("critique: use robot.move_to" in m[-1]["content"] for m in prompts)
         assert critique_sent
 
@@ -103,7 +103,7 @@ def test_a_session_with_models_proposes_checks_writes_and_critiques(tmp_path: Pa
 
         report = write_report(run.path).read_text()
         assert "Critic agreement with the code check" in report and "skill_writer" in report
-        resumed = Session(config.model_copy(update={"budget": 2}), Run.open(run.path), library)
+        resumed = Session(config.model_copy(update={"budget": 2}), library).take_up(Run.open(run.path))
         assert hover in resumed.curriculum.tasks and resumed.iterations == 2
         assert set(resumed.progress.mastered) == {hover, "reach(obj=cube_red)"}
 

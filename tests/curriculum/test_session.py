@@ -22,7 +22,6 @@ def session(tmp_path: Path, library: SkillLibrary, **settings: Any) -> tuple[Cur
               "episode_budget": 300, **settings}
     config = CurriculumConfig.model_validate(values)
     run = Run.create("curriculum", "test", out=tmp_path / "run")
-    run.write_json("config.json", {"command": "curriculum", "curriculum": config.model_dump(mode="json")})
     return config, run
 
 
@@ -46,15 +45,15 @@ def test_a_session_learns_skills_from_an_empty_library_and_resumes(tmp_path: Pat
     with SkillLibrary(tmp_path / "lib", embedder) as library:
         config, run = session(tmp_path, library)
         seen: list[str] = []
-        summary = Session(config, run, library, progress=lambda k, i: seen.append(k)).run()
-        assert summary["iterations"] == 3 and len(summary["skills_learned"]) >= 2
+        summary = Session(config, library, progress=lambda record: seen.append(record.event)).run(run)
+        assert summary.iterations == 3 and len(summary.skills_learned) >= 2
         stored = library.skills()
-        assert {s.ref for s in stored} >= set(summary["skills_learned"])
+        assert {s.ref for s in stored} >= set(summary.skills_learned)
         assert all(s.provenance["run"] == str(run.path) and s.verification.passed for s in stored)
         config.budget = 5
-        resumed = Session(config, Run.open(run.path), library)
+        resumed = Session(config, library).take_up(Run.open(run.path))
         assert resumed.iterations == 3
-        resumed.run()
+        resumed.run(resumed.run_dir)
         iterations = [e["iteration"] for e in run.events() if e["event"] == "attempted"]
         assert iterations == [0, 1, 2, 3, 4]
         from lab.report.html import write_report
@@ -72,10 +71,10 @@ def test_a_skill_stored_just_before_a_kill_is_counted_on_resume(tmp_path: Path, 
                   "    robot.move_to(robot.position(obj))\n")
         library.add(Skill(name="reach", description="move to it", kind="code", world="playground", task=task.id,
                           params={"obj": None}, source=source, provenance={"run": str(run.path)}))
-        resumed = Session(config, run, library)
+        resumed = Session(config, library).take_up(run)
         assert task.id in resumed.progress.mastered and resumed.iterations == 1
         assert [e["task"] for e in run.events() if e["event"] == "attempted"] == [task.id]
-        assert resumed.summary()["skills_learned"] == ["reach@1"]
+        assert resumed.result().skills_learned == ["reach@1"]
 
 
 @pytest.mark.slow
@@ -83,7 +82,7 @@ def test_solve_composes_stored_skills_and_stores_nothing(tmp_path: Path, embedde
     with SkillLibrary(tmp_path / "lib", embedder) as library:
         config, run = session(tmp_path, library, budget=2)
         config.episode_budget = 600
-        Session(config, run, library).run()
+        Session(config, library).run(run)
         before = len(library)
         task, similarity, written = solve("playground", "pick up the red cube and lift it off the table", library)
         assert task.family.name == "lift" and similarity > 0.5
@@ -143,8 +142,8 @@ def test_a_model_writes_skills_through_the_session_with_feedback(tmp_path: Path,
                       cache=False)
     with SkillLibrary(tmp_path / "lib", embedder) as library:
         config, run = session(tmp_path, library, budget=1, llm=llm.model_dump())
-        summary = Session(config, run, library).run()
-        assert summary["skills_learned"] == ["reach@1"]
+        summary = Session(config, library).run(run)
+        assert summary.skills_learned == ["reach@1"]
         feedback = model_server.requests[1]["messages"][-1]["content"]
         assert "fly_to" in feedback and "seed 0" in feedback
         assert "robot.move_to(point" in model_server.requests[0]["messages"][1]["content"]
@@ -160,14 +159,14 @@ def test_in_a_world_without_a_robot_api_the_session_learns_a_policy_skill_by_rew
     with SkillLibrary(tmp_path / "lib", embedder) as library:
         config, run = session(tmp_path, library, world="halfcheetah", budget=1, tasks=["stand_still(radius=10.0)"],
                               verify_seeds=3, policy=policy)
-        summary = Session(config, run, library).run()
-        assert summary["skills_learned"] == ["stand_still@1"], summary
+        summary = Session(config, library).run(run)
+        assert summary.skills_learned == ["stand_still@1"], summary
         skill = library.get("stand_still")
         assert skill.kind == "policy" and skill.verification.passed and skill.provenance["run"] == str(run.path)
         assert (run.path / "policies" / "0-stand_still" / "summary.json").is_file()
         attempt = next(e for e in run.events() if e["event"] == "attempted")
         assert attempt["how"] == "written by reward search (a trained policy)"
-        resumed = Session(config, Run.open(run.path), library)
+        resumed = Session(config, library).take_up(Run.open(run.path))
         assert resumed.progress.mastered == {"stand_still(radius=10)": "stand_still@1"}
 
 
