@@ -285,9 +285,9 @@ def _policy_name(run_dir: Path) -> str:
     """A skill name from a run's task: `reach(cube_red)` -> `reach_cube_red_policy`."""
     import re
 
-    from lab.runs import Run
+    from lab.runs import CONFIG, Run
 
-    task = str(Run.open(run_dir, made_by="train").read_json("config.json")["task"])
+    task = str(Run.open(run_dir, made_by="train").read_json(CONFIG)["task"])
     return re.sub(r"[^a-z0-9]+", "_", task.lower()).strip("_")[:57] + "_policy"
 
 

@@ -13,6 +13,8 @@ from rich.table import Table
 
 from lab.console import make_console
 from lab.errors import LabError
+from lab.settings import described
+from lab.training.config import TrainConfig
 
 console = make_console()
 
@@ -80,14 +82,14 @@ def _check_before_a_run_exists(settings: Any) -> None:
 def train_command(
     world: Annotated[str, typer.Argument(metavar="WORLD", help="World name (see `lab worlds`).")],
     task: Annotated[str, typer.Argument(metavar="TASK", help="Task spec, e.g. forward or 'reach(cube_red)'.")],
-    reward: Annotated[str | None, typer.Option(help="Reward program: human, sparse, or a .py file.")] = None,
-    algo: Annotated[str | None, typer.Option(help="ppo or sac.")] = None,
-    steps: Annotated[int | None, typer.Option(help="Env steps of training.")] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed of policy and envs.")] = None,
-    n_envs: Annotated[int | None, typer.Option(help="Envs stepped together (default 16 for PPO, 1 for SAC).")] = None,
-    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda.")] = None,
-    target_fitness: Annotated[float | None, typer.Option(help="Stop early at this mean episode fitness.")] = None,
-    eval_episodes: Annotated[int | None, typer.Option(help="Episodes (seeds) of the final evaluation.")] = None,
+    reward: Annotated[str | None, typer.Option(help=described(TrainConfig, "reward"))] = None,
+    algo: Annotated[str | None, typer.Option(help=described(TrainConfig, "algo"))] = None,
+    steps: Annotated[int | None, typer.Option(help=described(TrainConfig, "steps"))] = None,
+    seed: Annotated[int | None, typer.Option(help=described(TrainConfig, "seed"))] = None,
+    n_envs: Annotated[int | None, typer.Option(help=described(TrainConfig, "n_envs"))] = None,
+    device: Annotated[str | None, typer.Option(help=described(TrainConfig, "device"))] = None,
+    target_fitness: Annotated[float | None, typer.Option(help=described(TrainConfig, "target_fitness"))] = None,
+    eval_episodes: Annotated[int | None, typer.Option(help=described(TrainConfig, "eval_episodes"))] = None,
     out: Annotated[Path | None, typer.Option(help="Run directory (default: a new one under runs/).")] = None,
     config: Annotated[Path | None, typer.Option(help="YAML file of training settings.")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Any setting, e.g. ppo.n_steps=64.")] = None,
@@ -146,12 +148,12 @@ def eval_command(
     stochastic: Annotated[bool, typer.Option(help="Sample actions instead of taking the mean.")] = False,
 ) -> None:
     """Re-evaluate a trained policy over seeds (fitness, success, reward components); optionally render a video."""
-    from lab.runs import Run
+    from lab.runs import CONFIG, Run
     from lab.training.evaluation import render_policy
     from lab.training.trainer import evaluate_run, load_policy, run_task
 
     run = Run.open(run_dir, made_by="train")
-    config = run.read_json("config.json")
+    config = run.read_json(CONFIG)
     if seeds:
         try:
             chosen = [int(s) for s in seeds.split(",") if s.strip()]

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lab.errors import LabError
-from lab.runs import Run
+from lab.runs import CONFIG, Run
 
 if TYPE_CHECKING:
     from stable_baselines3.common.base_class import BaseAlgorithm
@@ -198,7 +198,7 @@ def load_policy(run: Run, device: str = "auto") -> Policy:
 
     from stable_baselines3 import PPO, SAC  # heavy: torch, only where a policy is loaded
 
-    config = run.read_json("config.json")
+    config = run.read_json(CONFIG)
     path = run.file(POLICY)
     if not path.is_file():
         raise LabError(f"{run.path} has no trained policy ({POLICY})",

@@ -100,6 +100,16 @@ class Run:
                                hint=f"give a directory made by {wanted}")
         return run
 
+    @classmethod
+    def at(cls, where: Run | Path, command: str) -> Run:
+        """The run at `where`, for an optimizer given a Run or a path from Python: a run `command` made there (to
+        go on with), else a new run directory there."""
+        if isinstance(where, Run):
+            return where
+        if (where / CONFIG).is_file():
+            return cls.open(where, made_by=command)
+        return cls.create(command, where.name, out=where)
+
     def file(self, name: str) -> Path:
         return self.path / name
 

@@ -168,10 +168,10 @@ class Session:
                 iterations += 1
         return progress, iterations
 
-    def run(self, run: Run) -> SessionResult:
-        """Attempt tasks in `run` (new, or one this session was stopped in) until the budget is spent or no task
-        is left to try; write `summary.json`."""
-        self.take_up(run)
+    def run(self, where: Run | Path) -> SessionResult:
+        """Attempt tasks in the run at `where` (new, or one this session was stopped in) until the budget is spent
+        or no task is left to try; write `summary.json`."""
+        run = self.take_up(Run.at(where, "curriculum")).run_dir
         for iteration in range(self.iterations, self.config.budget):
             started = time.perf_counter()
             try:

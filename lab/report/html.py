@@ -15,7 +15,7 @@ from typing import Any
 from lab.curriculum.records import TaskAttempted, critic_agreement, failures_by_reason
 from lab.errors import LabError
 from lab.report.plots import line_chart, scatter_chart
-from lab.runs import Run
+from lab.runs import CONFIG, Run
 from lab.search.records import SUMMARY, CandidateProposed, CandidateTrained, IterationDone, SearchResult
 
 REPORT = "report.html"
@@ -147,7 +147,7 @@ def search_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str]]:
         if reflection.exists():
             sections.append(("Reflection on the best", f"<pre>{html.escape(reflection.read_text())}</pre>"))
         best_run = run.path / "candidates" / summary.best / "full"
-        if (best_run / "config.json").exists():
+        if (best_run / CONFIG).exists():
             best = training_sections(Run.open(best_run), {})
             sections += [(f"Best: {name}", content) for name, content in best
                          if name in ("Learning curves", "Reward components")]
@@ -230,7 +230,7 @@ SECTIONS: dict[str, Callable[[Run, dict[str, Any]], list[tuple[str, str]]]] = {
 def write_report(path: Path) -> Path:
     """Write `report.html` into the run directory at `path`; returns its path."""
     run = Run.open(path)
-    config = run.read_json("config.json")
+    config = run.read_json(CONFIG)
     command = str(config.get("command", ""))
     make_sections = SECTIONS.get(command)
     if make_sections is None:

@@ -226,10 +226,11 @@ class RewardSearch:
         self.iterations_done = list(self.run_dir.records(IterationDone))
 
     # ----- the loop
-    def run(self, run: Run) -> SearchResult:
-        """Search in `run` (new, or one this search was stopped in) until its iterations are done or the target is
-        reached; then train the baselines, evaluate the best on held-out seeds and write `summary.json`."""
+    def run(self, where: Run | Path) -> SearchResult:
+        """Search in the run at `where` (new, or one this search was stopped in) until its iterations are done or
+        the target is reached; then train the baselines, evaluate the best on held-out seeds, write `summary.json`."""
         config = self.config
+        run = Run.at(where, "reward")
         self._start(run)
         if not any(True for _ in run.records(SearchStarted)):
             run.write(SearchStarted(designer=self.designer.name, task=self.task.id))

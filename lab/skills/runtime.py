@@ -20,7 +20,7 @@ import numpy as np
 from lab.errors import LabError
 from lab.policy import POLICY, POLICY_EXPORT, NumpyPolicy, export_policy, load_policy
 from lab.rewards.task_program import program_task
-from lab.runs import Run
+from lab.runs import CONFIG, Run
 from lab.sandbox import ProgramError, check_program
 from lab.sandbox.codec import encode
 from lab.sandbox.process import MAX_REPLY_BYTES, WorkerProcess
@@ -371,7 +371,7 @@ def add_policy_skill(library: SkillLibrary, run_dir: Path, name: str, *, descrip
     (with the reward program that trained it) only when it passes."""
     check_name(name)
     run = Run.open(run_dir, made_by="train")
-    config = run.read_json("config.json")
+    config = run.read_json(CONFIG)
     exported = run.file(POLICY_EXPORT)
     if not exported.is_file():
         if not run.file(POLICY).is_file():

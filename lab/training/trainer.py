@@ -17,11 +17,20 @@ from lab.policy import Policy, load_policy, resolve_device, save_policy
 from lab.rewards.program import RewardProgram, SandboxedReward, dry_run, resolve_reward
 from lab.rewards.task_program import program_task, read_task_program
 from lab.rewards.wrapper import RewardFunction, RewardVecEnv, make_rewarded_env
-from lab.runs import Run
+from lab.runs import CONFIG, Run
 from lab.sandbox import ProgramError, SandboxLimits
 from lab.training.config import TrainConfig
 from lab.training.curves import LearningCurve
 from lab.training.evaluation import Evaluation, evaluate_policy
+from lab.training.records import (
+    CurvePoint,
+    Evaluated,
+    RewardDryRun,
+    RewardRejected,
+    Trained,
+    TrainingFailed,
+    TrainingStarted,
+)
 from lab.worlds import get_world
 from lab.worlds.core import Task, World
 
@@ -73,30 +82,36 @@ def make_model(config: TrainConfig, venv: Any, device: str) -> Any:
                policy_kwargs={"net_arch": net_arch}, **settings)
 
 
-def train(config: TrainConfig, run: Run | None = None, progress: ProgressFn | None = None) -> TrainResult:
-    """Train a policy as `config` says, writing everything into `run` (a fresh run directory by default).
+def train(config: TrainConfig, run: Run | Path | None = None, progress: ProgressFn | None = None) -> TrainResult:
+    """Train a policy as `config` says, writing everything into `run` (a Run, a new directory's path, or by default
+    a fresh directory under runs/). torch's thread count is the config's while training and given back after.
 
     The reward program is checked and dry-run before any training; a program that fails while training stops the
     run with a ProgramError that names the call and the program's line, and the run's log records it.
     """
+    import torch  # heavy: torch, only where a policy is trained
+
     world = get_world(config.world)
     judged = make_task(world, config.task, config.task_program)
+    threads = torch.get_num_threads()
     try:
         return _train(config, world, judged.task, run, progress)
     finally:
+        torch.set_num_threads(threads)
         judged.close()
 
 
-def _train(config: TrainConfig, world: World, task: Task, run: Run | None,
+def _train(config: TrainConfig, world: World, task: Task, run: Run | Path | None,
            progress: ProgressFn | None) -> TrainResult:
     import torch
     from stable_baselines3.common.logger import configure
     from stable_baselines3.common.vec_env import VecNormalize
 
     program = resolve_reward(config.reward, task)
-    run = run or Run.create("train", f"{world.name}-{task.family.name}-{program.name}")
+    if not isinstance(run, Run):
+        run = Run.create("train", f"{world.name}-{task.family.name}-{program.name}", out=run)
     device = resolve_device(config.device)
-    run.write_json("config.json", {
+    run.write_json(CONFIG, {
         "command": "train", **config.model_dump(),
         "resolved": {"world_version": world.version, "task": task.id, "task_description": task.description,
                      "reward_origin": program.origin, "reward_sha": program.sha, "n_envs": config.envs,
@@ -108,10 +123,10 @@ def _train(config: TrainConfig, world: World, task: Task, run: Run | None,
     try:
         checked = dry_run(program, world, task, seed=config.seed)
     except ProgramError as error:
-        run.event("rejected", stage="dry_run", error=error.feedback())
+        run.write(RewardRejected(stage="dry_run", error=error.feedback()))
         raise
-    run.event("dry_run", components=list(checked.components), reward_range=list(checked.reward_range),
-              component_ranges={k: list(v) for k, v in checked.component_ranges.items()})
+    run.write(RewardDryRun(components=list(checked.components), reward_range=list(checked.reward_range),
+                           component_ranges={k: list(v) for k, v in checked.component_ranges.items()}))
 
     torch.set_num_threads(config.torch_threads)
     limits = SandboxLimits(call_seconds=config.reward_call_seconds, memory_mb=config.reward_memory_mb)
@@ -123,19 +138,20 @@ def _train(config: TrainConfig, world: World, task: Task, run: Run | None,
     model = make_model(config, venv, device)
     model.set_logger(configure(str(run.file("tb")), ["tensorboard"]))
     curve = LearningCurve(rewarded, config.steps, config.curve_points, config.target_fitness,
-                          on_point=lambda point: run.event("curve_point", **point), on_progress=progress)
-    run.event("started", algo=config.algo, steps=config.steps, n_envs=config.envs, device=device)
+                          on_point=lambda point: run.write(CurvePoint(**point)), on_progress=progress)
+    run.write(TrainingStarted(algo=config.algo, steps=config.steps, n_envs=config.envs, device=device))
     start = time.perf_counter()
     try:
         model.learn(total_timesteps=config.steps, callback=curve)
     except ProgramError as error:
-        run.event("failed", step=int(model.num_timesteps), error=error.feedback())
+        run.write(TrainingFailed(step=int(model.num_timesteps), error=error.feedback()))
         raise
     finally:
         venv.close()
     seconds = time.perf_counter() - start
-    run.event("trained", steps=int(model.num_timesteps), seconds=round(seconds, 3),
-              steps_per_second=round(model.num_timesteps / max(seconds, 1e-9), 1), stopped_early=curve.stopped_early)
+    run.write(Trained(steps=int(model.num_timesteps), seconds=round(seconds, 3),
+                      steps_per_second=round(model.num_timesteps / max(seconds, 1e-9), 1),
+                      stopped_early=curve.stopped_early))
     run.write_json(CURVES, curve.points)
     save_policy(run, model, venv if config.normalize else None)
 
@@ -153,7 +169,7 @@ def evaluate_run(run: Run, policy: Policy, world: World, task: Task, program: Re
     with SandboxedReward(program, task, limits) as reward_fn:
         evaluation = evaluate_policy(policy, world, task, seeds, reward_fn, deterministic)
     run.write_json(record, evaluation.to_dict())
-    run.event("evaluated", file=record, deterministic=deterministic, **evaluation.summary())
+    run.write(Evaluated.of(record, deterministic, evaluation.summary()))
     return evaluation
 
 
@@ -184,7 +200,7 @@ def make_task(world: World, spec: str, task_program: str | None = None) -> Judge
 
 def run_task(run: Run) -> tuple[World, Task, RewardProgram]:
     """The world, task and reward program a run was trained on."""
-    config = run.read_json("config.json")
+    config = run.read_json(CONFIG)
     world = get_world(config["world"])
     task = make_task(world, config["task"], config.get("task_program")).task
     program = RewardProgram.from_file(run.file(REWARD), name=Path(str(config["reward"])).stem)
