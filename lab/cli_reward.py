@@ -25,10 +25,10 @@ from lab.search.records import (
     CandidateTrained,
     IterationDone,
     IterationStarted,
+    JobsStarted,
     ProgramRejected,
     SearchResult,
     TaskRead,
-    TrainingStarted,
 )
 from lab.settings import described, read_yaml_mapping, validated
 
@@ -164,7 +164,7 @@ class SearchWatcher:
         elif isinstance(record, ProgramRejected):
             first = record.error.splitlines()[0] if record.error else ""
             say(f"  {record.id}: check failed ({first[:100]}), back to the designer", highlight=False)
-        elif isinstance(record, TrainingStarted):
+        elif isinstance(record, JobsStarted):
             total = self.bar.tasks[0].total or 0
             self.bar.update(self.jobs, total=total + len(record.jobs),
                             description=f"training {record.stage} ({record.steps:,} steps)")

@@ -43,10 +43,9 @@ def apply_settings(values: dict[str, Any], settings: list[str], example: str) ->
         _set_path(values, key.strip(), raw.strip())
 
 
-def build_config(overrides: dict[str, Any], config_file: Path | None, settings: list[str]) -> Any:
+def build_config(overrides: dict[str, Any], config_file: Path | None, settings: list[str]) -> TrainConfig:
     """The training config from a YAML file, then the command line's options, then `--set key=value` pairs."""
     from lab.settings import read_yaml_mapping, validated
-    from lab.training import TrainConfig
 
     values: dict[str, Any] = read_yaml_mapping(config_file) if config_file is not None else {}
     values.update({k: v for k, v in overrides.items() if v is not None})

@@ -11,6 +11,7 @@ the same action as SB3's `predict(deterministic=True)`.
 from __future__ import annotations
 
 import os
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,8 @@ FORMAT = 1
 POLICY = "policy.zip"
 VECNORMALIZE = "vecnormalize.pkl"
 POLICY_EXPORT = "policy.npz"
+OLD_NORMALIZATION = "normalization.npz"
+"""Where runs made before `vecnormalize.pkl` keep their observation statistics (still read)."""
 
 
 def normalized(observations: Any, mean: np.ndarray | None, var: np.ndarray | None, clip: float,
@@ -193,9 +196,8 @@ def save_policy(run: Run, model: Any, normalizer: Any | None) -> None:
 
 
 def load_policy(run: Run, device: str = "auto") -> Policy:
-    """The policy saved in a run directory, ready to act on raw observations (normalised as in training)."""
-    import pickle
-
+    """The policy saved in a run directory, ready to act on raw observations (normalised as in training; a run
+    from before `vecnormalize.pkl` keeps its statistics in `normalization.npz`, read the same way)."""
     from stable_baselines3 import PPO, SAC  # heavy: torch, only where a policy is loaded
 
     config = run.read_json(CONFIG)
@@ -211,4 +213,8 @@ def load_policy(run: Run, device: str = "auto") -> Policy:
             normalizer = pickle.load(handle)  # the run's own file, written by save_policy, as SB3 reads it
         policy.obs_mean, policy.obs_var = normalizer.obs_rms.mean, normalizer.obs_rms.var
         policy.clip_obs, policy.epsilon = float(normalizer.clip_obs), float(normalizer.epsilon)
+    elif run.file(OLD_NORMALIZATION).is_file():
+        with np.load(run.file(OLD_NORMALIZATION)) as saved:
+            policy.obs_mean, policy.obs_var = saved["mean"], saved["var"]
+            policy.clip_obs, policy.epsilon = float(saved["clip_obs"]), float(saved["epsilon"])
     return policy

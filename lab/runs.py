@@ -10,7 +10,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -22,6 +22,8 @@ from lab.settings import validated
 
 CONFIG = "config.json"
 EVENTS = "events.jsonl"
+SUMMARY = "summary.json"
+"""An optimizer's typed result, written when it finishes."""
 
 
 class Record(BaseModel):
@@ -34,6 +36,9 @@ class Record(BaseModel):
     model_config = ConfigDict(extra="ignore")
     event: ClassVar[str]
 
+
+ProgressFn = Callable[[Record], None]
+"""Who watches an optimizer run: it gets every record as it is made (journaled ones and progress-only ones)."""
 
 Kind = TypeVar("Kind", bound=Record)
 Settings = TypeVar("Settings", bound=BaseModel)
@@ -101,14 +106,30 @@ class Run:
         return run
 
     @classmethod
-    def at(cls, where: Run | Path, command: str) -> Run:
+    def at(cls, where: Run | Path | str, command: str) -> Run:
         """The run at `where`, for an optimizer given a Run or a path from Python: a run `command` made there (to
         go on with), else a new run directory there."""
         if isinstance(where, Run):
             return where
+        where = Path(where)
         if (where / CONFIG).is_file():
             return cls.open(where, made_by=command)
         return cls.create(command, where.name, out=where)
+
+    def check_config(self, command: str, settings: BaseModel, section: str,
+                     may_differ: frozenset[str] = frozenset()) -> None:
+        """Write `settings` as the run's config when it has none; else refuse settings that differ from the ones
+        the run was made with (but for `may_differ`, e.g. a session's budget), so a run goes on as it began."""
+        if not self.file(CONFIG).is_file():
+            self.write_config(command, settings, section)
+            return
+        stored = self.read_config(type(settings), section).model_dump(mode="json")
+        given = settings.model_dump(mode="json")
+        differing = sorted(k for k in given if given[k] != stored.get(k) and k not in may_differ)
+        if differing:
+            raise LabError(f"{self.path} was made with other {section} settings ({', '.join(differing)} differ)",
+                           hint="give the settings it was made with (Run.read_config reads them), or another "
+                                "directory")
 
     def file(self, name: str) -> Path:
         return self.path / name
@@ -142,13 +163,13 @@ class Run:
 
     def write(self, record: Record) -> None:
         """Append a typed record to the run's journal."""
-        self.event(record.event, **record.model_dump(mode="json"))
+        self.event(record.event, **record.model_dump(mode="json", fallback=_plain))
 
     def records(self, kind: type[Kind]) -> Iterator[Kind]:
         """The journal's records of one kind, decoded into their type."""
-        for line in self.events():
+        for number, line in enumerate(self.events(), start=1):
             if line.get("event") == kind.event:
-                yield kind.model_validate(line)
+                yield validated(kind, line, f"{kind.event} record (line {number} of {self.path / EVENTS})")
 
     def write_config(self, command: str, settings: BaseModel, section: str) -> None:
         """The run's resolved settings, written by the optimizer that runs (`lab report` and `--resume` read them

@@ -46,5 +46,7 @@ def described(model: type[BaseModel], name: str) -> str:
     """A settings field's description with its default, as a command's help shows it: the model says both once."""
     field = model.model_fields[name]
     default = field.get_default(call_default_factory=True)
-    shown = "none" if default is None else default
-    return f"{field.description or name} (default: {shown})"
+    description = field.description or name
+    if default in (None, "") or "default" in description:
+        return description
+    return f"{description} (default: {default})"

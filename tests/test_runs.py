@@ -31,3 +31,37 @@ def test_a_link_planted_as_the_event_log_is_refused(tmp_path: Path) -> None:
     with pytest.raises(LabError, match="must be a plain file"):
         run.event("started")
     assert outside.read_text() == "untouched"
+
+
+def test_records_are_written_and_read_through_their_types(tmp_path: Path) -> None:
+    import numpy as np
+
+    from lab.executors import JobResult
+    from lab.search.records import CandidateTrained, IterationDone
+
+    run = Run.create("reward", "records", out=tmp_path / "run")
+    result = JobResult("i0c0", True, {"fitness_mean": np.float32(0.5)}, [{"step": np.int64(64)}], 1.0, 64)
+    run.write(CandidateTrained(id="i0c0", stage="full", result=result, score=0.5))
+    run.write(IterationDone(iteration=0, seconds=1.0, llm_cost_usd=0.0, candidates={"i0c0": 0.5}))
+    trained = list(run.records(CandidateTrained))
+    assert [(t.id, t.result.evaluation["fitness_mean"], t.result.curve[0]["step"]) for t in trained] == [
+        ("i0c0", 0.5, 64)]
+    assert [i.iteration for i in run.records(IterationDone)] == [0]
+    run.event("trained", id="i0c1")
+    with pytest.raises(LabError, match=r"trained record \(line 3 of .*events.jsonl\)"):
+        list(run.records(CandidateTrained))
+
+
+def test_an_optimizer_refuses_a_run_made_with_other_settings(tmp_path: Path) -> None:
+    from lab.curriculum.session import CurriculumConfig
+
+    run = Run.at(str(tmp_path / "session"), "curriculum")
+    made = CurriculumConfig(world="playground", budget=2)
+    run.check_config("curriculum", made, "curriculum")
+    run.check_config("curriculum", made.model_copy(update={"budget": 5}), "curriculum",
+                     may_differ=frozenset({"budget"}))
+    with pytest.raises(LabError, match=r"other curriculum settings \(verify_seeds differ\)"):
+        run.check_config("curriculum", made.model_copy(update={"verify_seeds": 3}), "curriculum")
+    assert Run.at(tmp_path / "session", "curriculum").path == run.path
+    with pytest.raises(LabError, match="is a run of `lab curriculum`, not of `lab reward`"):
+        Run.at(tmp_path / "session", "reward")

@@ -13,6 +13,7 @@ from lab.errors import LabError
 from lab.llm.client import LLM
 from lab.llm.config import LLMSettings
 from lab.runs import CONFIG, Run
+from lab.search.config import SearchConfig
 from lab.settings import validated
 from lab.skills.runtime import add_policy_skill
 from lab.skills.store import SkillLibrary
@@ -48,7 +49,7 @@ class PolicyLearner:
     def write(self, task: Task, name: str | None = None, on_try: Any = None,
               skills: list[str] | None = None) -> Written:
         """Search rewards for `task`, train, and store the best policy as the skill `name` when it verifies."""
-        from lab.search.loop import RewardSearch, SearchConfig  # heavy: training loads torch
+        from lab.search.loop import RewardSearch  # heavy: training loads torch
 
         name = name or task.family.name
         if task.family.program is not None:

@@ -39,7 +39,7 @@ from lab.llm.config import LLMSettings, build_llms, spent_usd
 from lab.llm.extract import ExtractionError, ask_json
 from lab.llm.prompting import render
 from lab.rewards.task_program import program_task
-from lab.runs import CONFIG, Record, Run
+from lab.runs import SUMMARY, ProgressFn, Run
 from lab.search.task_writer import write_task_program
 from lab.skills import Skill, SkillLibrary
 from lab.skills.runtime import analyse, verify_skill
@@ -47,10 +47,6 @@ from lab.worlds import get_world
 from lab.worlds.core import Task, World
 from lab.worlds.description import describe
 from lab.worlds.reading import closest_task, read_goal
-
-SUMMARY = "summary.json"
-
-ProgressFn = Callable[[Record], None]
 
 
 class CurriculumConfig(BaseModel):
@@ -101,7 +97,7 @@ class Session:
     one `lab report` and `lab curriculum --resume` accept), builds the models once for the whole session (its nested
     reward searches spend from the same ledger and budget), and uses the library's embedder for every reading."""
 
-    def __init__(self, config: CurriculumConfig, library: SkillLibrary, progress: ProgressFn | None = None,
+    def __init__(self, config: CurriculumConfig, library: SkillLibrary, *, progress: ProgressFn | None = None,
                  llms: dict[str, LLM | None] | None = None) -> None:
         self.config = config
         self.library = library
@@ -110,11 +106,11 @@ class Session:
         self._own_llms = llms is None
 
     def take_up(self, run: Run) -> Session:
-        """Take up `run` without attempting anything (`run` does this first): its config (written when new), the
-        world, the models, the curriculum and writer, and the progress its journal holds."""
+        """Take up `run` before any attempt (`run` does this first): its config (written when new, checked when
+        not), the world, the models, the curriculum and writer, and the progress its journal holds (a skill stored
+        just before a kill is journaled here)."""
         self.run_dir = run
-        if not run.file(CONFIG).is_file():
-            run.write_config("curriculum", self.config, "curriculum")
+        run.check_config("curriculum", self.config, "curriculum", may_differ=frozenset({"budget"}))
         self.world = get_world(self.config.world)
         if self._own_llms:
             self.llms = build_llms(self.config.llm, run.path)
@@ -168,7 +164,7 @@ class Session:
                 iterations += 1
         return progress, iterations
 
-    def run(self, where: Run | Path) -> SessionResult:
+    def run(self, where: Run | Path | str) -> SessionResult:
         """Attempt tasks in the run at `where` (new, or one this session was stopped in) until the budget is spent
         or no task is left to try; write `summary.json`."""
         run = self.take_up(Run.at(where, "curriculum")).run_dir

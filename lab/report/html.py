@@ -15,8 +15,10 @@ from typing import Any
 from lab.curriculum.records import TaskAttempted, critic_agreement, failures_by_reason
 from lab.errors import LabError
 from lab.report.plots import line_chart, scatter_chart
-from lab.runs import CONFIG, Run
-from lab.search.records import SUMMARY, CandidateProposed, CandidateTrained, IterationDone, SearchResult
+from lab.runs import CONFIG, SUMMARY, Run
+from lab.search.records import CandidateProposed, CandidateTrained, IterationDone, SearchResult
+from lab.settings import validated
+from lab.training.records import RewardRejected, TrainingFailed
 
 REPORT = "report.html"
 
@@ -58,9 +60,9 @@ def training_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str]]
     """The sections of one training run: curves, components, evaluation, reward program, videos, config."""
     curve = run.read_json("curves.json") if run.file("curves.json").exists() else []
     sections: list[tuple[str, str]] = []
-    failure = next((e for e in run.events() if e["event"] in ("failed", "rejected")), None)
+    failure = next(run.records(TrainingFailed), None) or next(run.records(RewardRejected), None)
     if failure:
-        sections.append(("Failure", f"<pre class='bad'>{html.escape(str(failure.get('error')))}</pre>"))
+        sections.append(("Failure", f"<pre class='bad'>{html.escape(failure.error)}</pre>"))
     if curve:
         steps = [p["step"] for p in curve]
         charts = [
@@ -116,7 +118,8 @@ def search_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str]]:
             if trained.hacking:
                 hacking.add(trained.id)
     iterations = list(run.records(IterationDone))
-    summary = SearchResult.model_validate(run.read_json(SUMMARY)) if run.file(SUMMARY).exists() else None
+    summary = validated(SearchResult, run.read_json(SUMMARY), f"search result ({run.file(SUMMARY)})") if run.file(
+        SUMMARY).exists() else None
     sections: list[tuple[str, str]] = []
     if summary is not None:
         rows = [{"reward": f"best ({summary.best})", **summary.final_evaluation.model_dump()}]

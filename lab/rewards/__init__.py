@@ -7,7 +7,7 @@ skills and curricula use programs without training anything.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lab.rewards.program import (
     REWARD_RULES,
@@ -18,6 +18,9 @@ from lab.rewards.program import (
     resolve_reward,
     sample_states,
 )
+
+if TYPE_CHECKING:
+    from lab.rewards.wrapper import EpisodeStats, RewardVecEnv, StateBatch, StateRecorder, make_rewarded_env
 
 _WRAPPER_NAMES = ("EpisodeStats", "RewardVecEnv", "StateBatch", "StateRecorder", "make_rewarded_env")
 

@@ -8,11 +8,16 @@ torch) on first use, so the task writer and the designers import without them.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-_LOOP_NAMES = ("RewardSearch", "SearchConfig", "promote")
+from lab.search.config import SearchConfig
 
-__all__ = list(_LOOP_NAMES)
+if TYPE_CHECKING:
+    from lab.search.loop import RewardSearch, promote
+
+_LOOP_NAMES = ("RewardSearch", "promote")
+
+__all__ = ["RewardSearch", "SearchConfig", "promote"]
 
 
 def __getattr__(name: str) -> Any:

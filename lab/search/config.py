@@ -55,4 +55,5 @@ class SearchConfig(BaseModel):
         except ValidationError as error:
             raise ValueError(validation_problems(error)) from None
         return train
-    llm: LLMSettings = Field(default_factory=lambda: LLMSettings())
+    llm: LLMSettings = Field(default_factory=lambda: LLMSettings(),
+                             description="the models: reward_designer writes programs (and task checks)")

@@ -18,7 +18,6 @@ import ast
 import hashlib
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,12 +40,11 @@ from lab.rewards.program import (
     sample_states,
 )
 from lab.rewards.task_program import program_task
-from lab.runs import CONFIG, Record, Run, slugify, write_atomic
+from lab.runs import SUMMARY, ProgressFn, Run, slugify, write_atomic
 from lab.sandbox import ProgramError, check_program
 from lab.search.config import SearchConfig
 from lab.search.designer import LLMRewardDesigner, OfflineDesigner, Parent, Proposal, RewardDesigner
 from lab.search.records import (
-    SUMMARY,
     BaselineTrained,
     CandidateProposed,
     CandidateSummary,
@@ -54,13 +52,13 @@ from lab.search.records import (
     EvaluationSummary,
     IterationDone,
     IterationStarted,
+    JobsStarted,
     ProgramRejected,
     SearchFinished,
     SearchResult,
     SearchStarted,
     TaskProgramWritten,
     TaskRead,
-    TrainingStarted,
 )
 from lab.search.reflection import TrainingStats, reflection_text
 from lab.search.task_writer import write_task_program
@@ -121,9 +119,6 @@ def normalized(source: str) -> str:
     return hashlib.sha256(ast.dump(tree).encode()).hexdigest()
 
 
-ProgressFn = Callable[[Record], None]
-
-
 class RewardSearch:
     """The Eureka optimizer: `RewardSearch(config).run(run) -> SearchResult`, going on from wherever the run's
     journal says it stopped.
@@ -143,6 +138,7 @@ class RewardSearch:
         self._own_llms = llms is None and designer is None
         self._embedder = embedder
         self._judged: Any = None
+        self._spent_before = 0.0
         self.candidates: dict[str, Candidate] = {}
         self.baseline_results: dict[str, JobResult] = {}
         self.iterations_done: list[IterationDone] = []
@@ -151,11 +147,11 @@ class RewardSearch:
         """Take up `run`: write its config (or keep the one it has, on a resume), then the world, the models, the
         task, the designer, and the state the journal holds."""
         self.run_dir = run
-        if not run.file(CONFIG).is_file():
-            run.write_config("reward", self.config, "search")
+        run.check_config("reward", self.config, "search", may_differ=frozenset({"iterations", "target_fitness"}))
         self.world: World = get_world(self.config.world)
         if self._own_llms:
             self.llms = build_llms(self.config.llm, run.path)
+        self._spent_before = spent_usd(self.llms)
         self.task: Task = self._resolve_task()
         self.designer = self._given_designer or self._designer()
         self._replay()
@@ -226,7 +222,7 @@ class RewardSearch:
         self.iterations_done = list(self.run_dir.records(IterationDone))
 
     # ----- the loop
-    def run(self, where: Run | Path) -> SearchResult:
+    def run(self, where: Run | Path | str) -> SearchResult:
         """Search in the run at `where` (new, or one this search was stopped in) until its iterations are done or
         the target is reached; then train the baselines, evaluate the best on held-out seeds, write `summary.json`."""
         config = self.config
@@ -291,7 +287,8 @@ class RewardSearch:
         self.progress(record)
 
     def _spent(self) -> float:
-        return spent_usd(self.llms)
+        """What this search's models have cost (its own share, when it spends from an enclosing run's ledger)."""
+        return spent_usd(self.llms) - self._spent_before
 
     def _checked(self, cid: str, iteration: int, proposal: Proposal) -> Candidate:
         """Check, dry-run and de-duplicate a proposal, sending failures back to the designer `repairs` times."""
@@ -350,7 +347,7 @@ class RewardSearch:
                                   folder / stage, steps, SELECT_SEED, self.config.select_episodes))
         if not jobs:
             return
-        self.progress(TrainingStarted(stage=stage, jobs=[j.id for j in jobs], steps=steps))
+        self.progress(JobsStarted(stage=stage, jobs=[j.id for j in jobs], steps=steps))
 
         def done(result: JobResult) -> None:
             cid, _, job_stage = result.id.partition("/")
@@ -445,7 +442,7 @@ class RewardSearch:
                                   HELD_OUT_SEED, self.config.eval_seeds))
         if not jobs:
             return
-        self.progress(TrainingStarted(stage="baselines", jobs=[j.id for j in jobs], steps=self.config.steps))
+        self.progress(JobsStarted(stage="baselines", jobs=[j.id for j in jobs], steps=self.config.steps))
 
         def done(result: JobResult) -> None:
             self.baseline_results[result.id] = result

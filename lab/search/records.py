@@ -2,7 +2,7 @@
 
 Journal records go to the run's `events.jsonl` (JSON lines, so a killed search resumes from them) and are read back
 through the same types: the search's own resume, the report and a notebook all decode `CandidateTrained`, never a
-dict by string keys. Progress-only records (`TaskRead`, `IterationStarted`, `ProgramRejected`, `TrainingStarted`)
+dict by string keys. Progress-only records (`TaskRead`, `IterationStarted`, `ProgramRejected`, `JobsStarted`)
 are not journaled; a watcher (`progress=`) receives both kinds and tells them apart by type.
 """
 
@@ -14,9 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lab.executors import JobResult
 from lab.runs import Record
-
-SUMMARY = "summary.json"
-"""The finished search's `SearchResult`, in its run directory."""
 
 
 class TaskProgramWritten(Record):
@@ -109,7 +106,7 @@ class ProgramRejected(Record):
     error: str
 
 
-class TrainingStarted(Record):
+class JobsStarted(Record):
     event: ClassVar[str] = "training"
     stage: str
     jobs: list[str]
@@ -144,7 +141,7 @@ class SearchResult(BaseModel):
     the human-normalized score, and every candidate. Written as the run's `summary.json`."""
 
     task: str
-    task_program: bool
+    task_program: bool = False
     designer: str
     best: str
     lineage: list[str]

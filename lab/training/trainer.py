@@ -13,6 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import torch
+from stable_baselines3 import PPO, SAC
+from stable_baselines3.common.logger import configure
+from stable_baselines3.common.vec_env import VecMonitor, VecNormalize
+
 from lab.policy import Policy, load_policy, resolve_device, save_policy
 from lab.rewards.program import RewardProgram, SandboxedReward, dry_run, resolve_reward
 from lab.rewards.task_program import program_task, read_task_program
@@ -61,16 +66,12 @@ def make_training_env(world: World, task: Task, reward_fn: RewardFunction, n_env
                       seed: int) -> tuple[Any, RewardVecEnv]:
     """World envs (seeds seed, seed + 1, ...) stepped together, rewarded by `reward_fn`, with episode monitoring;
     returns the outermost env and the rewarding one (whose totals the learning curve takes)."""
-    from stable_baselines3.common.vec_env import VecMonitor
-
     rewarded = make_rewarded_env(world, task, reward_fn, [seed + i for i in range(n_envs)])
     return VecMonitor(rewarded), rewarded
 
 
 def make_model(config: TrainConfig, venv: Any, device: str) -> Any:
     """The stable-baselines3 model of `config` on `venv`."""
-    from stable_baselines3 import PPO, SAC
-
     if config.algo == "ppo":
         settings = config.ppo.model_dump()
         policy_kwargs = {"net_arch": settings.pop("net_arch"), "log_std_init": settings.pop("log_std_init")}
@@ -89,8 +90,6 @@ def train(config: TrainConfig, run: Run | Path | None = None, progress: Progress
     The reward program is checked and dry-run before any training; a program that fails while training stops the
     run with a ProgramError that names the call and the program's line, and the run's log records it.
     """
-    import torch  # heavy: torch, only where a policy is trained
-
     world = get_world(config.world)
     judged = make_task(world, config.task, config.task_program)
     threads = torch.get_num_threads()
@@ -103,10 +102,6 @@ def train(config: TrainConfig, run: Run | Path | None = None, progress: Progress
 
 def _train(config: TrainConfig, world: World, task: Task, run: Run | Path | None,
            progress: ProgressFn | None) -> TrainResult:
-    import torch
-    from stable_baselines3.common.logger import configure
-    from stable_baselines3.common.vec_env import VecNormalize
-
     program = resolve_reward(config.reward, task)
     if not isinstance(run, Run):
         run = Run.create("train", f"{world.name}-{task.family.name}-{program.name}", out=run)

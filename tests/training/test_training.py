@@ -159,3 +159,16 @@ def test_policy_actions_are_finite(tmp_path: Path) -> None:
     policy = load_policy(result.run)
     actions = policy.act(np.zeros((4, 10)))
     assert actions.shape == (4, 2) and np.isfinite(actions).all()
+
+
+def test_a_run_from_before_vecnormalize_still_loads_its_normalisation(tmp_path: Path) -> None:
+    result = train(*tiny(tmp_path, "old"))
+    run = result.run
+    now = load_policy(run, device="cpu")
+    assert now.obs_mean is not None and now.obs_var is not None
+    run.file("vecnormalize.pkl").unlink()
+    np.savez(run.file("normalization.npz"), mean=now.obs_mean, var=now.obs_var, clip_obs=now.clip_obs,
+             epsilon=now.epsilon)
+    old = load_policy(run, device="cpu")
+    observations = np.random.default_rng(0).normal(size=(5, len(now.obs_mean)))
+    assert np.allclose(old.act(observations), now.act(observations))
