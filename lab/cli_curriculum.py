@@ -8,38 +8,45 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from lab.cli_options import settings_options
 from lab.console import make_console
 from lab.content import curriculum_file, shipped_curricula
+from lab.curriculum.config import CurriculumConfig
 from lab.curriculum.records import AttemptFinished, CurriculumExhausted, EpisodesPlayed, TaskStarted
 from lab.errors import LabError
-from lab.runs import Record
+from lab.runs import Record, Run
+from lab.settings import read_yaml_mapping, validated
 
 console = make_console()
 
 
+@settings_options(CurriculumConfig, leave_out=("world",))
 def curriculum_command(
     curriculum: Annotated[str | None, typer.Argument(
         metavar="CURRICULUM", help="A curriculum file (world, budget, library, thresholds) or the name of a "
                                    "shipped one, e.g. playground.")] = None,
-    budget: Annotated[int | None, typer.Option(help="Tasks to attempt (overrides the file).")] = None,
-    library: Annotated[Path | None, typer.Option(help="Skill library folder (overrides the file).")] = None,
     out: Annotated[Path | None, typer.Option(help="Run directory (default: runs/<time>-curriculum-...).")] = None,
     llm: Annotated[str | None, typer.Option(help="offline (default) or a model for every role: it proposes tasks, "
                                                  "writes their checks and skills, and critiques them")] = None,
     api_base: Annotated[str | None, typer.Option(help="Base URL of the model's server.")] = None,
-    resume: Annotated[Path | None, typer.Option(help="Go on with a stopped session in this run directory.")] = None,
+    resume: Annotated[Path | None, typer.Option(help="Go on with a stopped session in this run directory (with "
+                                                     "its own settings; --budget may grow).")] = None,
+    given: dict[str, Any] | None = None,
 ) -> None:
-    """Run a curriculum session: propose a task, retrieve skills, write one, verify it, store it; repeat."""
-    from lab.curriculum.session import CurriculumConfig, Session
-    from lab.runs import Run
-    from lab.settings import read_yaml_mapping, validated
+    """Run a curriculum session: propose a task, retrieve skills, write one, verify it, store it; repeat. An option
+    overrides the curriculum file's setting."""
+    from lab.curriculum.session import Session
     from lab.skills import SkillLibrary
 
+    chosen = {name: value for name, value in (given or {}).items() if value is not None}
     if resume is not None:
         run = Run.open(resume, made_by="curriculum")
         settings = run.read_config(CurriculumConfig, "curriculum")
-        if budget is not None:
-            settings.budget = budget
+        fixed = sorted(set(chosen) - {"budget"})
+        if fixed:
+            raise LabError(f"--resume goes on with the run's own settings; {', '.join(fixed)} cannot change",
+                           hint="only --budget may change on a resume; start a new session for other settings")
+        settings.budget = chosen.get("budget", settings.budget)
     else:
         if curriculum is None:
             raise LabError("lab curriculum needs a curriculum (or --resume RUN_DIR)",
@@ -52,7 +59,7 @@ def curriculum_command(
 
         values: dict[str, Any] = read_yaml_mapping(config)
         values.pop("llm", None)
-        values.update({k: v for k, v in {"budget": budget, "library": library}.items() if v is not None})
+        values.update(chosen)
         values["llm"] = llm_settings(llm, api_base, config_file=config).model_dump()
         settings = validated(CurriculumConfig, values, "curriculum", hint=f"see {config}")
         from lab.worlds import get_world

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.syntax import Syntax
 from rich.table import Table
 
+from lab.cli_options import settings_options
 from lab.console import make_console
 from lab.errors import LabError
 from lab.llm.config import OFFLINE
@@ -30,7 +31,7 @@ from lab.search.records import (
     SearchResult,
     TaskRead,
 )
-from lab.settings import described, read_yaml_mapping, validated
+from lab.settings import read_yaml_mapping, validated
 
 console = make_console()
 
@@ -42,29 +43,20 @@ def _feedback(value: str | None) -> str:
     return value or ""
 
 
+@settings_options(SearchConfig, leave_out=("world", "task"), short={"samples": "-k"},
+                  help_extra={"feedback": "; text or a file holding it"})
 def reward_command(
     world: Annotated[str | None, typer.Argument(help="World name (not needed with --resume).")] = None,
     task: Annotated[str | None, typer.Argument(help="Task spec, e.g. reach or forward.")] = None,
     llm: Annotated[str | None, typer.Option(help="offline (default) or a model, e.g. openai/gpt-4o")] = None,
     api_base: Annotated[str | None, typer.Option(help="Base URL of the model's server.")] = None,
-    samples: Annotated[int | None, typer.Option("--samples", "-k", help=described(SearchConfig, "samples"))] = None,
-    iterations: Annotated[int | None, typer.Option(help=described(SearchConfig, "iterations"))] = None,
-    steps: Annotated[int | None, typer.Option(help=described(SearchConfig, "steps"))] = None,
-    executor: Annotated[str | None, typer.Option(help=described(SearchConfig, "executor"))] = None,
-    max_parallel: Annotated[int | None, typer.Option(help=described(SearchConfig, "max_parallel"))] = None,
-    ray_address: Annotated[str | None, typer.Option(help=described(SearchConfig, "ray_address"))] = None,
-    eval_seeds: Annotated[int | None, typer.Option(help=described(SearchConfig, "eval_seeds"))] = None,
-    init: Annotated[str | None, typer.Option(help=described(SearchConfig, "init"))] = None,
-    feedback: Annotated[str | None, typer.Option(help=described(SearchConfig, "feedback") + "; text or a file")] = None,
-    task_text: Annotated[str | None, typer.Option(help=described(SearchConfig, "task_text"))] = None,
-    target_fitness: Annotated[float | None, typer.Option(help=described(SearchConfig, "target_fitness"))] = None,
-    seed: Annotated[int | None, typer.Option(help=described(SearchConfig, "seed"))] = None,
     config: Annotated[Path | None, typer.Option(help="A YAML file of search settings (llm: section too).")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Any setting, e.g. train.ppo.n_steps=64.")] = None,
     out: Annotated[Path | None, typer.Option(help="Run directory (default: runs/<time>-reward-...).")] = None,
     resume: Annotated[Path | None, typer.Option(help="Go on with a stopped search in this run directory.")] = None,
     promote: Annotated[bool, typer.Option(help="Copy the best program into rewards/WORLD/TASK/.")] = False,
     report: Annotated[bool, typer.Option(help="Write report.html at the end.")] = False,
+    given: dict[str, Any] | None = None,
 ) -> None:
     """Search for a reward program: propose, check and repair, train, reflect, evolve; compare with baselines."""
     from lab.search.loop import RewardSearch  # start-up: the search loads training (torch)
@@ -75,11 +67,9 @@ def reward_command(
         settings = run.read_config(SearchConfig, "search")
         console.print(f"resuming {run.path} (its own settings; finished candidates are not trained again)")
     else:
-        given = {"world": world, "task": task, "samples": samples, "iterations": iterations, "steps": steps,
-                 "executor": executor, "max_parallel": max_parallel, "ray_address": ray_address,
-                 "eval_seeds": eval_seeds, "init": init, "feedback": _feedback(feedback) or None,
-                 "task_text": task_text, "target_fitness": target_fitness, "seed": seed}
-        settings = search_settings(given, config, set_ or [], llm, api_base)
+        values = {**(given or {}), "world": world, "task": task}
+        values["feedback"] = _feedback(values.get("feedback")) or None
+        settings = search_settings(values, config, set_ or [], llm, api_base)
         embedder = checked_goal(settings)
         run = Run.create("reward", f"{settings.world}-{task_label(settings)}", out=out)
     console.print(f"run directory: {run.path}")
@@ -107,7 +97,7 @@ def search_settings(given: dict[str, Any], config: Path | None, settings: list[s
     from lab.cli_llm import llm_settings
     from lab.cli_train import apply_settings
 
-    if given["world"] is None or (given["task"] is None and not given["task_text"]):
+    if given["world"] is None or (given["task"] is None and not given.get("task_text")):
         raise LabError("lab reward needs WORLD and TASK, or WORLD and --task-text (or --resume RUN_DIR)",
                        hint="e.g. lab reward reacher reach --samples 4, or lab reward ant --task-text "
                             "'walk in a circle' --llm MODEL")

@@ -11,9 +11,9 @@ import yaml
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from lab.cli_options import settings_options
 from lab.console import make_console
 from lab.errors import LabError
-from lab.settings import described
 from lab.training.config import TrainConfig
 
 console = make_console()
@@ -78,22 +78,16 @@ def _check_before_a_run_exists(settings: Any) -> None:
         judged.close()
 
 
+@settings_options(TrainConfig, leave_out=("world", "task"))
 def train_command(
     world: Annotated[str, typer.Argument(metavar="WORLD", help="World name (see `lab worlds`).")],
     task: Annotated[str, typer.Argument(metavar="TASK", help="Task spec, e.g. forward or 'reach(cube_red)'.")],
-    reward: Annotated[str | None, typer.Option(help=described(TrainConfig, "reward"))] = None,
-    algo: Annotated[str | None, typer.Option(help=described(TrainConfig, "algo"))] = None,
-    steps: Annotated[int | None, typer.Option(help=described(TrainConfig, "steps"))] = None,
-    seed: Annotated[int | None, typer.Option(help=described(TrainConfig, "seed"))] = None,
-    n_envs: Annotated[int | None, typer.Option(help=described(TrainConfig, "n_envs"))] = None,
-    device: Annotated[str | None, typer.Option(help=described(TrainConfig, "device"))] = None,
-    target_fitness: Annotated[float | None, typer.Option(help=described(TrainConfig, "target_fitness"))] = None,
-    eval_episodes: Annotated[int | None, typer.Option(help=described(TrainConfig, "eval_episodes"))] = None,
     out: Annotated[Path | None, typer.Option(help="Run directory (default: a new one under runs/).")] = None,
     config: Annotated[Path | None, typer.Option(help="YAML file of training settings.")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Any setting, e.g. ppo.n_steps=64.")] = None,
     video: Annotated[bool, typer.Option(help="Render the first evaluation episode to video.mp4.")] = False,
     report: Annotated[bool, typer.Option(help="Write report.html into the run directory at the end.")] = False,
+    given: dict[str, Any] | None = None,
 ) -> None:
     """Train a policy on a reward program and write a run directory (curves, policy, TensorBoard, evaluation)."""
     from lab.runs import Run
@@ -101,10 +95,7 @@ def train_command(
     from lab.training.evaluation import render_policy
     from lab.training.trainer import load_policy, run_task
 
-    settings = build_config(
-        {"world": world, "task": task, "reward": reward, "algo": algo, "steps": steps, "seed": seed,
-         "n_envs": n_envs, "device": device, "target_fitness": target_fitness, "eval_episodes": eval_episodes},
-        config, set_ or [])
+    settings = build_config({**(given or {}), "world": world, "task": task}, config, set_ or [])
     _check_before_a_run_exists(settings)
     run = Run.create("train", f"{settings.world}-{task}-{Path(settings.reward).stem}", out=out)
     console.print(f"run directory: [bold]{run.path}[/]")

@@ -104,3 +104,32 @@ def test_a_reward_program_that_breaks_the_rules_is_reported_line_by_line(tmp_pat
     assert result.returncode == 2
     assert "line 1: import: `import os` is not allowed" in result.stderr
     assert "line 4: forbidden name: `open`" in result.stderr
+
+
+@pytest.mark.parametrize(("command", "model", "arguments"), [
+    ("reward", "lab.search.config:SearchConfig", ("world", "task")),
+    ("train", "lab.training.config:TrainConfig", ("world", "task")),
+    ("curriculum", "lab.curriculum.config:CurriculumConfig", ("world",)),
+])
+def test_every_setting_is_an_option_with_the_models_help_and_default(lab, command: str, model: str,
+                                                                      arguments: tuple[str, ...]) -> None:
+    import importlib
+
+    from lab.cli_options import scalar_fields
+
+    module, name = model.split(":")
+    settings = getattr(importlib.import_module(module), name)
+    shown = lab(command, "--help")
+    assert shown.returncode == 0, shown.stderr
+    for field in scalar_fields(settings, arguments):
+        assert f"--{field.replace('_', '-')}" in shown.stdout, field
+    first = next(f for f in scalar_fields(settings, arguments) if settings.model_fields[f].description)
+    assert settings.model_fields[first].description.split()[0] in shown.stdout
+
+
+def test_a_resumed_session_keeps_its_settings(tmp_path, lab) -> None:
+    run = tmp_path / "session"
+    run.mkdir()
+    (run / "config.json").write_text('{"command": "curriculum", "curriculum": {"world": "playground"}}')
+    done = lab("curriculum", "--resume", str(run), "--verify-seeds", "3")
+    assert done.returncode == 2 and "verify_seeds cannot change" in done.stderr, done.stderr

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lab.curriculum.session import CurriculumConfig, Session, solve
+from lab.curriculum.config import CurriculumConfig
+from lab.curriculum.session import Session, solve
 from lab.runs import Run
 from lab.search import RewardSearch, SearchConfig
 from lab.search.records import CandidateTrained
