@@ -21,14 +21,15 @@ from typing import Any, Protocol
 from lab.errors import LabError
 from lab.runs import Run
 from lab.sandbox import ProgramError
+from lab.training.config import TrainConfig
 
 
 @dataclass(frozen=True)
 class TrainJob:
-    """Train one policy: `config` is a TrainConfig as a dict; everything goes into `run_dir` (made afresh)."""
+    """Train one policy as `config` says; everything goes into `run_dir` (made afresh)."""
 
     id: str
-    config: dict[str, Any]
+    config: TrainConfig
     run_dir: str
 
 
@@ -48,14 +49,13 @@ class JobResult:
 def run_train_job(job: TrainJob) -> JobResult:
     """Run one training job in this process (one torch thread); a failing reward program is a result, not a crash."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from lab.training import TrainConfig, train  # heavy: torch, imported after its thread count is set
+    from lab.training import train  # heavy: torch, imported after its thread count is set
 
     run_dir = Path(job.run_dir)
     if run_dir.exists():
         shutil.rmtree(run_dir)
     try:
-        config = TrainConfig.model_validate(job.config)
-        result = train(config, Run.create("train", job.id, out=run_dir))
+        result = train(job.config, Run.create("train", job.id, out=run_dir))
     except ProgramError as error:
         return JobResult(job.id, False, error=error.feedback())
     except LabError as error:

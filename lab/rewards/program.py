@@ -17,6 +17,7 @@ import numpy as np
 from lab.content import search_path
 from lab.errors import LabError
 from lab.sandbox import ProgramError, ProgramRules, Sandbox, SandboxLimits
+from lab.sandbox.process import SHAPE_HINT
 from lab.worlds.core import State, Task, World, read_state, stack_states
 
 REWARD_RULES = ProgramRules("compute_reward", ("state", "action"), kind="reward program")
@@ -102,10 +103,11 @@ class SandboxedReward:
         components = {name: _one_per_env(f"component {name!r}", value, self._n, problems)
                       for name, value in components.items()}
         if problems:
+            misshapen = any("shape" in problem for problem in problems)
+            hint = (SHAPE_HINT if misshapen else
+                    "guard divisions and logs (e.g. np.maximum(x, 1e-6)) so that every value is a finite number")
             raise ProgramError(f"the reward program returned bad values on call {self._sandbox.calls}: "
-                               + "; ".join(problems),
-                               hint="guard divisions and logs (e.g. np.maximum(x, 1e-6)) and keep every value a "
-                                    "finite float per env")
+                               + "; ".join(problems), hint=hint)
         return reward, components
 
     def close(self) -> None:

@@ -70,6 +70,9 @@ MAX_REPLY_BYTES = 64 * 2**20
 STATUSES = frozenset({"ready", "ok", "error"})
 
 
+SHAPE_HINT = ("return one value per env: the reward and every component of shape (n,); reduce an (n, k) array over "
+              "its last axis (e.g. np.sum(x, axis=-1)) and build every term from the batched state")
+
 class FrameTooLong(ValueError):
     """A frame whose announced length is over the parent's limit (it is not read)."""
 
@@ -307,10 +310,10 @@ class Sandbox:
         components = {key[2:]: value for key, value in values.items() if key.startswith("c/")}
         problem = self._reply_problem(values, components)
         if problem:
-            raise ProgramError(f"the {self.rules.kind} returned {problem} on call {self.calls}",
-                               hint=f"return at most {self.limits.max_components} components, named with letters, "
-                                    "digits and _ . - (64 at most), the same names on every call, each an array "
-                                    "with one value per env")
+            hint = (SHAPE_HINT if problem.startswith("components whose shape") else
+                    f"return at most {self.limits.max_components} components, named with letters, digits and "
+                    "_ . - (64 at most), the same names on every call, each an array with one value per env")
+            raise ProgramError(f"the {self.rules.kind} returned {problem} on call {self.calls}", hint=hint)
         return values["value"], components
 
     def _reply_problem(self, values: dict[str, np.ndarray], components: dict[str, np.ndarray]) -> str | None:
@@ -327,8 +330,10 @@ class Sandbox:
         elif frozenset(components) != self._component_names:
             return "other component names than on its first call"
         shape = values["value"].shape
-        if any(value.shape != shape for value in components.values()):
-            return "components whose shape is not the reward's"
+        misfits = [f"{name!r} {value.shape}" + (" (one number for all envs)" if value.shape == () else "")
+                   for name, value in components.items() if value.shape != shape]
+        if misfits:
+            return f"components whose shape is not the reward's {shape}: {', '.join(misfits)}"
         return None
 
     def close(self) -> None:

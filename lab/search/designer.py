@@ -14,8 +14,10 @@ from lab.llm.client import LLM
 from lab.llm.extract import ExtractionError, extract_code
 from lab.llm.prompting import render
 from lab.llm.types import Message
+from lab.search.config import SearchConfig
 from lab.search.reflection import TrainingStats
 from lab.search.terms import Genome, OfflineRewardDesigner
+from lab.training.config import TrainConfig
 from lab.worlds.core import Task, World
 from lab.worlds.description import describe
 
@@ -64,10 +66,10 @@ class LLMRewardDesigner:
 
     name = "llm"
 
-    def __init__(self, llm: LLM, world: World, task: Task, task_text: str = "") -> None:
+    def __init__(self, llm: LLM, world: World, task: Task, task_text: str = "", how_judged: str = "") -> None:
         self.llm = llm
-        self.start = render("reward_initial", world_description=describe(world, task, "reward"),
-                            task_text=task_text or task.description)
+        self.start = render("reward_initial", world_description=describe(world, task, "reward", words=task_text),
+                            how_judged=how_judged)
 
     def propose(self, parents: list[Parent], k: int, iteration: int, feedback: str | None) -> list[Proposal]:
         if not parents:
@@ -99,6 +101,33 @@ class LLMRewardDesigner:
         messages = [*proposal.history, *render("reward_repair", error=error)]
         reply = self.llm.complete(messages, n=1, role="reward_designer")
         return self._proposal(reply.texts[0], messages, proposal.parent, f"{proposal.note}; repaired ({attempt})")
+
+
+OVER_THE_EPISODE = {"mean": "averaged over the episode's steps", "final": "at the episode's last step",
+                    "max": "its best value during the episode"}
+SUCCESS_AT = {"final": "holds at the episode's last step", "any": "holds at any step of the episode"}
+
+
+def how_judged(config: SearchConfig, task: Task) -> str:
+    """What the reward designer is told about the training its programs get and how the result is scored: the
+    algorithm and budget, the task score in words, the episodes it is measured on, what success means (never the
+    scoring code, which judges the designer's work)."""
+    training = TrainConfig.model_validate({**config.train, "world": config.world, "task": task.id})
+    short = max(64, int(config.steps * config.short_fraction))
+    stages = (f" (every program first trains {short:,} steps; the best {config.survivors:.0%} of each iteration's "
+              "programs then train the full budget)" if config.short_fraction < 1 else "")
+    family = task.family
+    return "\n".join([
+        "## How your reward is used and how the result is judged",
+        f"- Each reward function trains a new policy from scratch: {training.algo.upper()} (stable-baselines3, an "
+        f"MLP policy) on {training.envs} copies of the world, for {config.steps:,} env steps{stages}. The policy "
+        "maximises your reward only; it never sees the task score.",
+        f"- The trained policy is judged by the task score: {family.fitness_meaning}, "
+        f"{OVER_THE_EPISODE[family.fitness_over]}. Candidates are ranked by the deterministic policy's (its mean "
+        f"action's) mean task score over {config.select_episodes} evaluation episodes; the best is then compared on "
+        f"{config.eval_seeds} held-out episodes with the task's sparse reward and a human-written one.",
+        f"- An episode succeeds when the task's check {SUCCESS_AT[family.success_when]}.",
+    ])
 
 
 class OfflineDesigner:

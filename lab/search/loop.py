@@ -43,7 +43,7 @@ from lab.rewards.task_program import program_task
 from lab.runs import SUMMARY, ProgressFn, Run, slugify, write_atomic
 from lab.sandbox import ProgramError, check_program
 from lab.search.config import SearchConfig
-from lab.search.designer import LLMRewardDesigner, OfflineDesigner, Parent, Proposal, RewardDesigner
+from lab.search.designer import LLMRewardDesigner, OfflineDesigner, Parent, Proposal, RewardDesigner, how_judged
 from lab.search.records import (
     BaselineTrained,
     CandidateProposed,
@@ -63,6 +63,7 @@ from lab.search.records import (
 from lab.search.reflection import TrainingStats, reflection_text
 from lab.search.task_writer import write_task_program
 from lab.search.terms import OfflineRewardDesigner
+from lab.training.config import TrainConfig
 from lab.training.trainer import evaluate_run
 from lab.worlds import get_world
 from lab.worlds.core import Task, World
@@ -190,7 +191,8 @@ class RewardSearch:
     def _designer(self) -> RewardDesigner:
         llm = self.llms.get("reward_designer")
         if llm is not None:
-            return LLMRewardDesigner(llm, self.world, self.task, self.config.task_text)
+            return LLMRewardDesigner(llm, self.world, self.task, self.config.task_text,
+                                     how_judged(self.config, self.task))
         base = self._human().source if self.config.init == "human" else ""
         return OfflineDesigner(OfflineRewardDesigner(self.world, self.task, self.embedder, self.config.seed,
                                                      self.config.task_text), base)
@@ -334,7 +336,7 @@ class RewardSearch:
                   "steps": steps, "seed": self.config.seed, "eval_seed": eval_seed, "eval_episodes": episodes}
         if self._judged is not None:
             values.update(task=self.config.task_text, task_program=str(self.run_dir.file("task.py").resolve()))
-        return TrainJob(name, values, str(run_dir))
+        return TrainJob(name, TrainConfig.model_validate(values), str(run_dir))
 
     def _train(self, candidates: list[Candidate], stage: str) -> None:
         steps = self.config.steps if stage == "full" else max(64, int(self.config.steps * self.config.short_fraction))

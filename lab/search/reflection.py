@@ -108,26 +108,37 @@ def _late_minus_early(values: list[float]) -> float:
     return float(np.mean(values[-third:]) - np.mean(values[:third]))
 
 
-def _series(name: str, values: list[float]) -> str:
+def _series(name: str, values: list[float], empty: str = "no data") -> str:
     if not values:
-        return f"{name}: no data"
+        return f"{name}: {empty}"
     shown = ", ".join(f"{v:.3g}" for v in values)
     return f"{name}: [{shown}], Max: {max(values):.3g}, Mean: {float(np.mean(values)):.3g}, Min: {min(values):.3g}"
 
 
 def reflection_text(stats: TrainingStats, evaluation: dict[str, Any] | None = None) -> str:
-    """Eureka's policy feedback: each component and the task's numbers over training, then what to do about them."""
-    lines = ["We trained an RL policy with the reward function above and tracked the values of its individual "
-             f"components (per step) and the task's metrics at {max(len(stats.fitness), 1)} points during training, "
-             "with the maximum, mean and minimum values encountered:"]
+    """Eureka's policy feedback, told straight: each component per step and the task's numbers over finished
+    episodes during training (each with its own number of points), the final deterministic evaluation with its
+    components, what stands out, and only the tips these statistics call for."""
+    points = max((len(c.values) for c in stats.components.values()), default=0)
+    lines = [f"We trained an RL policy with the reward function above. Its components, per step, at {points} "
+             f"points over training, and the task's numbers over the episodes that finished, at {len(stats.fitness)} "
+             "points (each with the maximum, mean and minimum):"]
     lines += [_series(name, component.values) for name, component in stats.components.items()]
-    lines.append(_series("task_score", stats.fitness))
-    lines.append(_series("success_rate", stats.success_rate))
-    lines.append(_series("episode_length", stats.episode_length))
+    none_finished = "no episode finished at these points"
+    lines.append(_series("task_score", stats.fitness, none_finished))
+    lines.append(_series("success_rate", stats.success_rate, none_finished))
+    lines.append(_series("episode_length", stats.episode_length, none_finished))
+    lines.append("These training numbers come from the exploring policy (actions sampled around its mean); the "
+                 "final evaluation below runs the deterministic policy (its mean action), so the two can differ.")
     if evaluation:
-        lines.append(f"Final evaluation of the trained policy: task_score {evaluation.get('fitness_mean', 0):.3g}, "
-                     f"success rate {evaluation.get('success_rate', 0):.0%}.")
-    flags = [f"- {name} stayed nearly constant" for name, c in stats.components.items() if c.flat]
+        components = {k.removeprefix("component/"): v for k, v in evaluation.items() if k.startswith("component/")}
+        parts = ", ".join(f"{name} {value:.3g}" for name, value in components.items())
+        lines.append(f"Final evaluation (deterministic policy, {int(evaluation.get('episodes', 0)) or 'its'} "
+                     f"episodes): task_score {evaluation.get('fitness_mean', 0):.3g}, success rate "
+                     f"{evaluation.get('success_rate', 0):.0%}"
+                     + (f"; reward components summed over an episode, mean: {parts}." if parts else "."))
+    flat = [name for name, c in stats.components.items() if c.flat]
+    flags = [f"- {name} stayed nearly constant" for name in flat]
     if stats.dominant:
         flags.append(f"- {stats.dominant} carried {stats.shares[stats.dominant]:.0%} of the reward's magnitude")
     if stats.reward_hacking:
@@ -135,16 +146,20 @@ def reflection_text(stats: TrainingStats, evaluation: dict[str, Any] | None = No
                      "policy found a way to collect reward without doing the task")
     if flags:
         lines += ["Observations:", *flags]
-    lines += [
-        "Please carefully analyze the policy feedback and provide a new, improved reward function that can better "
-        "solve the task. Some helpful tips for analyzing the policy feedback:",
-        "(1) If the success rates are always near zero, then you must rewrite the entire reward function.",
-        "(2) If the values for a certain reward component are near identical throughout, then RL is not able to "
-        "optimize this component as it is written. You may consider (a) changing its scale or the value of its "
-        "temperature parameter, (b) re-writing the reward component, or (c) discarding the reward component.",
-        "(3) If some reward components' magnitude is significantly larger, then you must re-scale its value to a "
-        "proper range.",
-        "Please analyze each existing reward component in the suggested manner above first, and then write the "
-        "reward function code.",
-    ]
+    tips = []
+    if stats.learned_nothing:
+        tips.append("The task score did not improve and no episode succeeded: the reward as written does not lead "
+                    "the policy towards the task; rewrite it around the quantity the task is scored on.")
+    elif stats.fitness_gain > 0 and max(stats.success_rate, default=0.0) == 0.0:
+        tips.append("The task score improved, though no episode has succeeded yet: keep what drives the "
+                    "improvement and make it stronger or more precise near the goal.")
+    if stats.reward_hacking:
+        tips.append("Remove or bound the term the policy exploits, so that reward only comes with task progress.")
+    if flat:
+        tips.append(f"{', '.join(flat)} stayed nearly constant, so RL cannot optimise it as written: change its scale "
+                    "(or its temperature, if it is transformed), rewrite it, or drop it.")
+    if stats.dominant:
+        tips.append(f"{stats.dominant} dominates the reward: rescale it so the other terms matter.")
+    lines.append("Please analyse the feedback above and write a new, improved reward function for the task.")
+    lines += [f"({index}) {tip}" for index, tip in enumerate(tips, start=1)]
     return "\n".join(lines)

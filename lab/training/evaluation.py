@@ -35,6 +35,8 @@ class Evaluation:
             "success_rate": float(np.mean([e["success"] for e in self.episodes])),
             "episode_length": float(np.mean([e["length"] for e in self.episodes])),
             "reward_mean": float(np.mean([e["reward"] for e in self.episodes])),
+            **{f"component/{name}": float(np.mean([e.get("components", {}).get(name, 0.0) for e in self.episodes]))
+               for name in sorted({n for e in self.episodes for n in e.get("components", {})})},
         }
 
     def to_dict(self) -> dict[str, Any]:

@@ -23,8 +23,9 @@ def state_table(world: World) -> str:
     return "\n".join(lines)
 
 
-def describe(world: World, task: Task | None = None, role: Role = "reward") -> str:
-    """The world as a writer of `role` programs sees it, with `task` as the goal when given."""
+def describe(world: World, task: Task | None = None, role: Role = "reward", words: str = "") -> str:
+    """The world as a writer of `role` programs sees it, with `task` as the goal when given (in the user's `words`
+    when they gave some, once)."""
     parts = [
         f"# World: {world.name} ({world.version})",
         world.summary[0].upper() + world.summary[1:] + ".",
@@ -37,10 +38,12 @@ def describe(world: World, task: Task | None = None, role: Role = "reward") -> s
     if role == "reward":
         parts += ["", "## Action", f"`action` has shape (n, action_dim): {world.action_meaning}"]
     if task is not None:
-        parts += ["", "## Task", f"{task.description}.", f"An episode lasts at most {task.horizon} steps."]
-        if task.params:
-            values = ", ".join(f"{k!r}: {v!r}" for k, v in task.params)
-            parts.append(f"Its parameters are available to programs as the global dict `params` = {{{values}}}.")
+        parts += ["", "## Task", f"{(words or task.description).rstrip('.')}.",
+                  f"An episode lasts at most {task.horizon} steps."]
+        if task.params and role == "reward":
+            meanings = {p.name: p.meaning for p in task.family.params}
+            parts.append("Its parameters are in the global dict `params`:")
+            parts += [f"- params[{name!r}] = {value!r}: {meanings.get(name, name)}" for name, value in task.params]
     if role == "reward":
         parts += ["", "## Reward program",
                   "Write `compute_reward(state, action) -> (reward, components)`: `reward` has shape (n,), "

@@ -6,8 +6,10 @@ the standard benchmark; the adapter adds the state view, the seeded factory and 
 
 from __future__ import annotations
 
+import ast
 import inspect
 import math
+import textwrap
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -385,8 +387,31 @@ class GymWorld(World):
         return GymWorldEnv(env, self.robot_spec, seed)
 
     def state_source(self) -> str:
-        source = inspect.getsource(GymWorldEnv.state)
-        return f"# the robot: {self.robot_spec!r}\n{source}"
+        """How the state is computed for this robot: the adapter's code with every branch on the robot's spec
+        decided, so a writer reads only what runs for this robot."""
+        return specialised(inspect.getsource(GymWorldEnv.state), {"spec": self.robot_spec})
+
+
+class _DecideBranches(ast.NodeTransformer):
+    """Replaces each `if` whose condition reads only known names by the branch it takes."""
+
+    def __init__(self, known: Mapping[str, Any]) -> None:
+        self.known = dict(known)
+
+    def visit_If(self, node: ast.If) -> Any:
+        self.generic_visit(node)
+        names = {n.id for n in ast.walk(node.test) if isinstance(n, ast.Name)}
+        if not names or not names <= set(self.known):
+            return node
+        condition = compile(ast.Expression(node.test), "<condition>", "eval")
+        taken = eval(condition, {"__builtins__": {}}, dict(self.known))  # our own adapter's code, on its own spec
+        return (node.body if taken else node.orelse) or None
+
+
+def specialised(source: str, known: Mapping[str, Any]) -> str:
+    """`source` (a function of ours) with the branches on `known` values decided and the others kept."""
+    tree = _DecideBranches(known).visit(ast.parse(textwrap.dedent(source)))
+    return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
 
 
 _SEEN_MUJOCO_WARNINGS: set[str] = set()

@@ -70,10 +70,15 @@ def test_a_flat_shaped_distance_is_rescaled_and_a_dominating_term_damped(designe
 
 def test_reflection_lists_every_component_the_task_numbers_and_the_tips() -> None:
     stats = TrainingStats.from_curve(curve({"near": list(np.linspace(0, 1, 20))}, list(np.linspace(-1, 0, 20))))
-    text = reflection_text(stats, {"fitness_mean": -0.1, "success_rate": 0.5})
+    text = reflection_text(stats, {"episodes": 5, "fitness_mean": -0.1, "success_rate": 0.5, "component/near": 3.0})
     assert text.count("Max:") == 4 and "near: [" in text and "task_score: [" in text
-    assert "rewrite the entire reward function" in text and "Final evaluation" in text
+    assert "at 10 points over training" in text and "deterministic policy (its mean action)" in text
+    assert "Final evaluation (deterministic policy, 5 episodes)" in text and "near 3" in text
+    assert "improved" in text and "rewrite" not in text, "the score improved: no advice to start over"
     assert len(stats.fitness) == 10
+    stuck = TrainingStats.from_curve(curve({"near": list(np.linspace(0, 1, 20))}, [-1.0] * 20))
+    assert "rewrite it around the quantity the task is scored on" in reflection_text(stuck)
+    assert "stayed nearly constant" not in reflection_text(stuck) and "dominates" not in reflection_text(stats)
 
 
 def test_reward_climbing_while_fitness_falls_is_flagged_as_hacking() -> None:
