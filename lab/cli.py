@@ -11,6 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from lab.cli_prompts import prompts_app
 from lab.console import make_console
 from lab.errors import LabError
 from lab.offline import stay_offline
@@ -207,6 +208,7 @@ app.command("curriculum")(curriculum_command)
 app.command("solve")(solve_command)
 app.add_typer(llm_app, name="llm")
 app.add_typer(skills_app, name="skills")
+app.add_typer(prompts_app, name="prompts")
 
 
 def main() -> None:

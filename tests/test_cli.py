@@ -133,3 +133,16 @@ def test_a_resumed_session_keeps_its_settings(tmp_path, lab) -> None:
     (run / "config.json").write_text('{"command": "curriculum", "curriculum": {"world": "playground"}}')
     done = lab("curriculum", "--resume", str(run), "--verify-seeds", "3")
     assert done.returncode == 2 and "verify_seeds cannot change" in done.stderr, done.stderr
+
+
+def test_prompts_shows_what_each_role_is_told(lab) -> None:
+    listed = lab("prompts", "list")
+    assert listed.returncode == 0 and "reward_initial" in listed.stdout and "skill_rejected" in listed.stdout
+    reward = lab("prompts", "show", "reward_designer", "--world", "halfcheetah", "--task", "forward")
+    assert reward.returncode == 0, reward.stderr
+    assert "20,000 env steps" in reward.stdout and "params['speed'] = 1.0" in reward.stdout
+    skill = lab("prompts", "show", "skill_writer", "--world", "playground", "--task", "reach(cube_red)")
+    assert "def reach(robot, obj)" in skill.stdout and "3,000 robot steps" in skill.stdout
+    assert "state[" not in skill.stdout
+    refused = lab("prompts", "show", "nonsense")
+    assert refused.returncode == 2 and "roles: reward_designer" in refused.stderr

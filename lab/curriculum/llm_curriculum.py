@@ -33,23 +33,23 @@ from lab.worlds.reading import closest_task
 class Proposal(BaseModel):
     """The curriculum model's reply."""
 
-    reasoning: str = ""
+    reasoning: str = Field("", description="why this task, now")
     task: str = Field(min_length=3, max_length=300, description="the next task, in one sentence")
 
 
 class Plan(BaseModel):
     """The planner model's reply (`lab solve` with a model)."""
 
-    reasoning: str = ""
-    subgoals: list[str] = Field(min_length=1, max_length=8)
+    reasoning: str = Field("", description="how the goal breaks down")
+    subgoals: list[str] = Field(min_length=1, max_length=8, description="1 to 8 subgoals, in the order to do them")
 
 
 class Verdict(BaseModel):
     """The critic model's reply."""
 
-    reasoning: str = ""
-    success: bool
-    critique: str = ""
+    reasoning: str = Field("", description="what the episode shows")
+    success: bool = Field(description="whether the episode did the task")
+    critique: str = Field("", description="what to change in the program, when it failed")
 
 
 @dataclass

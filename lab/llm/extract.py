@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import re
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -74,11 +74,24 @@ def extract_json(text: str) -> object:
     raise ExtractionError(f"the reply holds no valid JSON ({errors[0] if errors else 'empty reply'})")
 
 
+def reply_shape(model: type[Model]) -> dict[str, Any]:
+    """The fields a reply must have, with their types and descriptions: what a model needs to answer, without the
+    schema's titles and the model's own docstring (written for the lab's readers, not for the model)."""
+    schema = model.model_json_schema()
+    fields = {}
+    for name, spec in schema.get("properties", {}).items():
+        kind = spec.get("type") or " | ".join(str(option.get("type")) for option in spec.get("anyOf", []))
+        if kind == "array" and "items" in spec:
+            kind = f"array of {spec['items'].get('type', 'values')}"
+        fields[name] = f"{kind}: {spec['description']}" if spec.get("description") else kind
+    return {"required": schema.get("required", []), "fields": fields}
+
+
 def ask_json(llm: LLM, messages: list[Message], model: type[Model], attempts: int = 3,
              role: str | None = None) -> Model:
     """Ask for a JSON reply matching `model`; on a bad reply, re-ask with the validation error, `attempts` times."""
     conversation = list(messages)
-    schema = json.dumps(model.model_json_schema(), indent=1)
+    schema = json.dumps(reply_shape(model), indent=1)
     problem = ""
     for _ in range(attempts):
         reply = llm.complete(conversation, role=role)

@@ -84,6 +84,11 @@ class RemoteRobot:
         call.__name__ = name
         return call
 
+    def __getattr__(self, name: str) -> Any:
+        """Only for a name the robot does not have: say so, and list the methods it has."""
+        methods = ", ".join(sorted(vars(self)))
+        raise AttributeError(f"the robot has no method {name!r}; its methods are: {methods}")
+
 
 def load_program(skills: list[dict[str, Any]], policies: list[str], robot: RemoteRobot,
                  modules: frozenset[str]) -> dict[str, Callable[..., Any]]:

@@ -101,7 +101,8 @@ class ProgramRules:
     """Attributes this kind of program may use although they are forbidden in general (e.g. a robot's `open`)."""
 
     def signature(self) -> str:
-        return f"def {self.entry}({', '.join(self.entry_params)})"
+        """The entry's signature as the program's writer must write it (`...` where it may take more)."""
+        return f"def {self.entry}({', '.join([*self.entry_params, *(['...'] if self.extra_params else [])])})"
 
 
 def check_program(source: str, rules: ProgramRules) -> ast.Module:

@@ -117,13 +117,15 @@ def how_judged(config: SearchConfig, task: Task) -> str:
     stages = (f" (every program first trains {short:,} steps; the best {config.survivors:.0%} of each iteration's "
               "programs then train the full budget)" if config.short_fraction < 1 else "")
     family = task.family
+    said = any(words in family.fitness_meaning for words in ("episode", "at the end"))
+    over = "" if said else f", {OVER_THE_EPISODE[family.fitness_over]}"
     return "\n".join([
         "## How your reward is used and how the result is judged",
         f"- Each reward function trains a new policy from scratch: {training.algo.upper()} (stable-baselines3, an "
         f"MLP policy) on {training.envs} copies of the world, for {config.steps:,} env steps{stages}. The policy "
         "maximises your reward only; it never sees the task score.",
-        f"- The trained policy is judged by the task score: {family.fitness_meaning}, "
-        f"{OVER_THE_EPISODE[family.fitness_over]}. Candidates are ranked by the deterministic policy's (its mean "
+        f"- The trained policy is judged by the task score: {family.fitness_meaning}{over}. Candidates are ranked "
+        "by the deterministic policy's (its mean "
         f"action's) mean task score over {config.select_episodes} evaluation episodes; the best is then compared on "
         f"{config.eval_seeds} held-out episodes with the task's sparse reward and a human-written one.",
         f"- An episode succeeds when the task's check {SUCCESS_AT[family.success_when]}.",

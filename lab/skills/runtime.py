@@ -29,6 +29,7 @@ from lab.skills.store import SkillLibrary
 from lab.worlds import get_world
 from lab.worlds.core import Task, World
 from lab.worlds.registry import world_dirs
+from lab.worlds.robot import PROGRAM_STEPS
 from lab.worlds.written_tasks import task_spec
 
 
@@ -139,7 +140,7 @@ class SkillRunner:
     """
 
     def __init__(self, world: World, task: Task, name: str, source: str = "", library: SkillLibrary | None = None,
-                 params: dict[str, Any] | None = None, *, policy: Skill | None = None, max_steps: int = 3000,
+                 params: dict[str, Any] | None = None, *, policy: Skill | None = None, max_steps: int = PROGRAM_STEPS,
                  render: bool = False, episode_seconds: float = 120.0, load_seconds: float = 60.0,
                  memory_mb: int = 1024) -> None:
         if policy is not None:
@@ -222,7 +223,7 @@ class ProgramPlayer:
     again when it had to be stopped).
     """
 
-    def __init__(self, world: World, task: Task, library: SkillLibrary | None = None, *, max_steps: int = 3000,
+    def __init__(self, world: World, task: Task, library: SkillLibrary | None = None, *, max_steps: int = PROGRAM_STEPS,
                  episode_seconds: float = 60.0, load_seconds: float = 60.0, memory_mb: int = 1024) -> None:
         if world.robot_api_doc() is None:
             raise LabError(f"world {world.name!r} has no robot API, so it has no code skills")

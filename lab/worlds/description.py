@@ -26,20 +26,18 @@ def state_table(world: World) -> str:
 def describe(world: World, task: Task | None = None, role: Role = "reward", words: str = "") -> str:
     """The world as a writer of `role` programs sees it, with `task` as the goal when given (in the user's `words`
     when they gave some, once)."""
-    parts = [
-        f"# World: {world.name} ({world.version})",
-        world.summary[0].upper() + world.summary[1:] + ".",
-        "",
-        "## State",
-        "`state` maps names to numpy arrays read off the simulation after each step. Arrays are batched: "
-        "the first axis has one entry per env (n envs).",
-        state_table(world),
-    ]
+    parts = [f"# World: {world.name} ({world.version})", world.summary[0].upper() + world.summary[1:] + "."]
+    if role != "skill":
+        parts += ["", "## State",
+                  "`state` maps names to numpy arrays read off the simulation after each step. Arrays are batched: "
+                  "the first axis has one entry per env (n envs).",
+                  state_table(world)]
     if role == "reward":
         parts += ["", "## Action", f"`action` has shape (n, action_dim): {world.action_meaning}"]
     if task is not None:
-        parts += ["", "## Task", f"{(words or task.description).rstrip('.')}.",
-                  f"An episode lasts at most {task.horizon} steps."]
+        parts += ["", "## Task", f"{(words or task.description).rstrip('.')}."]
+        if role != "skill":
+            parts.append(f"An episode lasts at most {task.horizon} steps.")
         if task.params and role == "reward":
             meanings = {p.name: p.meaning for p in task.family.params}
             parts.append("Its parameters are in the global dict `params`:")
@@ -53,6 +51,6 @@ def describe(world: World, task: Task | None = None, role: Role = "reward", word
     if role == "skill":
         doc = world.robot_api_doc()
         parts += ["", "## Robot API", doc.rstrip() if doc else "This world has no robot API: its skills are policies."]
-    if role != "curriculum":
+    if role == "reward":
         parts += ["", "## How the state is computed", "```python", world.state_source().rstrip(), "```"]
     return "\n".join(parts) + "\n"

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 SETTLE_STEPS = 10
 """Steps the world runs after a program returns, so what it set down comes to rest before success is judged."""
+PROGRAM_STEPS = 3000
+"""The robot steps a skill program may take in one episode (its primitives count theirs)."""
 
 
 @dataclass
@@ -46,7 +48,7 @@ class ProgramOutcome:
 
 
 def play_program(world: World, task: Task, env: gym.Env, program: Callable[..., object],
-                 params: Mapping[str, Any], *, max_steps: int | None = 3000, settle: int = SETTLE_STEPS,
+                 params: Mapping[str, Any], *, max_steps: int | None = PROGRAM_STEPS, settle: int = SETTLE_STEPS,
                  on_step: Callable[[int], None] | None = None,
                  describe: Callable[[Exception], str] | None = None) -> ProgramOutcome:
     """Run `program(robot, **params)` on `env` (already reset) within a step budget, let the world settle, and

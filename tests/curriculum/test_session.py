@@ -145,7 +145,8 @@ def test_a_model_writes_skills_through_the_session_with_feedback(tmp_path: Path,
         summary = Session(config, library).run(run)
         assert summary.skills_learned == ["reach@1"]
         feedback = model_server.requests[1]["messages"][-1]["content"]
-        assert "fly_to" in feedback and "seed 0" in feedback
+        assert "the robot has no method 'fly_to'; its methods are:" in feedback and "move_to" in feedback
+        assert "seeds 0, 1, 2, 3, 4: " in feedback and feedback.count("fly_to") <= 2, "one line for every seed"
         assert "robot.move_to(point" in model_server.requests[0]["messages"][1]["content"]
         assert library.get("reach").verification.passed
 

@@ -28,3 +28,15 @@ def test_missing_extra_and_unknown_are_errors() -> None:
         render("llm_check", world="playground", colour="red")
     with pytest.raises(LabError, match="unknown prompt template: 'llm_chek'"):
         render("llm_chek", world="playground")
+
+
+def test_a_json_repair_shows_the_fields_to_answer_not_the_models_docstring() -> None:
+    import json
+
+    from lab.curriculum.llm_curriculum import Verdict
+    from lab.llm.extract import reply_shape
+
+    shape = reply_shape(Verdict)
+    assert shape["required"] == ["success"]
+    assert shape["fields"]["success"] == "boolean: whether the episode did the task"
+    assert "critic model's reply" not in json.dumps(shape) and "title" not in json.dumps(shape)
