@@ -30,8 +30,10 @@ def test_show_prints_fields_tasks_and_the_writers_text(lab):
     out = result.stdout
     assert "cube_red_pos" in out and "drawer_opening" in out
     assert "put the cube_green on top of the cube_blue" in out
-    assert "robot.move_to(point" in out and "def state(self)" in out
+    assert "robot.move_to(point" in out and "def state(self)" not in out, "a skill acts through the robot"
     assert "_stack_success" not in out  # success code is never shown to writers
+    reward = lab("worlds", "show", "playground", "--task", "stack(cube_green, cube_blue)", "--role", "reward").stdout
+    assert "def state(self)" in reward and "_stack_success" not in reward
 
 
 @pytest.mark.parametrize(

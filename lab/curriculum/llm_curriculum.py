@@ -107,10 +107,18 @@ class LLMCurriculum:
         """Every task this curriculum can name: the world's, and those it wrote checks for."""
 
     def _history(self, progress: Progress) -> tuple[str, str]:
-        completed = [self.tasks[t].description for t in progress.mastered if t in self.tasks]
+        """What is done, by family (a skill serves every binding of its family, so listing bindings one by one
+        invites repeats), with the families left; and what failed."""
+        mastered = [self.tasks[t] for t in progress.mastered if t in self.tasks]
+        families = sorted({task.family.name for task in mastered})
+        done = [name if name in self.world.task_families else
+                next(t.description for t in mastered if t.family.name == name) for name in families]
+        left = sorted(set(self.world.task_families) - set(families))
+        completed = (f"{', '.join(done)} (a skill serves every object and value of its family); families left: "
+                     f"{', '.join(left) or 'none'}") if done else "none yet"
         failed = [self.tasks[t].description for t, n in progress.failures.items()
                   if n and t in self.tasks and t not in progress.mastered]
-        return ", ".join(completed) or "none yet", ", ".join(failed) or "none"
+        return completed, ", ".join(failed) or "none"
 
     def propose(self, progress: Progress, iteration: int) -> Proposed:
         """The model's next task, as one of the world's tasks or a task with a success check written for it."""

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from lab.curriculum.llm_curriculum import Critic
-from lab.curriculum.writer import Written
+from lab.curriculum.writer import Written, verification_tasks
 from lab.llm.client import LLM
 from lab.llm.extract import ExtractionError, extract_code
 from lab.llm.prompting import render
@@ -66,7 +66,9 @@ class LLMSkillWriter:
                     messages = [*messages, *render("skill_rejected", error=feedback, signature=signature)]
                     continue
                 seeds = list(range(self.verify_seeds))
-                results = [player.play(name, source, seed, with_state=self.critic is not None) for seed in seeds]
+                tasks = verification_tasks(self.world, task, 0)
+                results = [player.play(name, source, seed, task=tasks[index % len(tasks)],
+                                       with_state=self.critic is not None) for index, seed in enumerate(seeds)]
                 written.episodes += len(results)
                 verification = Verification(self.world.version, task.id, seeds, sum(r.success for r in results),
                                             self.threshold)
@@ -111,8 +113,9 @@ def skill_judging(task: Task, seeds: int, threshold: float) -> str:
         f"several); after it returns, the world runs {SETTLE_STEPS} more steps without commands (a held object "
         "must stay where it should) and the task's check is read " + moment + ".",
         f"- Task score: {family.fitness_meaning}; it shows how close a failed episode came.",
-        f"- It is verified on {seeds} seeded episodes of this task (objects start in other places each seed) and "
-        f"stored when at least {threshold:.0%} succeed.",
+        f"- It is verified on {seeds} seeded episodes (objects start in other places each seed), spread over this "
+        "task and the other values of its parameters (a skill serves them all), and stored when at least "
+        f"{threshold:.0%} succeed.",
     ])
 
 

@@ -289,20 +289,21 @@ class CompositionalWriter:
             index += 1
         return steps, verification, results
 
-    def bindings(self, task: Task) -> list[Task]:
-        """The tasks a skill for `task` is verified on: `task` first, then other bindings of its family's
-        parameters (a skill takes its parameters as arguments, so it must serve them all, not one)."""
-        if self.world.task_families.get(task.family.name) is not task.family:
-            return [task]
-        others = [t for t in task.family.bindings(self.world.name, task.param_map) if t.id != task.id]
-        order = np.random.default_rng(self.search_seed).permutation(len(others))
-        return [task, *(others[i] for i in order)]
-
     def _verify(self, player: ProgramPlayer, task: Task, name: str,
                 source: str) -> tuple[Verification, list[EpisodeResult]]:
         seeds = [self.search_seed + 1 + i for i in range(self.verify_seeds)]
-        tasks = self.bindings(task)
+        tasks = verification_tasks(self.world, task, self.search_seed)
         results = [player.play(name, source, seed, task=tasks[i % len(tasks)]) for i, seed in enumerate(seeds)]
         return Verification(self.world.version, task.id, seeds, sum(r.success for r in results),
                             self.threshold), results
 
+
+def verification_tasks(world: World, task: Task, seed: int) -> list[Task]:
+    """The tasks a skill for `task` is verified on, in turn over its seeds: `task` first, then the other bindings
+    of its family's parameters in a seeded order (a skill takes its parameters as arguments, so it must serve them
+    all, not one). Every writer verifies this way, so their verification counts compare."""
+    if world.task_families.get(task.family.name) is not task.family:
+        return [task]
+    others = [t for t in task.family.bindings(world.name, task.param_map) if t.id != task.id]
+    order = np.random.default_rng(seed).permutation(len(others))
+    return [task, *(others[i] for i in order)]

@@ -64,6 +64,9 @@ class TrainingStats:
 
     @property
     def dominant(self) -> str | None:
+        """The component carrying most of the reward's magnitude, when there are others for it to crowd out."""
+        if len(self.shares) < 2:
+            return None
         name = max(self.shares, key=lambda n: self.shares[n], default=None)
         return name if name is not None and self.shares[name] > DOMINANT else None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lab.curriculum.writer import CompositionalWriter
+from lab.curriculum.writer import CompositionalWriter, verification_tasks
 from lab.skills import Skill, SkillLibrary
 from lab.skills.runtime import ProgramPlayer, analyse
 from lab.worlds import get_world
@@ -54,7 +54,7 @@ def test_one_player_process_survives_bad_programs(tmp_path: Path) -> None:
 def test_a_skill_is_verified_across_its_parameters_so_one_that_ignores_them_is_refused() -> None:
     writer = CompositionalWriter(WORLD, None, verify_seeds=6)
     task = WORLD.task("reach(cube_red)")
-    bindings = writer.bindings(task)
+    bindings = verification_tasks(WORLD, task, writer.search_seed)
     assert bindings[0] == task and {t.id for t in bindings} == {f"reach(obj={o})" for o in
                                                                  ("cube_red", "cube_green", "cube_blue", "ball")}
     general = "def reach(robot, obj):\n    robot.move_to(robot.position(obj))\n"
@@ -63,7 +63,7 @@ def test_a_skill_is_verified_across_its_parameters_so_one_that_ignores_them_is_r
         assert player.play("reach", fixed, 1).success
         assert writer._verify(player, task, "reach", general)[0].passed
         assert not writer._verify(player, task, "reach", fixed)[0].passed
-    stacked = writer.bindings(WORLD.task("stack(cube_red, cube_blue)"))
+    stacked = verification_tasks(WORLD, WORLD.task("stack(cube_red, cube_blue)"), writer.search_seed)
     assert all(t.param_map["a"] != t.param_map["b"] for t in stacked) and len(stacked) == 6
 
 

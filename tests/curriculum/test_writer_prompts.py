@@ -24,6 +24,7 @@ def test_the_skill_writer_is_told_how_the_skill_is_judged_and_not_what_it_cannot
     assert "3,000 robot steps" in prompt and "10 more steps without commands" in prompt
     assert "read at the last step" in prompt and task.family.fitness_meaning in prompt
     assert "verified on 10 seeded episodes" in prompt and "at least 80% succeed" in prompt
+    assert "the other values of its parameters" in prompt
     assert "def place(robot, obj, zone)" in prompt and "act on the function's parameters" in prompt
     assert "state[" not in prompt and "## How the state is computed" not in prompt
     assert "global dict `params`" not in prompt and "An episode lasts at most" not in prompt
@@ -45,3 +46,15 @@ def test_a_program_that_was_not_run_is_told_so_with_the_signature_asked_for() ->
     assert text.startswith("The program above was not run:") and "def reach(robot, obj)" in text
     assert "run in simulation" not in text
     assert skill_rules("reach").signature() == "def reach(robot, ...)"
+
+
+def test_the_curriculum_is_told_families_done_and_left_not_bindings_one_by_one() -> None:
+    from lab.curriculum.llm_curriculum import LLMCurriculum
+    from lab.curriculum.proposer import Progress
+
+    curriculum = LLMCurriculum(None, WORLD, None, None)  # type: ignore[arg-type]
+    progress = Progress(mastered={"reach(obj=cube_red)": "reach@1", "reach(obj=ball)": "reach@1"})
+    completed, failed = curriculum._history(progress)
+    assert completed.startswith("reach (a skill serves every object and value of its family)")
+    assert "families left: lift, open_drawer" in completed and "reach" not in completed.split("left:")[1]
+    assert "cube_red" not in completed and failed == "none"

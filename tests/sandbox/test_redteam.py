@@ -402,7 +402,7 @@ REACH_PAST_THE_FACADE = "def skill(robot):\n    robot._robot.env.unwrapped.data.
 
 
 @pytest.mark.parametrize(("source", "expected"), [(HUNT_THE_JUDGE, "RuntimeError: found nothing"),
-                                                  (REACH_PAST_THE_FACADE, "has no attribute '_robot'")])
+                                                  (REACH_PAST_THE_FACADE, "the robot has no method '_robot'")])
 def test_the_judge_and_the_simulation_are_out_of_the_programs_reach(source: str, expected: str,
                                                                     fortress: Fortress) -> None:
     world = get_world(SKILL_WORLD)

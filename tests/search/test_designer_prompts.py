@@ -31,7 +31,7 @@ def test_the_designer_is_told_the_budget_the_algorithm_and_how_the_result_is_sco
     family = world.task("forward").family
     assert "PPO (stable-baselines3" in prompt and "16 copies of the world" in prompt
     assert "50,000 env steps" in prompt and "15,000 steps" in prompt
-    assert family.fitness_meaning in prompt and "averaged over the episode's steps" in prompt
+    assert family.fitness_meaning in prompt and prompt.count("averaged over the episode") == 1
     assert "deterministic policy" in prompt and "5 evaluation episodes" in prompt and "10 held-out" in prompt
     assert "params['speed'] = 1.0: average speed (m/s) over the episode that counts as success" in prompt
     assert prompt.count(world.task("forward").description) == 1, "the task sentence is said once"
