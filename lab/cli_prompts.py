@@ -3,6 +3,8 @@ so a user can review what each role is told (and improve the templates in lab/ll
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -36,9 +38,11 @@ def show_command(
     world: Annotated[str, typer.Option(help="World name.")] = "playground",
     task: Annotated[str | None, typer.Option(help="Task spec (default: the world's first task).")] = None,
     text: Annotated[str, typer.Option(help="The words of a task or goal (task_program, planner).")] = "",
+    run: Annotated[Path | None, typer.Option(help="Show what ROLE was sent in this run instead (its first call, "
+                                                  "from the run's llm_ledger.jsonl).")] = None,
 ) -> None:
     """Print the first prompt ROLE gets for WORLD and TASK, exactly as it is sent (a search's or session's
-    defaults for the budgets it states)."""
+    defaults for the budgets it states); with --run, the first one it got in that run."""
     from lab.curriculum.llm_curriculum import known_tasks_text
     from lab.curriculum.llm_writer import skill_judging
     from lab.llm.prompting import render
@@ -47,6 +51,9 @@ def show_command(
     from lab.worlds import get_world
     from lab.worlds.description import describe
 
+    if run is not None:
+        print_messages(sent_in(run, role))
+        return
     if role not in SHOWN_ROLES:
         raise LabError(f"unknown role {role!r} for `lab prompts show`",
                        hint=f"roles: {', '.join(SHOWN_ROLES)}; `lab prompts list` lists every template")
@@ -71,6 +78,25 @@ def show_command(
     else:
         messages = render("planner", world_description=describe(chosen, None, "curriculum"),
                           known_tasks=known_tasks_text(chosen), skills="(none)", goal=text or bound.description)
+    print_messages(messages)
+
+
+def sent_in(run: Path, role: str) -> list[dict[str, str]]:
+    """The messages of the first call a role made in a run, from its ledger."""
+    ledger = run / "llm_ledger.jsonl"
+    if not ledger.is_file():
+        raise LabError(f"{run} has no llm_ledger.jsonl: no model was called in it",
+                       hint="give a run made with --llm MODEL (offline roles call no model)")
+    calls = [json.loads(line) for line in ledger.read_text().splitlines() if line.strip()]
+    for call in calls:
+        if call.get("role") == role and call.get("messages"):
+            return list(call["messages"])
+    roles = sorted({str(call.get("role")) for call in calls if call.get("messages")})
+    raise LabError(f"no call of the {role} role with its messages in {ledger}",
+                   hint=f"roles with messages there: {', '.join(roles) or 'none (a run from before they were kept)'}")
+
+
+def print_messages(messages: list[dict[str, str]]) -> None:
     for message in messages:
         console.rule(message["role"])
         console.print(message["content"], markup=False, highlight=False, soft_wrap=True)

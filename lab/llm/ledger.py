@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.errors import LabError
-from lab.llm.types import Reply, Request
+from lab.llm.types import Reply, Request, redact
 
 
 class BudgetExceeded(LabError):
@@ -29,7 +29,8 @@ class RoleTotals:
 
 @dataclass
 class Ledger:
-    """Totals per role; optionally appended, one line per call, to a JSONL file in the run directory."""
+    """Totals per role; optionally appended, one line per call (with the messages sent, so a user can read what
+    each role was told), to a JSONL file in the run directory."""
 
     path: Path | None = None
     budget_usd: float | None = None
@@ -65,7 +66,8 @@ class Ledger:
                         "samples": len(reply.texts), "cached": reply.cached,
                         "prompt_tokens": reply.usage.prompt_tokens,
                         "completion_tokens": reply.usage.completion_tokens, "cost_usd": reply.cost_usd,
-                        "seconds": round(reply.seconds, 4)}
+                        "seconds": round(reply.seconds, 4),
+                        "messages": [{**m, "content": redact(m["content"])} for m in request.message_list()]}
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 with open(self.path, "a") as handle:
                     handle.write(json.dumps(line) + "\n")

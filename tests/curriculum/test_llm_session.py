@@ -67,7 +67,7 @@ class Models:
 
 
 def test_a_session_with_models_proposes_checks_writes_and_critiques(tmp_path: Path, embedder, model_server,
-                                                                    monkeypatch) -> None:
+                                                                    monkeypatch, lab) -> None:
     models = Models()
     model_server.answer = models
     monkeypatch.setenv("OPENAI_API_KEY", "sk-local-test")
@@ -105,6 +105,8 @@ def test_a_session_with_models_proposes_checks_writes_and_critiques(tmp_path: Pa
 
         report = write_report(run.path).read_text()
         assert "Critic agreement with the code check" in report and "skill_writer" in report
+        shown = lab("prompts", "show", "skill_writer", "--run", str(run.path))
+        assert shown.returncode == 0 and f"(name it {hover})" in shown.stdout, shown.stderr
         resumed = Session(config.model_copy(update={"budget": 2}), library).take_up(Run.open(run.path))
         assert hover in resumed.curriculum.tasks and resumed.iterations == 2
         assert set(resumed.progress.mastered) == {hover, "reach(obj=cube_red)"}
