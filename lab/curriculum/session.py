@@ -1,11 +1,12 @@
 """A curriculum session (Voyager on MuJoCo): propose a task, retrieve skills, write a skill, verify it, store it.
 
 Each iteration the curriculum proposes a task; a stored skill of the task's family is tried first (the library
-already solves it when it verifies); otherwise the top-k skills are retrieved for it and the writer writes a new
-one (the offline compositional search, or a model over up to R rounds of feedback). A verified skill is stored with
-its provenance; a failed task is recorded with its reason and backs off. The event log is the journal: a killed
-session resumes from it, and its record of mastered tasks is checked against the library on resume, so the two
-never disagree.
+already solves it when it verifies); otherwise the top-k skills are retrieved for it and the writer (the offline
+compositional search, or a model over up to R rounds of feedback) writes a new version of the family's skill,
+verified over the family's bindings so that it serves them all; a program the library already holds is not stored
+again. A verified skill is stored with its provenance; a failed task is recorded with its reason and backs off.
+The event log is the journal: a killed session resumes from it, and its record of mastered tasks is checked against
+the library on resume, so the two never disagree.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from lab.llm.extract import ExtractionError, ask_json
 from lab.llm.prompting import render
 from lab.rewards.task_program import program_task
 from lab.runs import SUMMARY, ProgressFn, Run
+from lab.sandbox.rules import program_identity
 from lab.search.task_writer import write_task_program
 from lab.skills import Skill, SkillLibrary
 from lab.skills.runtime import analyse, verify_skill
@@ -46,15 +48,6 @@ from lab.worlds import get_world
 from lab.worlds.core import Task, World
 from lab.worlds.description import describe
 from lab.worlds.reading import closest_task, read_goal
-
-
-def skill_name(task: Task, taken: set[str]) -> str:
-    """The family's name, or, when a skill of that name exists (and does not solve this task), the family and the
-    task's parameter values."""
-    if task.family.name not in taken:
-        return task.family.name
-    suffix = "_".join(str(v) for _, v in task.params)
-    return re.sub(r"[^a-z0-9_]+", "_", f"{task.family.name}_{suffix}".lower()).strip("_")[:64]
 
 
 class Session:
@@ -184,7 +177,7 @@ class Session:
                                      how="an existing skill verified on it", success_rate=verification.success_rate)
         retrieved = [h.skill.name for h in self.library.search(task.description, k=self.config.retrieve,
                                                                 world=self.world.name)]
-        name = skill_name(task, set(existing))
+        name = task.family.name
         writer = self._writer_for(task, iteration, name)
         written = writer.write(task, name, skills=retrieved,
                                on_try=lambda episodes, _: self.show(EpisodesPlayed(episodes=episodes)))
@@ -192,11 +185,23 @@ class Session:
         if not written.found:
             return TaskAttempted(iteration=iteration, task=task.id, success=False, reason=writer.failure(written),
                                  episodes=written.episodes, retrieved=retrieved, critic=critic)
+        same = self._same_program(written) if written.stored is None else None
+        if same is not None:
+            return TaskAttempted(iteration=iteration, task=task.id, success=True, skill=same.ref,
+                                 how=f"an existing skill: {writer.name} wrote {same.ref}'s program again",
+                                 episodes=written.episodes, retrieved=retrieved, critic=critic)
         stored = written.stored or self._store(task, written, iteration)
         return TaskAttempted(iteration=iteration, task=task.id, success=True, skill=stored.ref, how=writer.how,
                              calls=list(written.calls), episodes=written.episodes, retrieved=retrieved,
                              success_rate=written.verification.success_rate if written.verification else None,
                              critic=critic)
+
+    def _same_program(self, written: Written) -> Skill | None:
+        """The library's skill whose program is this one (the same syntax tree, docstrings aside): storing it
+        again would add a version, or a name, that says nothing new."""
+        identity = program_identity(written.source or "")
+        return next((skill for skill in self.library.skills(world=self.world.name, include_pending=True)
+                     if skill.kind == "code" and program_identity(skill.source) == identity), None)
 
     def _store(self, task: Task, written: Written, iteration: int) -> Skill:
         assert written.source is not None

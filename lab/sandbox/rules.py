@@ -7,6 +7,7 @@ the rule and what to do instead, so the program's writer (an LLM, a search, a pe
 from __future__ import annotations
 
 import ast
+import hashlib
 from dataclasses import dataclass, field
 
 from lab.errors import ProgramError, Violation
@@ -226,3 +227,18 @@ def _check_nodes(tree: ast.Module, rules: ProgramRules) -> list[Violation]:
         if isinstance(node, ast.alias):  # `import numpy as __builtins__` would replace the builtins of the program
             violations += _bound_name_violations(line, node.asname)
     return violations
+
+
+def program_identity(source: str) -> str:
+    """A program's identity for spotting duplicates: a hash of its syntax tree without docstrings, comments or
+    layout (of the text itself when it does not parse)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return hashlib.sha256(source.encode()).hexdigest()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and isinstance(
+                body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
+    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()

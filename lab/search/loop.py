@@ -15,7 +15,6 @@ run's config itself, so a search started from Python is one `lab report` and `la
 from __future__ import annotations
 
 import ast
-import hashlib
 import math
 import time
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from lab.rewards.program import (
 from lab.rewards.task_program import program_task
 from lab.runs import SUMMARY, ProgressFn, Run, slugify, write_atomic
 from lab.sandbox import ProgramError, check_program
+from lab.sandbox.rules import program_identity
 from lab.search.config import SearchConfig
 from lab.search.designer import LLMRewardDesigner, OfflineDesigner, Parent, Proposal, RewardDesigner, how_judged
 from lab.search.records import (
@@ -104,20 +104,6 @@ class Candidate:
     def stats(self) -> TrainingStats | None:
         final = self.final
         return TrainingStats.from_curve(final.curve) if final is not None else None
-
-
-def normalized(source: str) -> str:
-    """A program's identity for spotting duplicates: its syntax tree without docstrings, comments or layout."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return hashlib.sha256(source.encode()).hexdigest()
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and isinstance(
-                body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
-            node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
-    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()
 
 
 class RewardSearch:
@@ -295,7 +281,7 @@ class RewardSearch:
     def _checked(self, cid: str, iteration: int, proposal: Proposal) -> Candidate:
         """Check, dry-run and de-duplicate a proposal, sending failures back to the designer `repairs` times."""
         errors: list[str] = []
-        seen = {normalized(c.source): c.id for c in self.candidates.values() if c.valid}
+        seen = {program_identity(c.source): c.id for c in self.candidates.values() if c.valid}
         for attempt in range(self.config.repairs + 1):
             error = proposal.error or self._problem(proposal.source, seen)
             if not error:
@@ -314,7 +300,7 @@ class RewardSearch:
             dry_run(RewardProgram(source, "candidate"), self.world, self.task, seed=self.config.seed)
         except ProgramError as error:
             return error.feedback()
-        twin = seen.get(normalized(source))
+        twin = seen.get(program_identity(source))
         if twin is not None:
             return f"this program is the same as candidate {twin}, already trained; write a different one"
         return ""

@@ -207,3 +207,18 @@ def test_kill_9_mid_session_then_resume_loses_at_most_the_attempt_in_flight(tmp_
     with SkillLibrary(tmp_path / "lib", create=False) as library:
         stored = {s.ref for s in library.skills() if s.provenance.get("run") == str(out)}
     assert stored == {e["skill"] for e in attempts if e["success"] and e["how"].startswith(("written", "found"))}
+
+
+def test_a_program_the_library_already_holds_is_not_stored_again(tmp_path: Path, embedder) -> None:
+    from lab.curriculum.writer import Written
+
+    with SkillLibrary(tmp_path / "lib", embedder) as library:
+        config, run = session(tmp_path, library)
+        source = "def reach(robot, obj):\n    \"\"\"Move to it.\"\"\"\n    robot.move_to(robot.position(obj))\n"
+        library.add(Skill(name="reach", description="move to it", kind="code", world="playground",
+                          task="reach(obj=cube_red)", params={"obj": None}, source=source))
+        session_ = Session(config, library).take_up(run)
+        again = source.replace("Move to it.", "Go to the object (written again).")
+        assert session_._same_program(Written("reach", again, None)).ref == "reach@1"
+        other = source.replace("robot.position(obj))", "robot.position(obj) + 0.0)")
+        assert session_._same_program(Written("reach", other, None)) is None
