@@ -96,11 +96,14 @@ class Skill:
     def verified(self) -> bool:
         return self.verification is not None and self.verification.passed
 
-    def search_text(self) -> str:
-        """What the embedding of a skill is computed from."""
+    def search_text(self, task_words: str = "") -> str:
+        """What the embedding of a skill is computed from: its name and description, what its task asks in the
+        words a user would use (`task_words`), the skills it calls, its world and parameters."""
         params = ", ".join(self.params)
-        return f"{self.name.replace('_', ' ')}: {self.description} (world {self.world}; task {self.task}; " \
-               f"parameters {params or 'none'})"
+        does = f" It does: {task_words}." if task_words else ""
+        calls = f" It calls {', '.join(self.calls)}." if self.calls else ""
+        return f"{self.name.replace('_', ' ')}: {self.description}{does}{calls} (world {self.world}; task " \
+               f"{self.task}; parameters {params or 'none'})"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

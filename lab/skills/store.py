@@ -27,8 +27,15 @@ from lab.runs import write_atomic
 from lab.sandbox import ProgramError, check_program
 from lab.skills.index import VectorIndex
 from lab.skills.model import Kind, Skill, Status, check_name, skill_rules
+from lab.worlds import get_world
+from lab.worlds.reading import shared_words, spoken
 
 SCHEMA_VERSION = 1
+INDEX_VERSION = "2"
+"""What a skill's embedding is computed from (`Skill.search_text` and its task words); a library indexed otherwise is
+embedded again on open."""
+LEXICAL_WEIGHT = 0.15
+"""How much the share of a request's words that a skill's text uses adds to its cosine score when ranking."""
 DATABASE = "library.db"
 ARTEFACTS = "artefacts"
 EMBEDDING_MODEL_VARIABLE = "LAB_EMBEDDING_MODEL"
@@ -214,7 +221,7 @@ class SkillLibrary:
         """Store `skill` as the next version of its name (pending when the library requires approval)."""
         self._ensure_embedding_model()
         if embedding is None:
-            embedding = self.embedder.encode([skill.search_text()])[0]
+            embedding = self.embedder.encode([indexed_text(skill)])[0]
         vector = np.asarray(embedding, dtype=np.float32).reshape(-1)
         if vector.shape != (self.embedder.dim,):
             raise LabError(f"embedding of shape {vector.shape}; the library's model gives ({self.embedder.dim},)")
@@ -314,21 +321,26 @@ class SkillLibrary:
         check, the reading and the rewriting are one write transaction, so a process adding skills at the same
         moment is waited for and its embeddings are not lost."""
         model, dim = self.embedder.name, str(self.embedder.dim)
-        if self.meta("embedding_model") == model and self.meta("embedding_dim") == dim:
+        if self._indexed_as(model, dim):
             return
         with self._write() as db:
-            if self.meta("embedding_model") == model and self.meta("embedding_dim") == dim:
+            if self._indexed_as(model, dim):
                 return
             rows = db.execute("SELECT id, body FROM skills").fetchall()
             db.execute("DELETE FROM embeddings")
             self._embed(db, rows)
             db.execute("INSERT OR REPLACE INTO meta VALUES ('embedding_model', ?)", (model,))
             db.execute("INSERT OR REPLACE INTO meta VALUES ('embedding_dim', ?)", (dim,))
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('index_version', ?)", (INDEX_VERSION,))
         self._index = None
+
+    def _indexed_as(self, model: str, dim: str) -> bool:
+        return (self.meta("embedding_model"), self.meta("embedding_dim"), self.meta("index_version")) == (
+            model, dim, INDEX_VERSION)
 
     def _embed(self, db: sqlite3.Connection, rows: list[tuple[int, str]]) -> None:
         """Embed the skills of `rows` (id, body) with the library's model and store their vectors."""
-        texts = [Skill.from_dict(json.loads(body)).search_text() for _, body in rows]
+        texts = [indexed_text(Skill.from_dict(json.loads(body))) for _, body in rows]
         vectors = self.embedder.encode(texts) if texts else np.zeros((0, self.embedder.dim), dtype=np.float32)
         db.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?)",
                        [(row[0], np.asarray(vector, dtype=np.float32).tobytes())
@@ -401,11 +413,12 @@ class SkillLibrary:
         """The k active skills nearest in meaning to `query`, best first."""
         vector = self.embedder.encode([query])[0]
         hits = []
-        for skill_id, score in self.search_vector(vector, k, world, kind, verified_only):
+        for skill_id, score in self.search_vector(vector, max(k * 4, 20), world, kind, verified_only):
             row = self._db.execute("SELECT body, version, status, created FROM skills WHERE id = ?",
                                    (skill_id,)).fetchone()
-            hits.append(SearchHit(self._row_skill(row), score))
-        return hits
+            skill = self._row_skill(row)
+            hits.append(SearchHit(skill, score + LEXICAL_WEIGHT * shared_words(indexed_text(skill), query)))
+        return sorted(hits, key=lambda hit: -hit.score)[:k]
 
     # ----- moving libraries
     def export(self, folder: Path) -> int:
@@ -463,3 +476,15 @@ class SkillLibrary:
         skill.provenance = {**skill.provenance, "imported_from": str(path.parent), "imported_verification": original}
         skill.verification = None
         return skill, artefact
+
+
+def indexed_text(skill: Skill) -> str:
+    """A skill's text as the library indexes it: with its task in words (a task given in words keeps its words;
+    a world's task is its description with the values spoken, "the red cube")."""
+    words = str(skill.provenance.get("task_text", ""))
+    if not words:
+        try:
+            words = spoken(get_world(skill.world).task(skill.task))
+        except LabError:  # a skill of a world or task this lab does not have (an import) keeps its own words
+            words = ""
+    return skill.search_text(words)

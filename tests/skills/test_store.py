@@ -277,3 +277,20 @@ def test_check_finds_and_repairs_skills_without_an_embedding(tmp_path: Path, emb
         repaired = library.check(repair=True)
         assert repaired.ok and repaired.repaired == ["reach@1"]
         assert library.search("move the gripper to an object", k=1)[0].skill.name == "reach"
+
+
+def test_a_skill_is_indexed_with_its_task_in_words_and_an_old_index_is_rebuilt(tmp_path: Path, embedder) -> None:
+    from lab.skills.store import INDEX_VERSION, indexed_text
+
+    pick = Skill(name="pick", description="grasp from above and raise to carrying height", kind="code",
+                 world="playground", task="lift(obj=cube_red, height=0.08)", source="def pick(robot):\n    pass\n")
+    assert "It does: pick up the red cube and hold it 0.08 m above the table" in indexed_text(pick)
+    with SkillLibrary(tmp_path, embedder) as library:
+        library.add(pick)
+        library._db.execute("UPDATE meta SET value = '1' WHERE key = 'index_version'")
+        library._db.execute("UPDATE embeddings SET vector = zeroblob(length(vector))")
+    with SkillLibrary(tmp_path, embedder) as library:
+        assert library.search("pick the cube up", k=1)[0].skill.name == "pick"
+        assert library.meta("index_version") == INDEX_VERSION and library.check().ok
+        vector = library._db.execute("SELECT vector FROM embeddings").fetchone()[0]
+        assert np.abs(np.frombuffer(vector, dtype=np.float32)).sum() > 0, "embedded again"
