@@ -16,6 +16,7 @@ from lab.console import make_console
 from lab.errors import LabError
 from lab.offline import stay_offline
 from lab.sandbox.lockdown import UNSAFE_VARIABLE
+from lab.video import write_video
 
 console = make_console()
 errors = make_console(stderr=True, soft_wrap=True)  # an error is one line, however narrow the terminal
@@ -53,7 +54,7 @@ def worlds_main(ctx: typer.Context) -> None:
 @worlds_app.command("list")
 def list_worlds() -> None:
     """List every world with its tasks."""
-    from lab.worlds import get_world, world_names
+    from lab.worlds import get_world, world_names  # start-up: loads MuJoCo
 
     table = Table(title="Worlds", show_lines=False)
     table.add_column("world", style="bold cyan")
@@ -78,8 +79,8 @@ def show_world(
     role: Annotated[str, typer.Option(help="Whose prompt text to print: reward or skill.")] = "",
 ) -> None:
     """Print a world's state fields, its task families with parameters, and the text a writer is given."""
-    from lab.worlds import get_world
-    from lab.worlds.description import Role, describe
+    from lab.worlds import get_world  # start-up: loads MuJoCo
+    from lab.worlds.description import Role, describe  # start-up: loads MuJoCo
 
     world = get_world(world_name)
     if role not in ("", "reward", "skill"):
@@ -117,8 +118,8 @@ def check_worlds(
 
     Exits 1 when any check fails.
     """
-    from lab.worlds import get_world, world_names
-    from lab.worlds.checks import CheckResult, check_world
+    from lab.worlds import get_world, world_names  # start-up: loads MuJoCo
+    from lab.worlds.checks import CheckResult, check_world  # start-up: loads MuJoCo
 
     if all_worlds == (world_name is not None):
         raise LabError("name one world or pass --all", hint="e.g. `lab worlds check playground`")
@@ -162,10 +163,9 @@ def demo_world(
     video: Annotated[Path | None, typer.Option(help="Write a rollout video here (.mp4).")] = None,
 ) -> None:
     """Run the world's scripted reference solutions through its robot API and report success."""
-    from lab.video import write_video
-    from lab.worlds import get_world
-    from lab.worlds.checks import run_program
-    from lab.worlds.rollout import render_program
+    from lab.worlds import get_world  # start-up: loads MuJoCo
+    from lab.worlds.checks import run_program  # start-up: loads MuJoCo
+    from lab.worlds.rollout import render_program  # start-up: loads MuJoCo
 
     world = get_world(world_name)
     solutions = world.reference_solutions()

@@ -6,16 +6,21 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.syntax import Syntax
 from rich.table import Table
 
+from lab.cli_llm import llm_settings
 from lab.cli_options import settings_options
+from lab.cli_skills import open_library
 from lab.console import make_console
 from lab.content import curriculum_file, shipped_curricula
 from lab.curriculum.config import CurriculumConfig
 from lab.curriculum.records import AttemptFinished, CurriculumExhausted, EpisodesPlayed, TaskStarted
 from lab.errors import LabError
+from lab.llm.config import build_llms
 from lab.runs import Record, Run
 from lab.settings import read_yaml_mapping, validated
+from lab.video import write_video
 
 console = make_console()
 
@@ -35,8 +40,8 @@ def curriculum_command(
 ) -> None:
     """Run a curriculum session: propose a task, retrieve skills, write one, verify it, store it; repeat. An option
     overrides the curriculum file's setting."""
-    from lab.curriculum.session import Session
-    from lab.skills import SkillLibrary
+    from lab.curriculum.session import Session  # start-up: loads MuJoCo
+    from lab.skills import SkillLibrary  # start-up: loads MuJoCo
 
     chosen = {name: value for name, value in (given or {}).items() if value is not None}
     if resume is not None:
@@ -55,14 +60,12 @@ def curriculum_command(
         if config is None:
             raise LabError(f"no curriculum file or shipped curriculum named {curriculum!r}",
                            hint=f"give a YAML file, or one of: {', '.join(shipped_curricula())}")
-        from lab.cli_llm import llm_settings
-
         values: dict[str, Any] = read_yaml_mapping(config)
         values.pop("llm", None)
         values.update(chosen)
         values["llm"] = llm_settings(llm, api_base, config_file=config).model_dump()
         settings = validated(CurriculumConfig, values, "curriculum", hint=f"see {config}")
-        from lab.worlds import get_world
+        from lab.worlds import get_world  # start-up: loads MuJoCo
 
         get_world(settings.world)
         run = Run.create("curriculum", f"{settings.world}", out=out)
@@ -124,13 +127,8 @@ def solve_command(
 ) -> None:
     """Reach a goal with the stored skills (zero-shot): split it into subgoals, read them as the world's tasks,
     compose stored skills for them, verify the composition in simulation. The library stays as it is."""
-    from rich.syntax import Syntax
-
-    from lab.cli_llm import llm_settings
-    from lab.cli_skills import open_library
-    from lab.curriculum.session import solve
-    from lab.llm.config import build_llms
-    from lab.worlds import get_world
+    from lab.curriculum.session import solve  # start-up: loads MuJoCo
+    from lab.worlds import get_world  # start-up: loads MuJoCo
 
     get_world(world)
     llms = build_llms(llm_settings(llm, api_base))
@@ -146,8 +144,7 @@ def solve_command(
                   f"{written.verification.successes}/{len(written.verification.seeds)} seeds succeeded "
                   f"({written.episodes} episodes searched, {written.seconds:.1f} s)")
     if video is not None:
-        from lab.skills.runtime import SkillRunner
-        from lab.video import write_video
+        from lab.skills.runtime import SkillRunner  # start-up: loads MuJoCo
 
         seed = next((r.seed for r in written.results if r.success), written.verification.seeds[0])
         with open_library(library) as opened, SkillRunner(get_world(world), task, written.name,

@@ -9,6 +9,10 @@ import typer
 from rich.table import Table
 
 from lab.console import make_console
+from lab.errors import LabError
+from lab.llm import LLM, OFFLINE, Cassette, Ledger, make_backend, render
+from lab.llm.config import LLMSettings, check_models
+from lab.settings import read_yaml_mapping, validated
 
 if TYPE_CHECKING:
     from lab.llm.config import LLMSettings
@@ -25,9 +29,6 @@ def check_command(
     record: Annotated[Path | None, typer.Option(help="Also write the exchange to this cassette.")] = None,
 ) -> None:
     """One round trip to MODEL: prints the reply, latency, tokens and cost (never the API key)."""
-    from lab.errors import LabError
-    from lab.llm import LLM, OFFLINE, Cassette, Ledger, make_backend, render
-
     if model == OFFLINE:
         raise LabError("offline is the lab's model-free default, not a model to check",
                        hint="give a litellm model name, e.g. --model openai/gpt-4o-mini, or replay:FILE / file:DIR")
@@ -49,10 +50,6 @@ def llm_settings(llm: str | None = None, api_base: str | None = None, record: Pa
                  budget_usd: float | None = None, config_file: Path | None = None) -> LLMSettings:
     """LLM settings for a command: the `llm:` section of a YAML config, then --llm, --api-base, --record and
     --llm-budget on top. Commands that use models (reward search, curriculum) take these options."""
-    from lab.errors import LabError
-    from lab.llm.config import LLMSettings, check_models
-    from lab.settings import read_yaml_mapping, validated
-
     values: dict = {}
     if config_file is not None:
         section = read_yaml_mapping(config_file).get("llm", {})

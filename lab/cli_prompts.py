@@ -12,6 +12,8 @@ from rich.table import Table
 
 from lab.console import make_console
 from lab.errors import LabError
+from lab.llm.prompting import load_template, prompt_names, render
+from lab.search.config import SearchConfig
 
 console = make_console()
 prompts_app = typer.Typer(help="The prompts the language-model roles get: list the templates, show a role's prompt.")
@@ -21,8 +23,6 @@ SHOWN_ROLES = ("reward_designer", "task_program", "skill_writer", "curriculum", 
 @prompts_app.command("list")
 def list_command() -> None:
     """Every prompt template, with what it is for and its inputs."""
-    from lab.llm.prompting import load_template, prompt_names
-
     table = Table(title="prompt templates (lab/llm/prompts/)")
     for column in ("template", "inputs", "what it is for"):
         table.add_column(column, overflow="fold")
@@ -43,13 +43,11 @@ def show_command(
 ) -> None:
     """Print the first prompt ROLE gets for WORLD and TASK, exactly as it is sent (a search's or session's
     defaults for the budgets it states); with --run, the first one it got in that run."""
-    from lab.curriculum.llm_curriculum import known_tasks_text
-    from lab.curriculum.llm_writer import skill_judging
-    from lab.llm.prompting import render
-    from lab.search.config import SearchConfig
-    from lab.search.designer import how_judged
-    from lab.worlds import get_world
-    from lab.worlds.description import describe
+    from lab.curriculum.llm_curriculum import known_tasks_text  # start-up: loads MuJoCo
+    from lab.curriculum.llm_writer import skill_judging  # start-up: loads MuJoCo
+    from lab.search.designer import how_judged  # start-up: loads MuJoCo
+    from lab.worlds import get_world  # start-up: loads MuJoCo
+    from lab.worlds.description import describe  # start-up: loads MuJoCo
 
     if run is not None:
         print_messages(sent_in(run, role))

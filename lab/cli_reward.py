@@ -14,8 +14,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.syntax import Syntax
 from rich.table import Table
 
+from lab.cli_llm import llm_settings
 from lab.cli_options import settings_options
+from lab.cli_train import apply_settings
 from lab.console import make_console
+from lab.embedding import SentenceEmbedder
 from lab.errors import LabError
 from lab.llm.config import OFFLINE
 from lab.runs import Record, Run
@@ -80,7 +83,7 @@ def reward_command(
         result = RewardSearch(settings, progress=watcher.show, embedder=embedder).run(run)
     print_result(result, run)
     if promote:
-        from lab.search.loop import promote as promote_best
+        from lab.search.loop import promote as promote_best  # start-up: loads torch
         from lab.worlds import get_world  # start-up: loads MuJoCo
 
         family = get_world(settings.world).task(settings.task).family.name if settings.task else "custom"
@@ -94,9 +97,6 @@ def reward_command(
 def search_settings(given: dict[str, Any], config: Path | None, settings: list[str], llm: str | None,
                     api_base: str | None) -> SearchConfig:
     """The search's settings: a YAML file, then the options given, then `--set key=value` pairs, then the models."""
-    from lab.cli_llm import llm_settings
-    from lab.cli_train import apply_settings
-
     if given["world"] is None or (given["task"] is None and not given.get("task_text")):
         raise LabError("lab reward needs WORLD and TASK, or WORLD and --task-text (or --resume RUN_DIR)",
                        hint="e.g. lab reward reacher reach --samples 4, or lab reward ant --task-text "
@@ -121,9 +121,8 @@ def checked_goal(settings: SearchConfig) -> Any:
     return the loaded embedder for the search to reuse."""
     if not settings.task_text or settings.task or settings.llm.model_for("reward_designer") != OFFLINE:
         return None
-    from lab.embedding import SentenceEmbedder  # start-up: sentence-transformers
     from lab.worlds import get_world  # start-up: loads MuJoCo
-    from lab.worlds.reading import read_goal
+    from lab.worlds.reading import read_goal  # start-up: loads MuJoCo
 
     embedder = SentenceEmbedder()
     read_goal(get_world(settings.world), settings.task_text, embedder)

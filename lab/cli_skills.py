@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
+import yaml
 from rich.syntax import Syntax
 from rich.table import Table
 
 from lab.console import make_console
 from lab.content import packaged
 from lab.errors import LabError
+from lab.runs import CONFIG, Run
+from lab.video import write_video
 
 if TYPE_CHECKING:
     from lab.skills import SkillLibrary
@@ -34,8 +39,8 @@ def check_threshold(threshold: float) -> None:
 
 def open_library(library: Path, create: bool = False, require_approval: bool | None = None) -> SkillLibrary:
     """The library at `library`; the default one is made on first use, with the verified seed skills."""
-    from lab.skills import SkillLibrary
-    from lab.skills.store import DATABASE
+    from lab.skills import SkillLibrary  # start-up: loads MuJoCo
+    from lab.skills.store import DATABASE  # start-up: loads MuJoCo
 
     if library == DEFAULT_LIBRARY and not (library / DATABASE).exists() and not create:
         console.print(f"first use of the default library {library}/: verifying the playground's seed skills")
@@ -110,7 +115,7 @@ def show_command(
     library: LibraryOption = DEFAULT_LIBRARY,
 ) -> None:
     """A skill's description, parameters, calls, provenance, verification, versions and source."""
-    from lab.skills import parse_ref
+    from lab.skills import parse_ref  # start-up: loads MuJoCo
 
     name, version = parse_ref(ref)
     with open_library(library) as opened:
@@ -140,7 +145,7 @@ def show_command(
 def remove_command(ref: Annotated[str, typer.Argument(metavar="NAME[@VERSION]")],
                    library: LibraryOption = DEFAULT_LIBRARY) -> None:
     """Remove one version, or every version, of a skill (kept as history, no longer found or run)."""
-    from lab.skills import parse_ref
+    from lab.skills import parse_ref  # start-up: loads MuJoCo
 
     name, version = parse_ref(ref)
     with open_library(library) as opened:
@@ -149,7 +154,7 @@ def remove_command(ref: Annotated[str, typer.Argument(metavar="NAME[@VERSION]")]
 
 def _exact_ref(ref: str, command: str, hint: str) -> tuple[str, int]:
     """NAME@VERSION for commands that act on one version."""
-    from lab.skills import parse_ref
+    from lab.skills import parse_ref  # start-up: loads MuJoCo
 
     name, version = parse_ref(ref)
     if version is None:
@@ -247,8 +252,8 @@ def add_command(
 ) -> None:
     """Verify a skill (a code file, or a trained policy) on its task over seeded episodes, and store it only if it
     passes."""
-    from lab.skills.runtime import AddOutcome, add_code_skill, add_policy_skill
-    from lab.worlds import get_world
+    from lab.skills.runtime import AddOutcome, add_code_skill, add_policy_skill  # start-up: loads MuJoCo
+    from lab.worlds import get_world  # start-up: loads MuJoCo
 
     check_threshold(threshold)
     outcome: AddOutcome
@@ -283,9 +288,7 @@ def add_command(
 
 def _policy_name(run_dir: Path) -> str:
     """A skill name from a run's task: `reach(cube_red)` -> `reach_cube_red_policy`."""
-    import re
 
-    from lab.runs import CONFIG, Run
 
     task = str(Run.open(run_dir, made_by="train").read_json(CONFIG)["task"])
     return re.sub(r"[^a-z0-9]+", "_", task.lower()).strip("_")[:57] + "_policy"
@@ -301,12 +304,9 @@ def run_command(
     library: LibraryOption = DEFAULT_LIBRARY,
 ) -> None:
     """Run a stored skill on one seeded episode and say what happened."""
-    import json
-
-    from lab.skills import parse_ref
-    from lab.skills.runtime import SkillRunner, skill_task
-    from lab.video import write_video
-    from lab.worlds import get_world
+    from lab.skills import parse_ref  # start-up: loads MuJoCo
+    from lab.skills.runtime import SkillRunner, skill_task  # start-up: loads MuJoCo
+    from lab.worlds import get_world  # start-up: loads MuJoCo
 
     name, version = parse_ref(ref)
     try:
@@ -343,9 +343,9 @@ def verify_command(
     library: LibraryOption = DEFAULT_LIBRARY,
 ) -> None:
     """Verify a stored skill again on its task (e.g. after the world changed); exits 1 when it fails."""
-    from lab.skills import parse_ref
-    from lab.skills.runtime import skill_task, verify_skill
-    from lab.worlds import get_world
+    from lab.skills import parse_ref  # start-up: loads MuJoCo
+    from lab.skills.runtime import skill_task, verify_skill  # start-up: loads MuJoCo
+    from lab.worlds import get_world  # start-up: loads MuJoCo
 
     check_threshold(threshold)
     name, version = parse_ref(ref)
@@ -365,10 +365,8 @@ def verify_command(
 
 def add_seed_skills(library_path: Path, seeds: int = 10) -> list[str]:
     """Verify and store the playground's hand-written seed skills (skills/seed/), in dependency order."""
-    import yaml
-
-    from lab.skills.runtime import add_code_skill
-    from lab.worlds import get_world
+    from lab.skills.runtime import add_code_skill  # start-up: loads MuJoCo
+    from lab.worlds import get_world  # start-up: loads MuJoCo
 
     world = get_world("playground")
     entries = yaml.safe_load((SEEDS / "seeds.yaml").read_text())

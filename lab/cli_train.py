@@ -14,6 +14,9 @@ from rich.table import Table
 from lab.cli_options import settings_options
 from lab.console import make_console
 from lab.errors import LabError
+from lab.runs import CONFIG, Run
+from lab.sandbox import check_program
+from lab.settings import read_yaml_mapping, validated
 from lab.training.config import TrainConfig
 
 console = make_console()
@@ -45,8 +48,6 @@ def apply_settings(values: dict[str, Any], settings: list[str], example: str) ->
 
 def build_config(overrides: dict[str, Any], config_file: Path | None, settings: list[str]) -> TrainConfig:
     """The training config from a YAML file, then the command line's options, then `--set key=value` pairs."""
-    from lab.settings import read_yaml_mapping, validated
-
     values: dict[str, Any] = read_yaml_mapping(config_file) if config_file is not None else {}
     values.update({k: v for k, v in overrides.items() if v is not None})
     apply_settings(values, settings, example="ppo.n_steps=64")
@@ -65,10 +66,9 @@ def _summary_table(title: str, summary: dict[str, Any]) -> Table:
 def _check_before_a_run_exists(settings: Any) -> None:
     """The world, the task and the reward program's rules, checked before a run directory is made (its dry run,
     which needs a sandbox, comes with training)."""
-    from lab.rewards.program import REWARD_RULES, resolve_reward
-    from lab.sandbox import check_program
-    from lab.training.trainer import make_task
-    from lab.worlds import get_world
+    from lab.rewards.program import REWARD_RULES, resolve_reward  # start-up: loads MuJoCo
+    from lab.training.trainer import make_task  # start-up: loads torch
+    from lab.worlds import get_world  # start-up: loads MuJoCo
 
     world = get_world(settings.world)
     judged = make_task(world, settings.task, settings.task_program)
@@ -90,10 +90,9 @@ def train_command(
     given: dict[str, Any] | None = None,
 ) -> None:
     """Train a policy on a reward program and write a run directory (curves, policy, TensorBoard, evaluation)."""
-    from lab.runs import Run
-    from lab.training import train
-    from lab.training.evaluation import render_policy
-    from lab.training.trainer import load_policy, run_task
+    from lab.training import train  # start-up: loads torch and stable-baselines3
+    from lab.training.evaluation import render_policy  # start-up: loads torch
+    from lab.training.trainer import load_policy, run_task  # start-up: loads torch
 
     settings = build_config({**(given or {}), "world": world, "task": task}, config, set_ or [])
     _check_before_a_run_exists(settings)
@@ -123,7 +122,7 @@ def train_command(
         frames = render_policy(load_policy(run), world_, task_, settings.eval_seed, run.file("video.mp4"))
         console.print(f"wrote {run.file('video.mp4')} ({frames} frames)")
     if report:
-        from lab.report.html import write_report
+        from lab.report.html import write_report  # start-up: loads matplotlib
 
         console.print(f"wrote {write_report(run.path)}")
     else:
@@ -138,9 +137,8 @@ def eval_command(
     stochastic: Annotated[bool, typer.Option(help="Sample actions instead of taking the mean.")] = False,
 ) -> None:
     """Re-evaluate a trained policy over seeds (fitness, success, reward components); optionally render a video."""
-    from lab.runs import CONFIG, Run
-    from lab.training.evaluation import render_policy
-    from lab.training.trainer import evaluate_run, load_policy, run_task
+    from lab.training.evaluation import render_policy  # start-up: loads torch
+    from lab.training.trainer import evaluate_run, load_policy, run_task  # start-up: loads torch
 
     run = Run.open(run_dir, made_by="train")
     config = run.read_json(CONFIG)
@@ -178,7 +176,7 @@ def report_command(
     run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A run directory.")],
 ) -> None:
     """Write report.html into a run directory: learning curves, reward components, program, evaluation."""
-    from lab.report.html import write_report
+    from lab.report.html import write_report  # start-up: loads matplotlib
 
     with console.status("writing the report"):
         path = write_report(run_dir)

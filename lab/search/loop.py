@@ -134,6 +134,7 @@ class RewardSearch:
         """Take up `run`: write its config (or keep the one it has, on a resume), then the world, the models, the
         task, the designer, and the state the journal holds."""
         self.run_dir = run
+        self.candidates, self.baseline_results, self.iterations_done = {}, {}, []
         run.check_config("reward", self.config, "search", may_differ=frozenset({"iterations", "target_fitness"}))
         self.world: World = get_world(self.config.world)
         if self._own_llms:

@@ -44,9 +44,7 @@ from lab.worlds.written_tasks import TASK_PROGRAM_FILE, compiled_task
 def robot_facade(robot: Any) -> types.SimpleNamespace:
     """Only the robot's public methods (its documented API), bound to it. The robot itself rides along under a
     private name, which skill programs cannot reach (the rules refuse `_` attributes) but policy skills use."""
-    methods = {name: getattr(robot, name) for name in dir(type(robot))
-               if not name.startswith("_") and callable(getattr(type(robot), name))}
-    return types.SimpleNamespace(**methods, _robot=robot)
+    return types.SimpleNamespace(**{name: getattr(robot, name) for name in robot_methods(robot)}, _robot=robot)
 
 
 class PolicySkillFailed(RobotError):

@@ -8,6 +8,7 @@ stored embeddings and rebuilt when the embedding model or its dimension changes.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -481,10 +482,14 @@ class SkillLibrary:
 def indexed_text(skill: Skill) -> str:
     """A skill's text as the library indexes it: with its task in words (a task given in words keeps its words;
     a world's task is its description with the values spoken, "the red cube")."""
-    words = str(skill.provenance.get("task_text", ""))
-    if not words:
-        try:
-            words = spoken(get_world(skill.world).task(skill.task))
-        except LabError:  # a skill of a world or task this lab does not have (an import) keeps its own words
-            words = ""
-    return skill.search_text(words)
+    return skill.search_text(str(skill.provenance.get("task_text", "")) or task_words(skill.world, skill.task))
+
+
+@functools.lru_cache(maxsize=4096)
+def task_words(world: str, task: str) -> str:
+    """A world's task in words, once per task (a search ranks every hit by them); empty for a world or task this
+    lab does not have (an imported skill keeps its own words)."""
+    try:
+        return spoken(get_world(world).task(task))
+    except LabError:
+        return ""
