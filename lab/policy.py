@@ -13,9 +13,9 @@ from __future__ import annotations
 import os
 import pickle
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -36,6 +36,8 @@ FORMAT = 1
 POLICY = "policy.zip"
 VECNORMALIZE = "vecnormalize.pkl"
 POLICY_EXPORT = "policy.npz"
+CHECKPOINT = "checkpoint.pt"
+"""The lab's batched PPO's networks, optimiser and statistics (torch), to go on training; it acts from policy.npz."""
 OLD_NORMALIZATION = "normalization.npz"
 """Where runs made before `vecnormalize.pkl` keep their observation statistics (still read)."""
 
@@ -63,9 +65,13 @@ class NumpyPolicy:
     obs_var: np.ndarray | None = None
     clip_obs: float = 10.0
     epsilon: float = 1e-8
+    log_std: np.ndarray | None = None
+    """The Gaussian's log standard deviation (the lab's batched PPO keeps it), so actions can also be sampled."""
+    rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0), repr=False)
 
-    def act(self, observations: np.ndarray) -> np.ndarray:
-        """Actions for a batch of raw observations (or one observation)."""
+    def act(self, observations: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        """Actions for a batch of raw observations (or one observation): the Gaussian's mean, or a sample from it
+        (clipped to the bounds, as in training) when not `deterministic` and the policy knows its deviation."""
         x = normalized(observations, self.obs_mean, self.obs_var, self.clip_obs, self.epsilon)
         for index, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
             x = x @ weight.T + bias
@@ -73,6 +79,8 @@ class NumpyPolicy:
                 x = ACTIVATIONS[self.activations[index]](x)
         if self.squash:
             return self.low + 0.5 * (np.tanh(x) + 1.0) * (self.high - self.low)
+        if not deterministic and self.log_std is not None:
+            x = x + np.exp(self.log_std) * self.rng.standard_normal(x.shape).astype(np.float32)
         return np.clip(x, self.low, self.high)
 
     def save(self, path: Path) -> None:
@@ -84,6 +92,8 @@ class NumpyPolicy:
             arrays[f"weight_{index}"], arrays[f"bias_{index}"] = weight, bias
         if self.obs_mean is not None and self.obs_var is not None:
             arrays["obs_mean"], arrays["obs_var"] = self.obs_mean, self.obs_var
+        if self.log_std is not None:
+            arrays["log_std"] = self.log_std
         partial = path.with_name(f".{path.name}.partial")
         with open(partial, "wb") as handle:
             np.savez(handle, **arrays)
@@ -104,7 +114,8 @@ class NumpyPolicy:
                     low=saved["low"], high=saved["high"],
                     obs_mean=saved["obs_mean"] if "obs_mean" in saved.files else None,
                     obs_var=saved["obs_var"] if "obs_var" in saved.files else None,
-                    clip_obs=float(saved["clip_obs"]), epsilon=float(saved["epsilon"]))
+                    clip_obs=float(saved["clip_obs"]), epsilon=float(saved["epsilon"]),
+                    log_std=saved["log_std"] if "log_std" in saved.files else None)
         except (OSError, KeyError, ValueError) as error:
             raise LabError(f"cannot read the policy export {path}: {error}") from None
 
@@ -151,6 +162,12 @@ def export_policy(model: Any, obs_mean: np.ndarray | None = None, obs_var: np.nd
                        np.asarray(space.high, dtype=np.float32), obs_mean, obs_var, clip_obs, epsilon)
 
 
+class Actor(Protocol):
+    """A trained policy as evaluation and rendering use it: actions for a batch of raw observations."""
+
+    def act(self, observations: np.ndarray, deterministic: bool = True) -> np.ndarray: ...
+
+
 @dataclass
 class Policy:
     """A trained policy with the observation normalisation it was trained with."""
@@ -195,9 +212,12 @@ def save_policy(run: Run, model: Any, normalizer: Any | None) -> None:
     export_policy(model, **normalization).save(run.file(POLICY_EXPORT))
 
 
-def load_policy(run: Run, device: str = "auto") -> Policy:
-    """The policy saved in a run directory, ready to act on raw observations (normalised as in training; a run
-    from before `vecnormalize.pkl` keeps its statistics in `normalization.npz`, read the same way)."""
+def load_policy(run: Run, device: str = "auto") -> Policy | NumpyPolicy:
+    """The policy saved in a run directory, ready to act on raw observations (normalised as in training): the
+    lab's PPO acts from its export; an SB3 model is loaded by SB3 (a run from before `vecnormalize.pkl` keeps its
+    statistics in `normalization.npz`, read the same way)."""
+    if run.file(CHECKPOINT).is_file():
+        return NumpyPolicy.load(run.file(POLICY_EXPORT))
     from stable_baselines3 import PPO, SAC  # heavy: torch, only where a policy is loaded
 
     config = run.read_json(CONFIG)
@@ -205,7 +225,7 @@ def load_policy(run: Run, device: str = "auto") -> Policy:
     if not path.is_file():
         raise LabError(f"{run.path} has no trained policy ({POLICY})",
                        hint="the run may have failed or been stopped before training finished; see events.jsonl")
-    algo: type[PPO] | type[SAC] = PPO if config["algo"] == "ppo" else SAC
+    algo: type[PPO] | type[SAC] = SAC if config["algo"] == "sac" else PPO
     policy = Policy(algo.load(path, device=resolve_device(device)))
     normalization = run.file(VECNORMALIZE)
     if normalization.is_file():

@@ -16,6 +16,7 @@ import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecEnvWrapper
 
+from lab.worlds.batched import BatchedEnv
 from lab.worlds.core import State, Task, World, read_state
 
 
@@ -109,6 +110,92 @@ class Window:
     episodes: list[EpisodeStats] = field(default_factory=list)
 
 
+class EpisodeTracker:
+    """Per-episode sums of every reward component with the task's fitness and success, for N envs stepped together,
+    and running totals (a `Window`) that learning curves take.
+
+    Each step, `judge` gives the task's fitness and success of the batch of states (a composite task's parts are
+    judged in order); `record` adds the step's rewards and returns the episodes that ended in it.
+    """
+
+    def __init__(self, task: Task, n: int) -> None:
+        self.task = task
+        self.n = n
+        self.window = Window()
+        self._length = np.zeros(n, dtype=np.int64)
+        self._reward = np.zeros(n)
+        self._env_reward = np.zeros(n)
+        self._fitness_sum = np.zeros(n)
+        self._fitness_last = np.zeros(n)
+        self._fitness_max = np.full(n, -np.inf)
+        self._success_any = np.zeros(n, dtype=bool)
+        self._success_last = np.zeros(n, dtype=bool)
+        self._parts_held = np.zeros((n, len(task.family.parts)), dtype=bool)
+        self._out_of_order = np.zeros(n, dtype=bool)
+        self._components: dict[str, np.ndarray] = {}
+
+    def clear(self, which: np.ndarray) -> None:
+        """Forget the running episode of the envs in the bool mask `which`."""
+        for array in (self._length, self._reward, self._env_reward, self._fitness_sum, self._fitness_last,
+                      self._success_any, self._success_last, self._parts_held, self._out_of_order,
+                      *self._components.values()):
+            array[which] = 0
+        self._fitness_max[which] = -np.inf
+
+    def take_window(self) -> Window:
+        """The totals since the last call, and start new ones."""
+        window, self.window = self.window, Window()
+        return window
+
+    def judge(self, state: State) -> tuple[np.ndarray, np.ndarray]:
+        """The task's fitness (n,) and success (n,) at a batch of states."""
+        fitness = self.task.fitness(state)
+        success = self.task.step_success(state)
+        if self.task.family.parts:
+            self._out_of_order |= self.task.breaks_order(self._parts_held, success)
+            self._parts_held |= success
+            success = np.asarray(success.all(axis=-1), dtype=bool)
+        return fitness, success
+
+    def record(self, fitness: np.ndarray, success: np.ndarray, rewards: np.ndarray, env_rewards: np.ndarray,
+               components: dict[str, np.ndarray], dones: np.ndarray) -> list[tuple[int, EpisodeStats]]:
+        """Add one step of every env; the episodes that ended (by env index), after which their sums restart."""
+        self._length += 1
+        self._reward += rewards
+        self._env_reward += env_rewards
+        self._fitness_sum += fitness
+        self._fitness_last[:] = fitness
+        np.maximum(self._fitness_max, fitness, out=self._fitness_max)
+        self._success_any |= success
+        self._success_last[:] = success
+        window = self.window
+        window.steps += self.n
+        window.fitness_sum += float(fitness.sum())
+        for name, values in components.items():
+            totals = self._components.get(name)
+            if totals is None:
+                totals = self._components[name] = np.zeros(self.n)
+            totals += values
+            window.component_sums[name] = window.component_sums.get(name, 0.0) + float(values.sum())
+        ended: list[tuple[int, EpisodeStats]] = []
+        if dones.any():
+            for index in np.flatnonzero(dones).tolist():
+                episode = self._finish(index)
+                ended.append((index, episode))
+                window.episodes.append(episode)
+            self.clear(dones.astype(bool))
+        return ended
+
+    def _finish(self, index: int) -> EpisodeStats:
+        length = int(self._length[index])
+        fitness = self.task.fold_fitness(self._fitness_sum[index], self._fitness_last[index],
+                                         self._fitness_max[index], length)
+        success = self.task.fold_success(self._success_any[index], self._success_last[index])
+        success = success & ~self._out_of_order[index]
+        return EpisodeStats(length, float(self._reward[index]), float(self._env_reward[index]), float(fitness),
+                            bool(success), {name: float(v[index]) for name, v in self._components.items()})
+
+
 class RewardVecEnv(VecEnvWrapper):
     """Replaces a vectorised world env's rewards with a reward program's, and tracks task fitness and success.
 
@@ -122,34 +209,18 @@ class RewardVecEnv(VecEnvWrapper):
         self.reward_fn = reward_fn
         self.states = states
         self._actions = np.zeros((venv.num_envs, *venv.action_space.shape), dtype=np.float64)  # type: ignore[misc]
-        self.window = Window()
-        n = venv.num_envs
-        self._length = np.zeros(n, dtype=np.int64)
-        self._reward = np.zeros(n)
-        self._env_reward = np.zeros(n)
-        self._fitness_sum = np.zeros(n)
-        self._fitness_last = np.zeros(n)
-        self._fitness_max = np.full(n, -np.inf)
-        self._success_any = np.zeros(n, dtype=bool)
-        self._success_last = np.zeros(n, dtype=bool)
-        self._parts_held = np.zeros((n, len(task.family.parts)), dtype=bool)
-        self._out_of_order = np.zeros(n, dtype=bool)
-        self._components: dict[str, np.ndarray] = {}
+        self.tracker = EpisodeTracker(task, venv.num_envs)
 
-    def _clear(self, which: np.ndarray) -> None:
-        for array in (self._length, self._reward, self._env_reward, self._fitness_sum, self._fitness_last,
-                      self._success_any, self._success_last, self._parts_held, self._out_of_order,
-                      *self._components.values()):
-            array[which] = 0
-        self._fitness_max[which] = -np.inf
+    @property
+    def window(self) -> Window:
+        return self.tracker.window
 
     def take_window(self) -> Window:
         """The totals since the last call, and start new ones."""
-        window, self.window = self.window, Window()
-        return window
+        return self.tracker.take_window()
 
     def reset(self) -> Any:
-        self._clear(np.ones(self.num_envs, dtype=bool))
+        self.tracker.clear(np.ones(self.num_envs, dtype=bool))
         return self.venv.reset()
 
     def step_async(self, actions: np.ndarray) -> None:
@@ -160,60 +231,64 @@ class RewardVecEnv(VecEnvWrapper):
         observations, env_rewards, dones, infos = self.venv.step_wait()
         batch = self.states.arrays
         self.reward_fn.submit(batch, self._actions)
-        fitness = self.task.fitness(batch)
-        success = self.task.step_success(batch)
-        if self.task.family.parts:
-            self._out_of_order |= self.task.breaks_order(self._parts_held, success)
-            self._parts_held |= success
-            success = np.asarray(success.all(axis=-1), dtype=bool)
+        fitness, success = self.tracker.judge(batch)
         fitness_list, success_list, env_list = fitness.tolist(), success.tolist(), env_rewards.tolist()
         for index, info in enumerate(infos):
             info["task_fitness"] = fitness_list[index]
             info["task_success"] = success_list[index]
             info["env_reward"] = env_list[index]
         rewards, components = self.reward_fn.collect()
-
-        self._length += 1
-        self._reward += rewards
-        self._env_reward += env_rewards
-        self._fitness_sum += fitness
-        self._fitness_last[:] = fitness
-        np.maximum(self._fitness_max, fitness, out=self._fitness_max)
-        self._success_any |= success
-        self._success_last[:] = success
-        window = self.window
-        window.steps += self.num_envs
-        window.fitness_sum += float(fitness.sum())
-        for name, values in components.items():
-            totals = self._components.get(name)
-            if totals is None:
-                totals = self._components[name] = np.zeros(self.num_envs)
-            totals += values
-            window.component_sums[name] = window.component_sums.get(name, 0.0) + float(values.sum())
-
+        ended = self.tracker.record(fitness, success, rewards, env_rewards, components, dones)
         columns = {name: values.tolist() for name, values in components.items()}
         for index, info in enumerate(infos):
             info["reward_components"] = {name: values[index] for name, values in columns.items()}
-        if dones.any():
-            for index in np.flatnonzero(dones).tolist():
-                episode = self._finish(index)
-                infos[index][EPISODE_KEY] = episode
-                window.episodes.append(episode)
-            self._clear(dones.astype(bool))
+        for index, episode in ended:
+            infos[index][EPISODE_KEY] = episode
         return observations, rewards.astype(np.float32), dones, infos
-
-    def _finish(self, index: int) -> EpisodeStats:
-        length = int(self._length[index])
-        fitness = self.task.fold_fitness(self._fitness_sum[index], self._fitness_last[index],
-                                         self._fitness_max[index], length)
-        success = self.task.fold_success(self._success_any[index], self._success_last[index])
-        success = success & ~self._out_of_order[index]
-        return EpisodeStats(length, float(self._reward[index]), float(self._env_reward[index]), float(fitness),
-                            bool(success), {name: float(v[index]) for name, v in self._components.items()})
 
     def close(self) -> None:
         self.reward_fn.close()
         self.venv.close()
+
+
+class RewardedBatch:
+    """A batched world whose rewards are a reward program's, computed once per step on the whole batch, with the
+    task's fitness and success tracked per episode (`tracker`).
+
+    `step` returns what a vectorised trainer needs: next observations, rewards, terminated, truncated, and the
+    observations at the step's end (for the value of an episode cut at the horizon).
+    """
+
+    def __init__(self, batch: BatchedEnv, task: Task, reward_fn: RewardFunction) -> None:
+        self.batch = batch
+        self.task = task
+        self.reward_fn = reward_fn
+        self.num_envs = batch.num_envs
+        self.tracker = EpisodeTracker(task, batch.num_envs)
+        self.last_episodes: list[tuple[int, EpisodeStats]] = []
+
+    def take_window(self) -> Window:
+        return self.tracker.take_window()
+
+    @property
+    def window(self) -> Window:
+        return self.tracker.window
+
+    def reset(self) -> np.ndarray:
+        self.tracker.clear(np.ones(self.num_envs, dtype=bool))
+        return self.batch.reset()
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        step = self.batch.step(actions)
+        self.reward_fn.submit(step.state, np.asarray(actions, dtype=np.float64))
+        fitness, success = self.tracker.judge(step.state)
+        rewards, components = self.reward_fn.collect()
+        self.last_episodes = self.tracker.record(fitness, success, rewards, step.env_reward, components, step.done)
+        return step.observations, rewards, step.terminated, step.truncated, step.final_observations
+
+    def close(self) -> None:
+        self.reward_fn.close()
+        self.batch.close()
 
 
 def make_rewarded_env(world: World, task: Task, reward_fn: RewardFunction, seeds: Sequence[int]) -> RewardVecEnv:

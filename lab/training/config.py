@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class PPOSettings(BaseModel):
-    """Hyperparameters of stable-baselines3 PPO (per-env rollout length; batch over all envs)."""
+    """Hyperparameters of PPO, the lab's batched one and stable-baselines3's (per-env rollout length; minibatches
+    over all envs' steps)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    n_steps: int = Field(128, ge=8, description="steps collected per env before each update")
-    batch_size: int = Field(64, ge=8, description="minibatch size of each gradient step")
-    n_epochs: int = Field(10, ge=1, description="passes over each rollout")
+    n_steps: int = Field(64, ge=8, description="steps collected per env before each update")
+    batch_size: int = Field(1024, ge=8, description="minibatch size of each gradient step")
+    n_epochs: int = Field(5, ge=1, description="passes over each rollout")
     learning_rate: float = Field(3e-4, gt=0, description="Adam learning rate")
     gamma: float = Field(0.99, gt=0, le=1, description="discount factor")
     gae_lambda: float = Field(0.95, ge=0, le=1, description="GAE lambda")
     clip_range: float = Field(0.2, gt=0, description="PPO clipping of the policy ratio")
     ent_coef: float = Field(0.0, ge=0, description="entropy bonus")
+    vf_coef: float = Field(0.5, ge=0, description="weight of the value loss")
+    max_grad_norm: float = Field(0.5, gt=0, description="gradients are clipped to this norm")
     log_std_init: float = Field(0.0, description="initial log standard deviation of the Gaussian policy")
     net_arch: list[int] = Field(default_factory=lambda: [64, 64], description="hidden layers of policy and value")
+    activation: Literal["tanh", "relu", "elu"] = Field("tanh", description="activation after each hidden layer")
 
 
 class SACSettings(BaseModel):
@@ -50,10 +55,14 @@ class TrainConfig(BaseModel):
     task_program: str | None = Field(None, description="a file defining compute_success(state) and "
                                                       "compute_fitness(state); `task` is then the task in words")
     reward: str = Field("human", description="`human`, `sparse` (the task's baselines) or a reward program file")
-    algo: Literal["ppo", "sac"] = Field("ppo", description="stable-baselines3 algorithm")
+    algo: Literal["ppo", "sb3-ppo", "sac"] = Field(
+        "ppo", description="`ppo`: the lab's PPO on the batched world; `sb3-ppo`, `sac`: stable-baselines3's")
     steps: int = Field(100_000, ge=1, description="total env steps of training")
     seed: int = Field(0, ge=0, description="seeds the policy, the envs (seed + i) and the sampling")
-    n_envs: int | None = Field(None, ge=1, le=256, description="envs stepped together; default 16 for PPO, 1 for SAC")
+    n_envs: int | None = Field(None, ge=1, le=8192,
+                               description="envs stepped together; default 64 for ppo, 16 for sb3-ppo, 1 for sac")
+    threads: int | None = Field(None, ge=1, le=256, description="threads stepping the batched simulation; default "
+                                                                "the CPU cores this process may use")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="torch device; auto takes CUDA when present")
     torch_threads: int = Field(1, ge=1, description="torch CPU threads in the training process")
     normalize: bool = Field(True, description="normalise observations and rewards (running statistics)")
@@ -68,4 +77,8 @@ class TrainConfig(BaseModel):
 
     @property
     def envs(self) -> int:
-        return self.n_envs if self.n_envs is not None else (16 if self.algo == "ppo" else 1)
+        return self.n_envs if self.n_envs is not None else {"ppo": 64, "sb3-ppo": 16, "sac": 1}[self.algo]
+
+    @property
+    def simulation_threads(self) -> int:
+        return self.threads if self.threads is not None else max(1, len(os.sched_getaffinity(0)))

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from lab.policy import Policy
+from lab.policy import Actor
 from lab.rewards.wrapper import EPISODE_KEY, EpisodeStats, RewardFunction, make_rewarded_env
 from lab.video import VIDEO_FPS, write_video
 from lab.worlds.core import Task, World
@@ -43,7 +43,7 @@ class Evaluation:
         return {"summary": self.summary(), **asdict(self)}
 
 
-def evaluate_policy(policy: Policy, world: World, task: Task, seeds: list[int], reward_fn: RewardFunction,
+def evaluate_policy(policy: Actor, world: World, task: Task, seeds: list[int], reward_fn: RewardFunction,
                     deterministic: bool = True) -> Evaluation:
     """One episode per seed, all stepped together; each episode's fitness, success, length and reward terms."""
     venv = make_rewarded_env(world, task, reward_fn, seeds)
@@ -64,7 +64,7 @@ def evaluate_policy(policy: Policy, world: World, task: Task, seeds: list[int], 
     return evaluation
 
 
-def render_policy(policy: Policy, world: World, task: Task, seed: int, path: Path,
+def render_policy(policy: Actor, world: World, task: Task, seed: int, path: Path,
                   deterministic: bool = True) -> int:
     """Render one seeded episode of the policy to a video file; returns the number of frames."""
     env = world.make_env(task, seed=seed, render_mode="rgb_array")

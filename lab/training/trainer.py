@@ -1,12 +1,17 @@
-"""Train a policy on a reward program with stable-baselines3, and load it back from its run directory.
+"""Train a policy on a reward program, and load it back from its run directory.
 
-A run directory holds: `config.json` (resolved), `events.jsonl`, `reward.py`, `curves.json`, the policy (`policy.zip`,
-`vecnormalize.pkl`, `policy.npz`: see lab/policy.py), `tb/` (TensorBoard) and `eval.json` (the final evaluation over
-seeds).
+`ppo` (the default) is the lab's PPO on the world's batch (lab.training.ppo, lab.worlds.batched): every copy of the
+world stepped together, the reward program called once per step on the whole batch. `sb3-ppo` and `sac` are
+stable-baselines3's, on one Gymnasium env per copy, for users who want SB3 models.
+
+A run directory holds: `config.json` (resolved), `events.jsonl`, `reward.py`, `curves.json`, the policy
+(`policy.npz`, and `checkpoint.pt` from `ppo` or `policy.zip` + `vecnormalize.pkl` from SB3: see lab/policy.py),
+`tb/` (TensorBoard) and `eval.json` (the final evaluation over seeds).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,15 +23,16 @@ from stable_baselines3 import PPO, SAC
 from stable_baselines3.common.logger import configure
 from stable_baselines3.common.vec_env import VecMonitor, VecNormalize
 
-from lab.policy import Policy, load_policy, resolve_device, save_policy
+from lab.policy import CHECKPOINT, POLICY_EXPORT, Actor, load_policy, resolve_device, save_policy
 from lab.rewards.program import RewardProgram, SandboxedReward, dry_run, resolve_reward
 from lab.rewards.task_program import program_task, read_task_program
-from lab.rewards.wrapper import RewardFunction, RewardVecEnv, make_rewarded_env
+from lab.rewards.wrapper import RewardedBatch, RewardFunction, RewardVecEnv, make_rewarded_env
 from lab.runs import CONFIG, Run
 from lab.sandbox import ProgramError, SandboxLimits
 from lab.training.config import TrainConfig
-from lab.training.curves import LearningCurve
+from lab.training.curves import CurveRecorder, LearningCurve
 from lab.training.evaluation import Evaluation, evaluate_policy
+from lab.training.ppo import ACTIVATION_MODULES, BatchedPPO
 from lab.training.records import (
     CurvePoint,
     Evaluated,
@@ -71,10 +77,11 @@ def make_training_env(world: World, task: Task, reward_fn: RewardFunction, n_env
 
 
 def make_model(config: TrainConfig, venv: Any, device: str) -> Any:
-    """The stable-baselines3 model of `config` on `venv`."""
-    if config.algo == "ppo":
+    """The stable-baselines3 model of `config` on `venv` (`sb3-ppo` or `sac`)."""
+    if config.algo != "sac":
         settings = config.ppo.model_dump()
-        policy_kwargs = {"net_arch": settings.pop("net_arch"), "log_std_init": settings.pop("log_std_init")}
+        policy_kwargs = {"net_arch": settings.pop("net_arch"), "log_std_init": settings.pop("log_std_init"),
+                         "activation_fn": ACTIVATION_MODULES[settings.pop("activation")]}
         return PPO("MlpPolicy", venv, seed=config.seed, device=device, verbose=0, policy_kwargs=policy_kwargs,
                    **settings)
     settings = config.sac.model_dump()
@@ -126,10 +133,54 @@ def _train(config: TrainConfig, world: World, task: Task, run: Run | Path | None
     torch.set_num_threads(config.torch_threads)
     limits = SandboxLimits(call_seconds=config.reward_call_seconds, memory_mb=config.reward_memory_mb)
     reward_fn = SandboxedReward(program, task, limits)
+    trainer = _learn_batched if config.algo == "ppo" else _learn_sb3
+    steps, seconds, curve = trainer(config, run, world, task, reward_fn, device, progress)
+    run.write(Trained(steps=steps, seconds=round(seconds, 3), steps_per_second=round(steps / max(seconds, 1e-9), 1),
+                      stopped_early=curve.stopped_early))
+    run.write_json(CURVES, curve.points)
+
+    policy = load_policy(run, device=device)
+    seeds = [config.eval_seed + i for i in range(config.eval_episodes)]
+    evaluation = evaluate_run(run, policy, world, task, program, seeds, limits)
+    return TrainResult(run, config, curve.points, evaluation, steps, seconds, curve.stopped_early, device)
+
+
+def _learn_batched(config: TrainConfig, run: Run, world: World, task: Task, reward_fn: RewardFunction, device: str,
+                   progress: ProgressFn | None) -> tuple[int, float, CurveRecorder]:
+    """The lab's PPO on the world's batch (native where the world has one); saves the policy into the run."""
+    batch = world.make_batch(task, config.envs, seed=config.seed, threads=config.simulation_threads)
+    rewarded = RewardedBatch(batch, task, reward_fn)
+    learner = BatchedPPO(batch.observation_size, batch.action_low, batch.action_high, config.ppo, seed=config.seed,
+                         device=device, normalize=config.normalize)
+    curve = CurveRecorder(rewarded, config.steps, config.curve_points, config.target_fitness,
+                          on_point=lambda point: run.write(CurvePoint(**point)), on_progress=progress,
+                          logger=configure(str(run.file("tb")), ["tensorboard"]))
+    run.write(TrainingStarted(algo=config.algo, steps=config.steps, n_envs=config.envs, device=device))
+    start = time.perf_counter()
+    curve.start()
+    try:
+        learner.learn(rewarded, config.steps, on_step=curve.step)
+    except ProgramError as error:
+        run.write(TrainingFailed(step=learner.num_timesteps, error=error.feedback()))
+        raise
+    finally:
+        rewarded.close()
+    seconds = time.perf_counter() - start
+    curve.end(learner.num_timesteps)
+    partial = run.file(".checkpoint.partial.pt")
+    torch.save(learner.checkpoint(), partial)
+    os.replace(partial, run.file(CHECKPOINT))
+    learner.export().save(run.file(POLICY_EXPORT))
+    return learner.num_timesteps, seconds, curve
+
+
+def _learn_sb3(config: TrainConfig, run: Run, world: World, task: Task, reward_fn: RewardFunction, device: str,
+               progress: ProgressFn | None) -> tuple[int, float, LearningCurve]:
+    """stable-baselines3's PPO or SAC on one Gymnasium env per copy; saves the policy into the run as SB3 does."""
     venv, rewarded = make_training_env(world, task, reward_fn, config.envs, config.seed)
     if config.normalize:
-        gamma = config.ppo.gamma if config.algo == "ppo" else config.sac.gamma
-        venv = VecNormalize(venv, norm_obs=True, norm_reward=config.algo == "ppo", gamma=gamma)
+        gamma = config.sac.gamma if config.algo == "sac" else config.ppo.gamma
+        venv = VecNormalize(venv, norm_obs=True, norm_reward=config.algo != "sac", gamma=gamma)
     model = make_model(config, venv, device)
     model.set_logger(configure(str(run.file("tb")), ["tensorboard"]))
     curve = LearningCurve(rewarded, config.steps, config.curve_points, config.target_fitness,
@@ -144,20 +195,11 @@ def _train(config: TrainConfig, world: World, task: Task, run: Run | Path | None
     finally:
         venv.close()
     seconds = time.perf_counter() - start
-    run.write(Trained(steps=int(model.num_timesteps), seconds=round(seconds, 3),
-                      steps_per_second=round(model.num_timesteps / max(seconds, 1e-9), 1),
-                      stopped_early=curve.stopped_early))
-    run.write_json(CURVES, curve.points)
     save_policy(run, model, venv if config.normalize else None)
-
-    policy = load_policy(run, device=device)
-    seeds = [config.eval_seed + i for i in range(config.eval_episodes)]
-    evaluation = evaluate_run(run, policy, world, task, program, seeds, limits)
-    return TrainResult(run, config, curve.points, evaluation, int(model.num_timesteps), seconds,
-                       curve.stopped_early, device)
+    return int(model.num_timesteps), seconds, curve
 
 
-def evaluate_run(run: Run, policy: Policy, world: World, task: Task, program: RewardProgram, seeds: list[int],
+def evaluate_run(run: Run, policy: Actor, world: World, task: Task, program: RewardProgram, seeds: list[int],
                  limits: SandboxLimits | None = None, record: str = EVALUATION,
                  deterministic: bool = True) -> Evaluation:
     """Evaluate `policy` over `seeds`, log the result, and write it to `record` in the run directory."""

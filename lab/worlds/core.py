@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from lab.errors import LabError, UnknownNameError
+from lab.worlds.batched import BatchedEnv, SerialBatch
 
 State = Mapping[str, np.ndarray]
 """Named arrays read off the simulation; in a batched state every array has a leading axis of envs."""
@@ -388,6 +389,11 @@ class World(ABC):
     @abstractmethod
     def state_source(self) -> str:
         """The source code that computes the state, shown to writers as Eureka shows the env's code."""
+
+    def make_batch(self, task: Task | str | None, num_envs: int, *, seed: int = 0, threads: int = 1) -> BatchedEnv:
+        """`num_envs` copies of `task`'s env stepped together (copy i starts from seed + i): one Gymnasium env per
+        copy stepped in turn, unless the world has a native batch (which steps them in C across `threads`)."""
+        return SerialBatch(self, self.task(task), num_envs, seed)
 
     def observe(self, env: gym.Env) -> np.ndarray:
         """The observation a policy acting in `env` sees now, read without stepping (policy skills act from it)."""
