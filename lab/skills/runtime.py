@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from lab.errors import LabError
-from lab.policy import POLICY, POLICY_EXPORT, NumpyPolicy, export_policy, load_policy
+from lab.policy import POLICY, POLICY_EXPORT, NumpyPolicy, Policy, export_policy, load_policy
 from lab.rewards.task_program import program_task
 from lab.runs import CONFIG, Run
 from lab.sandbox import ProgramError, check_program
@@ -379,6 +379,7 @@ def add_policy_skill(library: SkillLibrary, run_dir: Path, name: str, *, descrip
             raise LabError(f"{run_dir} has no trained policy", hint="train one with `lab train`; a failed or "
                                                                      "stopped run has none (see its events.jsonl)")
         trained = load_policy(run, device="cpu")
+        assert isinstance(trained, Policy), "the lab's PPO always writes its export"
         export_policy(trained.model, trained.obs_mean, trained.obs_var, trained.clip_obs,
                       trained.epsilon).save(exported)
     NumpyPolicy.load(exported)

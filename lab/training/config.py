@@ -15,7 +15,8 @@ class PPOSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     n_steps: int = Field(64, ge=8, description="steps collected per env before each update")
-    batch_size: int = Field(1024, ge=8, description="minibatch size of each gradient step")
+    batch_size: int = Field(1024, ge=8, description="minibatch size of each gradient step (the lab's PPO takes at "
+                                                     "most a quarter of a rollout, so an epoch has 4 steps or more)")
     n_epochs: int = Field(5, ge=1, description="passes over each rollout")
     learning_rate: float = Field(3e-4, gt=0, description="Adam learning rate")
     gamma: float = Field(0.99, gt=0, le=1, description="discount factor")

@@ -113,7 +113,7 @@ class CurveRecorder:
         return point
 
     def _log(self, point: dict[str, Any], num_timesteps: int) -> None:
-        logger = self.logger
+        logger: Any = self.logger
         for name, value in point["step_components"].items():
             logger.record(f"reward/{name}", value)
         logger.record("task/step_fitness", point["step_fitness"])

@@ -27,6 +27,12 @@ ACTIVATION_MODULES: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.Re
 CLIP_OBS = 10.0
 CLIP_REWARD = 10.0
 EPSILON = 1e-8
+MINIBATCHES = 4
+"""Each epoch takes at least this many gradient steps: a minibatch is at most this fraction of a rollout."""
+THREADED_MINIBATCH = 512
+"""From this minibatch size, the update runs on `update_threads` torch threads (the simulation's threads are idle
+then): measured on halfcheetah's 1024-sample minibatches, 2 threads trained 15k -> 18k steps/s on 2 cores; on
+64-sample minibatches a second thread was slower (1.4 -> 1.7 ms a gradient step)."""
 
 
 class BatchedSteps(Protocol):
@@ -107,8 +113,11 @@ class BatchedPPO:
     """PPO over N copies of a world; see the module doc. `learn` trains, `export` gives the deterministic actor."""
 
     def __init__(self, observation_size: int, action_low: np.ndarray, action_high: np.ndarray,
-                 settings: PPOSettings, *, seed: int, device: str = "cpu", normalize: bool = True) -> None:
+                 settings: PPOSettings, *, seed: int, device: str = "cpu", normalize: bool = True,
+                 update_threads: int | None = None) -> None:
+        """`update_threads`: torch threads for the update of large minibatches (the caller's count otherwise)."""
         self.settings = settings
+        self.update_threads = update_threads
         self.device = torch.device(device)
         self.normalize = normalize
         self.action_low = np.asarray(action_low, dtype=np.float32)
@@ -178,7 +187,13 @@ class BatchedPPO:
             with torch.no_grad():
                 last_value = self.model.value(self._tensor(self.normalized(observations)))
             rollout = Rollout(*(torch.stack(buffers[k]) for k in ("obs", "act", "logp", "value", "reward", "done")))
-            self._update(rollout, last_value)
+            threads = torch.get_num_threads()
+            if self.update_threads is not None and self._minibatch(rollout.rewards.numel()) >= THREADED_MINIBATCH:
+                torch.set_num_threads(self.update_threads)
+            try:
+                self._update(rollout, last_value)
+            finally:
+                torch.set_num_threads(threads)
 
     def _update(self, rollout: Rollout, last_value: torch.Tensor) -> None:
         settings = self.settings
@@ -197,12 +212,15 @@ class BatchedPPO:
                 "logp": rollout.log_probs.flatten(), "adv": advantages.flatten(), "ret": returns.flatten(),
                 "value": rollout.values.flatten()}
         size = flat["adv"].shape[0]
-        minibatch = min(settings.batch_size, size)
+        minibatch = self._minibatch(size)
         for _ in range(settings.n_epochs):
             order = torch.randperm(size, generator=self.generator, device=self.device)
             for start in range(0, size - minibatch + 1, minibatch):
                 index = order[start:start + minibatch]
                 self._gradient_step({k: v[index] for k, v in flat.items()})
+
+    def _minibatch(self, rollout_size: int) -> int:
+        return min(self.settings.batch_size, max(1, rollout_size // MINIBATCHES))
 
     def _gradient_step(self, batch: dict[str, torch.Tensor]) -> None:
         settings = self.settings

@@ -151,7 +151,8 @@ def _learn_batched(config: TrainConfig, run: Run, world: World, task: Task, rewa
     batch = world.make_batch(task, config.envs, seed=config.seed, threads=config.simulation_threads)
     rewarded = RewardedBatch(batch, task, reward_fn)
     learner = BatchedPPO(batch.observation_size, batch.action_low, batch.action_high, config.ppo, seed=config.seed,
-                         device=device, normalize=config.normalize)
+                         device=device, normalize=config.normalize,
+                         update_threads=max(config.torch_threads, config.simulation_threads))
     curve = CurveRecorder(rewarded, config.steps, config.curve_points, config.target_fitness,
                           on_point=lambda point: run.write(CurvePoint(**point)), on_progress=progress,
                           logger=configure(str(run.file("tb")), ["tensorboard"]))

@@ -68,6 +68,7 @@ class BatchedEnv(ABC):
     def step(self, actions: np.ndarray) -> BatchStep:
         """Apply actions (N, A) to every copy for one step."""
 
+    @abstractmethod
     def close(self) -> None:
         """Release what the batch holds (threads, envs)."""
 

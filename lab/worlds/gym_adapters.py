@@ -24,6 +24,7 @@ from lab.worlds.core import Param, ParamValue, State, StateField, Task, TaskFami
 from lab.worlds.gym_batch import GymBatch
 from lab.worlds.gym_robots import ROBOTS, TWO_PI, RobotSpec, joint_slices, object_names
 
+
 class GymWorldEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Gymnasium's env with the state view, a start seed, and the bookkeeping the state needs.
 

@@ -10,6 +10,7 @@ Same seeds and actions give the same observations, rewards and states as the Gym
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -234,7 +235,7 @@ class GymBatch(BatchedEnv):
         self.num_envs = num_envs
         self.horizon = task.horizon
         self._seeds: list[int | None] = [seed + i for i in range(num_envs)]
-        self._envs = [gym.make(spec.env_id).unwrapped for _ in range(num_envs)]
+        self._envs: list[Any] = [gym.make(spec.env_id).unwrapped for _ in range(num_envs)]
         first: Any = self._envs[0]
         self._model: mujoco.MjModel = first.model
         self._frame_skip = int(first.frame_skip)
@@ -262,7 +263,7 @@ class GymBatch(BatchedEnv):
         self._actions = np.zeros((num_envs, self._model.nu))
         threads = max(1, min(threads, num_envs))
         bounds = np.linspace(0, num_envs, threads + 1).astype(int)
-        self._chunks = [range(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        self._chunks = [range(int(a), int(b)) for a, b in itertools.pairwise(bounds.tolist())]
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="mujoco") if threads > 1 else None
 
     def _state_arrays(self) -> set[str]:
