@@ -8,8 +8,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LOCK := requirements.lock
-# The extras the lock covers: all of them but the GPU stack, which gets a lock of its own.
-LOCK_EXTRAS := --extra test --extra ray
+# The extras the lock covers: all of them. The GPU stack (mujoco-warp, warp-lang) is locked too: its kernels run on
+# the CPU as well, and the tests check the warp backend there.
+LOCK_EXTRAS := --extra test --extra ray --extra gpu
 LOCK_TOOL := .venv-lock
 PIP_TOOLS := pip-tools==7.6.2
 

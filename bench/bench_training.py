@@ -1,127 +1,184 @@
-"""Training throughput of `lab train` against plain stable-baselines3, and the reward wrapper's cost per step.
+"""Training at simulator speed: `lab train` against the physics limit and against plain stable-baselines3.
 
-1. PPO steps/s: `lab train WORLD forward --reward human` (state view, sandboxed reward program, component and
-   fitness statistics, learning-curve callback, TensorBoard) against plain stable-baselines3 PPO on
-   `gym.make(ENV_ID)` with the built-in reward, the same hyperparameters, the same n_envs and one torch thread.
-   Floor: ratio >= 0.9. Both time `model.learn` only; the two alternate for --rounds rounds (this machine's speed
-   drifts by tens of percent from minute to minute) and the median ratio is the figure.
-2. Reward wrapper cost at n_envs = 8: random-action vectorised stepping of the world's envs with the state in
-   `info` and the sandboxed human reward, against the same envs with Gymnasium's built-in reward.
+Parts (`--parts`, all three by default; `budget` only with `--parts budget`, it takes half an hour here):
 
-Run: `python bench/bench_training.py [--world halfcheetah] [--steps 20000] [--rounds 3]` (part of `make bench`).
+1. `throughput`, per world: steps/s of `lab train WORLD TASK --reward human` (the lab's PPO on the native batch, 64
+   copies, the sandboxed human reward, curves, TensorBoard) against (a) the physics limit, the same batch stepping
+   random actions with no policy and no reward, and (b) plain stable-baselines3 PPO on `gym.make(ENV_ID)` (16 envs,
+   rollouts of 128, minibatches of 64, 10 epochs: the lab's former defaults) with the built-in reward. Both
+   trainings time learning only; the three alternate for --rounds rounds (this machine's speed drifts by tens of
+   percent from minute to minute) and the medians are the figures. Floor on halfcheetah: >= 6x SB3 and >= 60% of
+   the physics limit.
+2. `threshold`: wall seconds until the training episodes' mean fitness reaches halfcheetah forward 1.5 m/s and hopper
+   forward 1.0 m/s: the lab's PPO on its defaults against SB3 PPO with rl-zoo3's tuned hyperparameters (Hopper-v3,
+   HalfCheetah-v3 in rl-baselines3-zoo's ppo.yml; ortho_init=False is not reproduced) run through `lab train --algo
+   sb3-ppo`, so both are judged by the same curve. SB3 gets at most --sb3-seconds; a run that does not reach the
+   threshold is reported as such (the ratio is then an upper bound). Floor: ours <= 0.3x SB3's time.
+3. `budget`: the human reward at 1M steps over --seeds seeds on halfcheetah, hopper, walker2d and ant: the
+   deterministic policy's return (Gymnasium's built-in reward summed over an episode) and task fitness over 5
+   held-out episodes, next to rl-zoo3's published PPO returns (1M steps, v3 envs).
+
+Run: `python bench/bench_training.py [--parts throughput threshold] [--worlds ...] [--rounds 2]` (in `make bench`).
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
+import os
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch
 from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor, VecNormalize
 
-from lab.rewards import SandboxedReward, StateBatch, StateRecorder, make_rewarded_env, resolve_reward
 from lab.runs import Run
 from lab.training import TrainConfig, train
 from lab.training.trainer import make_model
 from lab.worlds import get_world
 from lab.worlds.gym_adapters import ROBOTS
 
+ENV_IDS = {spec.world: spec.env_id for spec in ROBOTS}
+TASKS = {"halfcheetah": "forward", "hopper": "forward", "ant": "forward", "humanoid": "forward",
+         "reacher": "reach", "walker2d": "forward"}
+SB3_FORMER_DEFAULTS = {"n_envs": 16, "ppo": {"n_steps": 128, "batch_size": 64, "n_epochs": 10}}
+RL_ZOO_PPO: dict[str, dict[str, Any]] = {
+    "halfcheetah": {"n_envs": 1, "ppo": {"n_steps": 512, "batch_size": 64, "gamma": 0.98, "learning_rate": 2.0633e-05,
+                                         "ent_coef": 0.000401762, "clip_range": 0.1, "n_epochs": 20,
+                                         "gae_lambda": 0.92, "max_grad_norm": 0.8, "vf_coef": 0.58096,
+                                         "log_std_init": -2, "activation": "relu", "net_arch": [256, 256]}},
+    "hopper": {"n_envs": 1, "ppo": {"n_steps": 512, "batch_size": 32, "gamma": 0.999, "learning_rate": 9.80828e-05,
+                                    "ent_coef": 0.00229519, "clip_range": 0.2, "n_epochs": 5, "gae_lambda": 0.99,
+                                    "max_grad_norm": 0.7, "vf_coef": 0.835671, "log_std_init": -2,
+                                    "activation": "relu", "net_arch": [256, 256]}},
+}
+THRESHOLDS = {"halfcheetah": 1.5, "hopper": 1.0}
+RL_ZOO_PUBLISHED = {"halfcheetah": (5819.1, 663.5), "hopper": (2410.4, 10.0), "walker2d": (3478.8, 821.7),
+                    "ant": (1327.2, 451.6)}
+"""rl-baselines3-zoo's benchmark.md, PPO at 1M steps on the v3 envs: mean and std of the episode return."""
 
-def cpu_seconds() -> float:
-    """CPU time of this process and of its finished children (the reward sandboxes, once closed)."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+def cores() -> int:
+    return len(os.sched_getaffinity(0))
 
 
-def plain_sb3_ppo(env_id: str, config: TrainConfig, horizon: int) -> tuple[float, float]:
+def physics_limit(world_name: str, steps: int, copies: int = 64) -> float:
+    """Env steps/s of the native batch stepping random actions: no policy, no reward program."""
+    world = get_world(world_name)
+    with world.make_batch(TASKS[world_name], copies, seed=0, threads=cores()) as batch:
+        batch.reset()
+        rng = np.random.default_rng(0)
+        actions = rng.uniform(batch.action_low, batch.action_high, (64, copies, batch.action_size))
+        batches = max(1, steps // copies)
+        start = time.perf_counter()
+        for index in range(batches):
+            batch.step(actions[index % len(actions)])
+        return batches * copies / (time.perf_counter() - start)
+
+
+def plain_sb3(world_name: str, steps: int) -> float:
+    """Env steps/s of plain SB3 PPO on gym.make(ENV_ID) with the built-in reward (learning time only)."""
+    config = TrainConfig.model_validate({"world": world_name, "task": TASKS[world_name], "algo": "sb3-ppo",
+                                         "steps": steps, **SB3_FORMER_DEFAULTS})
+    horizon = get_world(world_name).task(TASKS[world_name]).horizon
+    env_id = ENV_IDS[world_name]
     venv = VecNormalize(VecMonitor(DummyVecEnv(
         [lambda: gym.make(env_id, max_episode_steps=horizon) for _ in range(config.envs)])), gamma=config.ppo.gamma)
-    venv.seed(config.seed)
+    venv.seed(0)
     model = make_model(config, venv, "cpu")
-    start, cpu = time.perf_counter(), cpu_seconds()
-    model.learn(total_timesteps=config.steps)
-    seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
-    venv.close()
-    return model.num_timesteps / seconds, model.num_timesteps / cpu
-
-
-def lab_ppo(config: TrainConfig) -> tuple[float, float]:
-    """Wall-clock steps/s of training, and steps per CPU second of the whole run (dry run and evaluation included,
-    sandbox processes included)."""
-    with tempfile.TemporaryDirectory() as folder:
-        cpu = cpu_seconds()
-        result = train(config, Run.create("train", "bench", out=Path(folder) / "run"))
-        cpu = cpu_seconds() - cpu
-    return result.steps_per_second, result.steps / cpu
-
-
-def vec_steps_per_second(venv: object, steps: int, n_envs: int, seed: int = 0) -> float:
-    venv.reset()  # type: ignore[attr-defined]
-    space = venv.action_space  # type: ignore[attr-defined]
-    rng = np.random.default_rng(seed)
-    batches = steps // n_envs
-    actions = rng.uniform(space.low, space.high, size=(batches, n_envs, *space.shape)).astype(space.dtype)
     start = time.perf_counter()
-    for action in actions:
-        venv.step(action)  # type: ignore[attr-defined]
-    return batches * n_envs / (time.perf_counter() - start)
+    model.learn(total_timesteps=steps)
+    seconds = time.perf_counter() - start
+    venv.close()
+    return model.num_timesteps / seconds
 
 
-def wrapper_cost(world_name: str, env_id: str, steps: int, n_envs: int = 8) -> None:
-    world = get_world(world_name)
-    task = next(t for t in world.default_tasks() if t.family.builtin_reward)
-    builtin = DummyVecEnv([lambda: gym.make(env_id, max_episode_steps=task.horizon) for _ in range(n_envs)])
-    states = StateBatch(n_envs)
-    with_state = DummyVecEnv([lambda i=i: StateRecorder(world.make_env(task, seed=i), states, i)
-                              for i in range(n_envs)])
-    reward_fn = SandboxedReward(resolve_reward("human", task), task)
-    rewarded = make_rewarded_env(world, task, reward_fn, list(range(n_envs)))
-    reference = vec_steps_per_second(builtin, steps, n_envs)
-    state_only = vec_steps_per_second(with_state, steps, n_envs)
-    ours = vec_steps_per_second(rewarded, steps, n_envs)
-    rewarded.close()
-    builtin.close()
-    with_state.close()
-    per_step = 1e6 / ours - 1e6 / reference
-    print(f"reward wrapper, {world_name}, n_envs={n_envs}, random actions:")
-    print(f"  built-in reward (gym.make)           {reference:9,.0f} env steps/s")
-    print(f"  + state view batched                {state_only:9,.0f} env steps/s")
-    print(f"  + sandboxed human.py, stats, info    {ours:9,.0f} env steps/s")
-    print(f"  cost of the wrapper: {per_step:.1f} us per env step "
-          f"({per_step * n_envs:.0f} us per vectorised step); ratio {ours / reference:.2f}")
+def lab_train(world_name: str, steps: int, **settings: Any) -> Any:
+    values = {"world": world_name, "task": TASKS[world_name], "reward": "human", "steps": steps, "device": "cpu",
+              "eval_episodes": 5, **settings}
+    with tempfile.TemporaryDirectory() as folder:
+        return train(TrainConfig.model_validate(values), Run.create("train", "bench", out=Path(folder) / "run"))
+
+
+def throughput(worlds: list[str], steps: int, rounds: int) -> None:
+    print(f"throughput: steps/s, {steps:,} steps per measurement, {cores()} cores, 1 torch thread while stepping, "
+          f"medians of {rounds} alternating rounds")
+    print(f"  {'world':12} {'physics':>9} {'lab train':>10} {'plain SB3':>10} {'vs SB3':>7} {'of physics':>11}")
+    for world_name in worlds:
+        limits, ours, theirs = [], [], []
+        for _ in range(rounds):
+            limits.append(physics_limit(world_name, steps))
+            ours.append(lab_train(world_name, steps, eval_episodes=1).steps_per_second)
+            theirs.append(plain_sb3(world_name, min(steps, 50_000)))
+        limit, mine, sb3 = (float(np.median(values)) for values in (limits, ours, theirs))
+        print(f"  {world_name:12} {limit:9,.0f} {mine:10,.0f} {sb3:10,.0f} {mine / sb3:6.1f}x {mine / limit:10.0%}",
+              flush=True)
+
+
+def time_to(world_name: str, threshold: float, budget: int, **settings: Any) -> tuple[float | None, float, int]:
+    """Seconds of training until the curve's episode fitness first reaches `threshold` (None if it never did),
+    the seconds trained, and the steps."""
+    result = lab_train(world_name, budget, target_fitness=threshold, curve_points=200, **settings)
+    reached = [point["time"] for point in result.curve if point.get("fitness", -np.inf) >= threshold]
+    return (reached[0] if reached else None), result.seconds, result.steps
+
+
+def threshold_part(sb3_seconds: float) -> None:
+    print("time to threshold: wall seconds of training until the training episodes' mean task fitness reaches it")
+    for world_name, threshold in THRESHOLDS.items():
+        ours, ours_total, ours_steps = time_to(world_name, threshold, 3_000_000)
+        sb3_budget = int(sb3_seconds * 1500)
+        sb3, sb3_total, sb3_steps = time_to(world_name, threshold, sb3_budget, algo="sb3-ppo",
+                                            **RL_ZOO_PPO[world_name])
+        mine = f"{ours:.0f} s ({ours_steps:,} steps)" if ours is not None else f"not in {ours_total:.0f} s"
+        theirs = f"{sb3:.0f} s ({sb3_steps:,} steps)" if sb3 is not None else (
+            f"not in {sb3_total:.0f} s ({sb3_steps:,} steps)")
+        ratio = (f"{ours / sb3:.2f}x" if ours is not None and sb3 is not None else
+                 f"<= {ours / sb3_total:.2f}x" if ours is not None else "n/a")
+        print(f"  {world_name} forward >= {threshold} m/s: lab {mine}; SB3 PPO rl-zoo3 {theirs}; ratio {ratio}",
+              flush=True)
+
+
+def budget_part(worlds: list[str], steps: int, seeds: int) -> None:
+    print(f"learning at {steps:,} steps, human reward, {seeds} seeds, deterministic policy over 5 held-out episodes")
+    for world_name in worlds:
+        returns, fitness, seconds = [], [], []
+        for seed in range(seeds):
+            result = lab_train(world_name, steps, seed=seed)
+            episodes = result.evaluation.episodes
+            returns.append(float(np.mean([e["env_reward"] for e in episodes])))
+            fitness.append(float(np.mean([e["fitness"] for e in episodes])))
+            seconds.append(result.seconds)
+        published = RL_ZOO_PUBLISHED.get(world_name)
+        reference = f"; rl-zoo3 PPO {published[0]:,.0f} +- {published[1]:,.0f}" if published else ""
+        print(f"  {world_name}: return {np.mean(returns):,.0f} +- {np.std(returns):,.0f} "
+              f"({', '.join(f'{r:,.0f}' for r in returns)}); fitness {np.mean(fitness):.2f} +- "
+              f"{np.std(fitness):.2f}; {np.mean(seconds):.0f} s per run{reference}", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--world", default="halfcheetah", choices=[spec.world for spec in ROBOTS])
-    parser.add_argument("--steps", type=int, default=20_000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--parts", nargs="+", default=["throughput", "threshold"],
+                        choices=["throughput", "threshold", "budget"])
+    parser.add_argument("--worlds", nargs="+", default=["halfcheetah", "hopper", "ant", "humanoid", "reacher"],
+                        choices=sorted(TASKS))
+    parser.add_argument("--steps", type=int, default=100_000, help="steps per throughput measurement")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--sb3-seconds", type=float, default=600.0, help="time limit of each SB3 threshold run")
+    parser.add_argument("--budget-steps", type=int, default=1_000_000)
+    parser.add_argument("--budget-worlds", nargs="+", default=list(RL_ZOO_PUBLISHED), choices=sorted(RL_ZOO_PUBLISHED))
+    parser.add_argument("--seeds", type=int, default=3)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    env_id = next(spec.env_id for spec in ROBOTS if spec.world == args.world)
-    world = get_world(args.world)
-    task = next(t for t in world.default_tasks() if t.family.builtin_reward)
-    config = TrainConfig(world=args.world, task=task.id, reward="human", steps=args.steps, device="cpu",
-                         eval_episodes=1)
-    print(f"PPO on {args.world} ({env_id}), {args.steps:,} steps, n_envs={config.envs}, 1 torch thread, cpu:")
-    ratios, cpu_ratios = [], []
-    for round_ in range(1, args.rounds + 1):
-        plain, plain_cpu = plain_sb3_ppo(env_id, config, task.horizon)
-        ours, ours_cpu = lab_ppo(config)
-        ratios.append(ours / plain)
-        cpu_ratios.append(ours_cpu / plain_cpu)
-        print(f"  round {round_}: plain stable-baselines3 (built-in reward) {plain:7,.0f} steps/s; "
-              f"lab train --reward human {ours:7,.0f} steps/s; ratio {ours / plain:.3f} "
-              f"(per CPU second: {ours_cpu / plain_cpu:.3f})")
-    print(f"  median ratio {float(np.median(ratios)):.3f} over {args.rounds} rounds (floor 0.9); per CPU second "
-          f"{float(np.median(cpu_ratios)):.3f} (steadier on a shared machine; ours counts its sandbox, dry run and "
-          "evaluation)")
-    wrapper_cost(args.world, env_id, args.steps)
+    if "throughput" in args.parts:
+        throughput(args.worlds, args.steps, args.rounds)
+    if "threshold" in args.parts:
+        threshold_part(args.sb3_seconds)
+    if "budget" in args.parts:
+        budget_part(args.budget_worlds, args.budget_steps, args.seeds)
 
 
 if __name__ == "__main__":

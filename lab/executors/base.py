@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Protocol
@@ -77,19 +77,34 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
+def with_threads(job: TrainJob, threads: int) -> TrainJob:
+    """`job` simulating on `threads` threads, unless its config names its own count."""
+    if job.config.threads is not None:
+        return job
+    return replace(job, config=job.config.model_copy(update={"threads": threads}))
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0))
+
+
 class LocalExecutor:
-    """A pool of `slots` processes on this machine (spawned, so each starts clean)."""
+    """A pool of `slots` processes on this machine (spawned, so each starts clean); the cores are split between
+    them: each job simulates on cores // slots threads (at least one), so jobs never oversubscribe the machine."""
 
     name = "local"
 
     def __init__(self, slots: int) -> None:
         self.slots = slots
+        self.threads_per_job = max(1, usable_cores() // slots)
         self._pool: ProcessPoolExecutor | None = None
 
     def run(self, jobs: Iterable[TrainJob], on_done: Callable[[JobResult], None]) -> None:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self.slots, mp_context=get_context("spawn"))
-        pending: dict[Future[JobResult], TrainJob] = {self._pool.submit(run_train_job, job): job for job in jobs}
+        pending: dict[Future[JobResult], TrainJob] = {
+            self._pool.submit(run_train_job, with_threads(job, self.threads_per_job)): job for job in jobs}
         broken = False
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -136,7 +151,7 @@ class RayExecutor:
         self._remote = ray.remote(num_cpus=1, max_retries=0)(run_train_job)
 
     def run(self, jobs: Iterable[TrainJob], on_done: Callable[[JobResult], None]) -> None:
-        pending = {self._remote.remote(job): job for job in jobs}
+        pending = {self._remote.remote(with_threads(job, 1)): job for job in jobs}
         while pending:
             done, _ = self._ray.wait(list(pending), num_returns=1)
             for ref in done:
@@ -154,8 +169,8 @@ class RayExecutor:
 
 
 def make_executor(kind: str, slots: int | None = None, address: str | None = None) -> Executor:
-    """`local` or `ray`, running at most `slots` jobs at once (default: the machine's cores)."""
-    slots = slots or os.cpu_count() or 1
+    """`local` or `ray`, running at most `slots` jobs at once (default: the cores this process may use)."""
+    slots = slots or usable_cores()
     if kind == "local":
         return LocalExecutor(slots)
     if kind == "ray":

@@ -6,6 +6,8 @@ too long kills the process, and a crash becomes a ProgramError the program's wri
 
 from __future__ import annotations
 
+import fcntl
+import mmap
 import os
 import re
 import select
@@ -21,7 +23,7 @@ from typing import Any, Literal
 import numpy as np
 
 from lab.errors import ProgramError
-from lab.sandbox.codec import decode, encode
+from lab.sandbox.codec import ALLOWED_DTYPES, decode, encode
 from lab.sandbox.lockdown import kernel_lockdown_wanted
 from lab.sandbox.rules import ProgramRules, check_program, printable
 from lab.sandbox.worker import FRAME_HEADER, read_exactly
@@ -47,6 +49,54 @@ class SandboxLimits:
     every call is stopped at this total."""
     max_components: int = 32
     """Components a reward program may return (each is logged every step and plotted)."""
+    shared_mb: int = 64
+    """Shared memory that carries a call's arrays to the program (the batched state) instead of the pipe; its pages
+    are used only as they are filled. A call whose arrays do not fit goes through the pipe. 0 turns it off."""
+
+
+class SharedArrays:
+    """A sealed shared-memory region (memfd) that the parent fills with a call's arrays for its worker to read.
+
+    The region's size is sealed (F_SEAL_SHRINK, F_SEAL_GROW), so a worker cannot truncate it under the parent (a
+    write past a truncated end would kill the parent with SIGBUS); the worker maps it before any program code runs
+    (Python's mmap keeps a duplicate of the descriptor, which the seals make harmless). The parent only writes here
+    and never reads back, so whatever a worker writes into the region changes nothing the parent relies on.
+    """
+
+    ALIGN = 64
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.fd = os.memfd_create("lab-sandbox-arrays", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+        os.ftruncate(self.fd, size)
+        fcntl.fcntl(self.fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
+        self._map = mmap.mmap(self.fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+
+    def write(self, arrays: Mapping[str, Any]) -> list[tuple[str, str, tuple[int, ...], int]] | None:
+        """Copy `arrays` into the region; their layout (name, dtype, shape, offset), or None if they do not fit."""
+        prepared = []
+        offset = 0
+        for name, value in arrays.items():
+            array = value if isinstance(value, np.ndarray) else np.asarray(value)
+            if array.dtype.str not in ALLOWED_DTYPES:
+                array = array.astype(np.float64)
+            prepared.append((name, array, offset))
+            offset += -(-array.nbytes // self.ALIGN) * self.ALIGN
+        if offset > self.size:
+            return None
+        layout = []
+        for name, array, start in prepared:
+            target = np.frombuffer(self._map, dtype=array.dtype, count=array.size, offset=start)
+            target[...] = array.reshape(-1)
+            layout.append((name, array.dtype.str, tuple(array.shape), start))
+        return layout
+
+    def close(self) -> None:
+        if not self._map.closed:
+            self._map.close()
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
 
 SPIN_SECONDS = 0.0005
@@ -136,7 +186,7 @@ class WorkerProcess:
 
     def __init__(self, kind: str, boot: str, setup: Mapping[str, Any], load_seconds: float, memory_mb: int,
                  cpu_seconds: int = 3600, max_reply_bytes: int = MAX_REPLY_BYTES,
-                 program_process: bool = False) -> None:
+                 program_process: bool = False, shared: SharedArrays | None = None) -> None:
         self.kind = kind
         self.memory_mb = memory_mb
         self.cpu_seconds = cpu_seconds
@@ -151,7 +201,11 @@ class WorkerProcess:
             os.close(from_program[1])
             passed = (from_program[0], to_program[1])
             setup["program_channel"] = list(passed)
-        self._process: subprocess.Popen[bytes] | None = _spawn(boot, subprocess.PIPE, subprocess.PIPE, passed)
+        if shared is not None:
+            setup["shared"] = [shared.fd, shared.size]
+        shared_fds = (shared.fd,) if shared is not None else ()
+        self._process: subprocess.Popen[bytes] | None = _spawn(boot, subprocess.PIPE, subprocess.PIPE,
+                                                                passed + shared_fds)
         for descriptor in passed:
             os.close(descriptor)
         _, meta = self.exchange(encode({}, setup), load_seconds, "loading")
@@ -267,8 +321,14 @@ class Sandbox:
         self._component_names: frozenset[str] | None = None
         setup = {"source": source, "entry": rules.entry, "memory_mb": self.limits.memory_mb,
                  "modules": sorted(rules.modules), "params": dict(params or {})}
-        self._worker = WorkerProcess(rules.kind, "lab.sandbox.worker", setup, self.limits.load_seconds,
-                                     self.limits.memory_mb, self.limits.cpu_seconds)
+        self._shared = SharedArrays(self.limits.shared_mb * 2**20) if self.limits.shared_mb > 0 else None
+        try:
+            self._worker = WorkerProcess(rules.kind, "lab.sandbox.worker", setup, self.limits.load_seconds,
+                                         self.limits.memory_mb, self.limits.cpu_seconds, shared=self._shared)
+        except BaseException:
+            if self._shared is not None:
+                self._shared.close()
+            raise
 
     def __enter__(self) -> Sandbox:
         return self
@@ -296,7 +356,11 @@ class Sandbox:
             else:
                 arrays[name] = value
         self.calls += 1
-        self._worker.send(encode(arrays, {"args": list(args), "returns": self.returns}), f"call {self.calls}")
+        meta: dict[str, Any] = {"args": list(args), "returns": self.returns}
+        layout = self._shared.write(arrays) if self._shared is not None else None
+        if layout is not None:
+            arrays, meta["shared"] = {}, layout
+        self._worker.send(encode(arrays, meta), f"call {self.calls}")
         self._pending = True
 
     def collect(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -338,3 +402,5 @@ class Sandbox:
 
     def close(self) -> None:
         self._worker.close()
+        if self._shared is not None:
+            self._shared.close()

@@ -9,6 +9,7 @@ socket. Requests and replies travel as length-prefixed frames on stdin and a pri
 from __future__ import annotations
 
 import linecache
+import mmap
 import os
 import resource
 import select
@@ -192,6 +193,7 @@ def main() -> None:
         __import__(module)
     entry_name = str(meta["entry"])
     memory_mb = int(meta.get("memory_mb", 0))
+    shared = map_shared(meta.get("shared"))
     try:
         code = compile_program(str(meta["source"]))
         np.seterr(all="ignore")
@@ -215,6 +217,8 @@ def main() -> None:
         if request is None:
             return
         arrays, meta = decode(request)
+        if shared is not None and "shared" in meta:
+            arrays.update(read_shared(shared, meta["shared"]))
         args = [_argument(arrays, name) for name in meta["args"]]
         try:
             result = entry(*args)
@@ -222,6 +226,28 @@ def main() -> None:
         except BaseException as error:  # every failure of untrusted code is reported, none escapes
             reply = encode({}, {"status": "error", "error": describe_exception(error)})
         write_frame(channel_out, reply)
+
+
+def map_shared(spec: Any) -> mmap.mmap | None:
+    """Map the parent's shared-memory region (`[fd, size]`) before any program code runs, and close the descriptor
+    it came on (mmap keeps a duplicate; the region's size is sealed, so it cannot be truncated through it)."""
+    if not spec:
+        return None
+    fd, size = int(spec[0]), int(spec[1])
+    region = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+    os.close(fd)
+    return region
+
+
+def read_shared(region: mmap.mmap, layout: list[Any]) -> dict[str, np.ndarray]:
+    """Copies of the arrays the parent wrote into `region` (copies, so that a program keeping an array from one
+    call sees it unchanged at the next, as with arrays that came through the pipe)."""
+    arrays = {}
+    for name, dtype, shape, offset in layout:
+        count = int(np.prod(shape, dtype=np.int64))
+        arrays[str(name)] = np.frombuffer(region, dtype=np.dtype(dtype), count=count, offset=int(offset)).reshape(
+            [int(size) for size in shape]).copy()
+    return arrays
 
 
 def _argument(arrays: dict[str, np.ndarray], name: str) -> Any:

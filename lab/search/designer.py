@@ -108,6 +108,10 @@ OVER_THE_EPISODE = {"mean": "averaged over the episode's steps", "final": "at th
 SUCCESS_AT = {"final": "holds at the episode's last step", "any": "holds at any step of the episode"}
 
 
+ALGORITHMS = {"ppo": "PPO (an MLP policy, observations and rewards normalised)",
+              "sb3-ppo": "PPO (stable-baselines3, an MLP policy)", "sac": "SAC (stable-baselines3, an MLP policy)"}
+
+
 def how_judged(config: SearchConfig, task: Task) -> str:
     """What the reward designer is told about the training its programs get and how the result is scored: the
     algorithm and budget, the task score in words, the episodes it is measured on, what success means (never the
@@ -121,9 +125,9 @@ def how_judged(config: SearchConfig, task: Task) -> str:
     over = "" if said else f", {OVER_THE_EPISODE[family.fitness_over]}"
     return "\n".join([
         "## How your reward is used and how the result is judged",
-        f"- Each reward function trains a new policy from scratch: {training.algo.upper()} (stable-baselines3, an "
-        f"MLP policy) on {training.envs} copies of the world, for {config.steps:,} env steps{stages}. The policy "
-        "maximises your reward only; it never sees the task score.",
+        f"- Each reward function trains a new policy from scratch: {ALGORITHMS[training.algo]} on {training.envs} "
+        f"copies of the world stepped together (your function gets all of them at once), for {config.steps:,} env "
+        f"steps{stages}. The policy maximises your reward only; it never sees the task score.",
         f"- The trained policy is judged by the task score: {family.fitness_meaning}{over}. Candidates are ranked "
         "by the deterministic policy's (its mean "
         f"action's) mean task score over {config.select_episodes} evaluation episodes; the best is then compared on "

@@ -65,6 +65,9 @@ class TrainConfig(BaseModel):
     threads: int | None = Field(None, ge=1, le=256, description="threads stepping the batched simulation; default "
                                                                 "the CPU cores this process may use")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="torch device; auto takes CUDA when present")
+    backend: Literal["auto", "native", "warp"] = Field(
+        "auto", description="simulation of the lab's PPO: `native` (MuJoCo on CPU threads), `warp` (MuJoCo Warp, "
+                            "the gpu extra, on the GPU when there is one); auto takes warp where there is a GPU")
     torch_threads: int = Field(1, ge=1, description="torch CPU threads in the training process")
     normalize: bool = Field(True, description="normalise observations and rewards (running statistics)")
     curve_points: int = Field(20, ge=10, le=1000, description="points on each learning curve")

@@ -11,6 +11,7 @@ A run directory holds: `config.json` (resolved), `events.jsonl`, `reward.py`, `c
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import time
 from collections.abc import Callable
@@ -117,7 +118,8 @@ def _train(config: TrainConfig, world: World, task: Task, run: Run | Path | None
         "command": "train", **config.model_dump(),
         "resolved": {"world_version": world.version, "task": task.id, "task_description": task.description,
                      "reward_origin": program.origin, "reward_sha": program.sha, "n_envs": config.envs,
-                     "device": device},
+                     "device": device, "backend": simulation_backend(config, world) if config.algo == "ppo"
+                     else "gymnasium", "threads": config.simulation_threads},
     })
     run.write_text(REWARD, program.source)
     if config.task_program is not None:
@@ -145,10 +147,20 @@ def _train(config: TrainConfig, world: World, task: Task, run: Run | Path | None
     return TrainResult(run, config, curve.points, evaluation, steps, seconds, curve.stopped_early, device)
 
 
+def simulation_backend(config: TrainConfig, world: World) -> str:
+    """The batch backend a run simulates on: the config's, or with `auto` MuJoCo Warp where the world has it, the
+    gpu extra is installed and an NVIDIA GPU is there (its driver is loaded), else the native one."""
+    if config.backend != "auto":
+        return config.backend
+    gpu = Path("/proc/driver/nvidia/version").exists() and importlib.util.find_spec("mujoco_warp") is not None
+    return "warp" if gpu and "warp" in world.backends else "native"
+
+
 def _learn_batched(config: TrainConfig, run: Run, world: World, task: Task, reward_fn: RewardFunction, device: str,
                    progress: ProgressFn | None) -> tuple[int, float, CurveRecorder]:
     """The lab's PPO on the world's batch (native where the world has one); saves the policy into the run."""
-    batch = world.make_batch(task, config.envs, seed=config.seed, threads=config.simulation_threads)
+    batch = world.make_batch(task, config.envs, seed=config.seed, threads=config.simulation_threads,
+                             backend=simulation_backend(config, world), device="auto")
     rewarded = RewardedBatch(batch, task, reward_fn)
     learner = BatchedPPO(batch.observation_size, batch.action_low, batch.action_high, config.ppo, seed=config.seed,
                          device=device, normalize=config.normalize,

@@ -339,6 +339,8 @@ class World(ABC):
     kind: Literal["locomotion", "manipulation"] = "locomotion"
     source_files: tuple[Path, ...] = field(default=(), repr=False)
     """Files that define the world; their content goes into `version`."""
+    backends: tuple[str, ...] = ("native",)
+    """How `make_batch` can simulate the world: `native` (every world), `warp` (MuJoCo Warp)."""
 
     @cached_property
     def version(self) -> str:
@@ -390,9 +392,14 @@ class World(ABC):
     def state_source(self) -> str:
         """The source code that computes the state, shown to writers as Eureka shows the env's code."""
 
-    def make_batch(self, task: Task | str | None, num_envs: int, *, seed: int = 0, threads: int = 1) -> BatchedEnv:
+    def make_batch(self, task: Task | str | None, num_envs: int, *, seed: int = 0, threads: int = 1,
+                   backend: str = "native", device: str = "auto") -> BatchedEnv:
         """`num_envs` copies of `task`'s env stepped together (copy i starts from seed + i): one Gymnasium env per
-        copy stepped in turn, unless the world has a native batch (which steps them in C across `threads`)."""
+        copy stepped in turn, unless the world has a native batch (which steps them in C across `threads`) or,
+        with `backend="warp"`, a MuJoCo Warp batch on `device`."""
+        if backend == "warp":
+            raise LabError(f"world {self.name!r} has no MuJoCo Warp backend",
+                           hint="train it with --backend native (the Gymnasium adapter worlds have both)")
         return SerialBatch(self, self.task(task), num_envs, seed)
 
     def observe(self, env: gym.Env) -> np.ndarray:

@@ -21,7 +21,7 @@ import mujoco
 import numpy as np
 
 from lab.worlds.core import Param, ParamValue, State, StateField, Task, TaskFamily, World
-from lab.worlds.gym_batch import GymBatch
+from lab.worlds.gym_batch import GymBatch, GymBatchBase
 from lab.worlds.gym_robots import ROBOTS, TWO_PI, RobotSpec, joint_slices, object_names
 
 
@@ -320,8 +320,14 @@ class GymWorld(World):
         env = gym.make(self.robot_spec.env_id, max_episode_steps=bound.horizon, render_mode=render_mode)
         return GymWorldEnv(env, self.robot_spec, seed)
 
-    def make_batch(self, task: Task | str | None, num_envs: int, *, seed: int = 0, threads: int = 1) -> GymBatch:
-        """Native batch: every copy's MuJoCo stepped in C across `threads`, its arrays read as a batch."""
+    def make_batch(self, task: Task | str | None, num_envs: int, *, seed: int = 0, threads: int = 1,
+                   backend: str = "native", device: str = "auto") -> GymBatchBase:
+        """Native batch: every copy's MuJoCo stepped in C across `threads`, its arrays read as a batch; or with
+        `backend="warp"`, every copy a world of one MuJoCo Warp simulation on `device`."""
+        if backend == "warp":
+            from lab.worlds.warp_batch import WarpBatch  # heavy: NVIDIA Warp, an optional extra, loads its runtime
+
+            return WarpBatch(self.robot_spec, self.task(task), num_envs, seed, device)
         return GymBatch(self.robot_spec, self.task(task), num_envs, seed, threads)
 
     def state_source(self) -> str:
@@ -398,6 +404,7 @@ def _make_gym_world(spec: RobotSpec) -> GymWorld:
         kind="manipulation" if spec.kind == "arm" else "locomotion",
         source_files=(Path(__file__),),
         robot_spec=spec,
+        backends=("native", "warp"),
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from abc import abstractmethod
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -227,28 +228,26 @@ def gym_terms(env_id: str, base: Any) -> GymTerms:
     return makers[family](base)
 
 
-class GymBatch(BatchedEnv):
-    """N copies of a Gymnasium adapter world, stepped in MuJoCo across `threads` threads; see the module doc."""
+class GymBatchBase(BatchedEnv):
+    """What every batch of a Gymnasium adapter world shares: the gathered arrays (`Frame`), the batched formulas,
+    the state view and auto-resets. A backend steps the physics (`_advance`) and resets one copy (`_reset_copy`),
+    leaving each copy's arrays in its row of `_frame`."""
 
-    def __init__(self, spec: RobotSpec, task: Task, num_envs: int, seed: int, threads: int = 1) -> None:
+    def __init__(self, spec: RobotSpec, task: Task, num_envs: int, seed: int, first: Any) -> None:
         self.spec = spec
         self.num_envs = num_envs
         self.horizon = task.horizon
         self._seeds: list[int | None] = [seed + i for i in range(num_envs)]
-        self._envs: list[Any] = [gym.make(spec.env_id).unwrapped for _ in range(num_envs)]
-        first: Any = self._envs[0]
         self._model: mujoco.MjModel = first.model
         self._frame_skip = int(first.frame_skip)
         self.dt = float(first.dt)
         self.action_low = np.asarray(first.action_space.low, dtype=np.float64)
         self.action_high = np.asarray(first.action_space.high, dtype=np.float64)
         self._terms = gym_terms(spec.env_id, first)
-        self._state_fields = self._state_arrays()
-        wanted = sorted(set(self._terms.fields) | self._state_fields)
-        self._frame: Frame = {name: np.zeros((num_envs, *np.shape(getattr(first.data, name)))) for name in wanted}
+        self._fields = sorted(set(self._terms.fields) | self._state_arrays())
+        self._frame: Frame = {name: np.zeros((num_envs, *np.shape(getattr(first.data, name))))
+                              for name in self._fields}
         self._previous: Frame = {name: array.copy() for name, array in self._frame.items()}
-        self._copies = [[(self._frame[name][index], getattr(env.data, name)) for name in wanted]
-                        for index, env in enumerate(self._envs)]
         self.observation_size = int(self._terms.observe(self._frame).shape[1])
         self._torso = mujoco.mj_name2id(self._model, mujoco.mjtObj.mjOBJ_BODY, spec.torso)
         self._points = [(name, mujoco.mj_name2id(self._model, mujoco.mjtObj.mjOBJ_BODY, body))
@@ -261,10 +260,6 @@ class GymBatch(BatchedEnv):
         self._yaw = np.zeros(num_envs)
         self._yaw_turned = np.zeros(num_envs)
         self._actions = np.zeros((num_envs, self._model.nu))
-        threads = max(1, min(threads, num_envs))
-        bounds = np.linspace(0, num_envs, threads + 1).astype(int)
-        self._chunks = [range(int(a), int(b)) for a, b in itertools.pairwise(bounds.tolist())]
-        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="mujoco") if threads > 1 else None
 
     def _state_arrays(self) -> set[str]:
         """The MjData arrays the state view reads beyond qpos and qvel."""
@@ -278,50 +273,36 @@ class GymBatch(BatchedEnv):
             fields.add("cfrc_ext")
         return fields
 
-    def _gather(self, indices: range | list[int]) -> None:
-        copies = self._copies
-        for index in indices:
-            for target, source in copies[index]:
-                target[...] = source
+    @abstractmethod
+    def _advance(self) -> None:
+        """Step every copy's physics by one control step under `_actions`, its arrays gathered into `_frame`."""
 
-    def _simulate(self, indices: range) -> None:
-        model_step, post = mujoco.mj_step, mujoco.mj_rnePostConstraint
-        skip, actions = self._frame_skip, self._actions
-        for index in indices:
-            env = self._envs[index]
-            data = env.data
-            data.ctrl[:] = actions[index]
-            model_step(env.model, data, nstep=skip)
-            post(env.model, data)
-        self._gather(indices)
+    @abstractmethod
+    def _reset_copies(self, indices: list[int]) -> None:
+        """Start the next episode of these copies (their first with their seed), their arrays gathered."""
 
     def reset(self) -> np.ndarray:
-        for index in range(self.num_envs):
-            self._reset_copy(index)
+        indices = list(range(self.num_envs))
+        self._reset_copies(indices)
+        self._after_reset(indices)
         return self._terms.observe(self._frame)
 
-    def _reset_copy(self, index: int) -> None:
-        env: Any = self._envs[index]
-        seed, self._seeds[index] = self._seeds[index], None
-        env.reset(seed=seed)
-        self._gather([index])
+    def _after_reset(self, indices: list[int]) -> None:
+        rows = np.asarray(indices)
         for name, array in self._frame.items():
-            self._previous[name][index] = array[index]
-        self._steps[index] = 0
+            self._previous[name][rows] = array[rows]
+        self._steps[rows] = 0
         if self.spec.kind != "arm":
-            self._start[index] = self._torso_position(self._frame)[index]
-            self._yaw[index] = self._heading(self._frame)[index]
-        self._yaw_turned[index] = 0.0
+            self._start[rows] = self._torso_position(self._frame)[rows]
+            self._yaw[rows] = self._heading(self._frame)[rows]
+        self._yaw_turned[rows] = 0.0
 
     def step(self, actions: np.ndarray) -> BatchStep:
         actions = np.asarray(actions, dtype=np.float64).reshape(self.num_envs, -1)
         self._actions[...] = actions
         for name, array in self._frame.items():
             self._previous[name][...] = array
-        if self._pool is None:
-            self._simulate(range(self.num_envs))
-        else:
-            list(self._pool.map(self._simulate, self._chunks))
+        self._advance()
         after, before = self._frame, self._previous
         self._steps += 1
         observations = self._terms.observe(after)
@@ -333,8 +314,9 @@ class GymBatch(BatchedEnv):
         final = observations.copy()
         done = np.flatnonzero(terminated | truncated)
         if len(done):
-            for index in done.tolist():
-                self._reset_copy(index)
+            indices = done.tolist()
+            self._reset_copies(indices)
+            self._after_reset(indices)
             observations[done] = self._terms.observe({name: array[done] for name, array in after.items()})
         return BatchStep(observations, reward, terminated, truncated, state, final)
 
@@ -386,6 +368,50 @@ class GymBatch(BatchedEnv):
         state["joint_pos"] = after["qpos"][:, self._qpos].copy()
         state["joint_vel"] = after["qvel"][:, self._qvel].copy()
         return state
+
+
+class GymBatch(GymBatchBase):
+    """N copies of a Gymnasium adapter world, each Gymnasium's own env, stepped in MuJoCo across `threads` threads;
+    see the module doc."""
+
+    def __init__(self, spec: RobotSpec, task: Task, num_envs: int, seed: int, threads: int = 1) -> None:
+        self._envs: list[Any] = [gym.make(spec.env_id).unwrapped for _ in range(num_envs)]
+        super().__init__(spec, task, num_envs, seed, self._envs[0])
+        self._copies = [[(self._frame[name][index], getattr(env.data, name)) for name in self._fields]
+                        for index, env in enumerate(self._envs)]
+        threads = max(1, min(threads, num_envs))
+        bounds = np.linspace(0, num_envs, threads + 1).astype(int)
+        self._chunks = [range(int(a), int(b)) for a, b in itertools.pairwise(bounds.tolist())]
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="mujoco") if threads > 1 else None
+
+    def _gather(self, indices: range | list[int]) -> None:
+        copies = self._copies
+        for index in indices:
+            for target, source in copies[index]:
+                target[...] = source
+
+    def _simulate(self, indices: range) -> None:
+        model_step, post = mujoco.mj_step, mujoco.mj_rnePostConstraint
+        skip, actions = self._frame_skip, self._actions
+        for index in indices:
+            env = self._envs[index]
+            data = env.data
+            data.ctrl[:] = actions[index]
+            model_step(env.model, data, nstep=skip)
+            post(env.model, data)
+        self._gather(indices)
+
+    def _advance(self) -> None:
+        if self._pool is None:
+            self._simulate(range(self.num_envs))
+        else:
+            list(self._pool.map(self._simulate, self._chunks))
+
+    def _reset_copies(self, indices: list[int]) -> None:
+        for index in indices:
+            seed, self._seeds[index] = self._seeds[index], None
+            self._envs[index].reset(seed=seed)
+        self._gather(indices)
 
     def close(self) -> None:
         if self._pool is not None:

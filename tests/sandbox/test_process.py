@@ -94,3 +94,46 @@ def test_the_unsafe_flag_of_the_command_line_is_what_the_sandbox_reads(monkeypat
     monkeypatch.setenv(lockdown.UNSAFE_VARIABLE, "0")
     assert CliRunner().invoke(app, ["--unsafe-no-seccomp", "worlds", "list"]).exit_code == 0
     assert os.environ[lockdown.UNSAFE_VARIABLE] == "1"
+
+
+def test_the_batch_travels_in_shared_memory_that_a_program_can_change_but_not_resize() -> None:
+    """The arrays of a call go through a sealed memfd: the program gets copies (changing them in place changes
+    nothing the caller or the next call sees), and a program that finds the region's descriptor (an attacker who
+    got past the rules would look for it: truncating the region would kill the parent with SIGBUS at its next
+    write) cannot truncate it: its size is sealed, against the parent itself too."""
+    hostile = ("import os\nimport numpy as np\nkept = []\n"
+               "def run(x):\n"
+               "    kept.append(x['a'])\n"
+               "    if len(kept) == 1:\n"
+               "        x['a'][:] = -1.0\n"
+               "    truncated = 0\n"
+               "    for fd in range(256):\n"
+               "        try:\n"
+               "            if os.fstat(fd).st_size == 64 * 2**20:\n"
+               "                os.ftruncate(fd, 0)\n"
+               "                truncated += 1\n"
+               "        except Exception:\n"
+               "            pass\n"
+               "    return np.full(3, float(truncated)) + kept[0] + 10 * len(kept)\n")
+    state = {"a": np.arange(3.0)}
+    with Sandbox(hostile, LOOSE, limits=LIMITS) as sandbox:
+        first, _ = sandbox.call(x=state)
+        second, _ = sandbox.call(x={"a": np.arange(3.0) + 100})
+        shared = sandbox._shared
+        assert shared is not None
+        with pytest.raises(PermissionError):
+            os.ftruncate(shared.fd, 0)
+    assert state["a"].tolist() == [0.0, 1.0, 2.0], "the caller's arrays are untouched"
+    assert first.tolist() == [9.0, 9.0, 9.0], "the region could not be truncated; the program got a copy"
+    assert second.tolist() == [19.0, 19.0, 19.0], "the array kept from call 1 is still what the program made of it"
+
+
+def test_a_batch_too_large_for_the_shared_region_goes_through_the_pipe() -> None:
+    source = "def run(x):\n    return x['a'].sum(axis=1)\n"
+    big = {"a": np.random.default_rng(0).normal(size=(512, 512))}
+    small_region = SandboxLimits(call_seconds=5.0, load_seconds=20.0, memory_mb=256, shared_mb=1)
+    with Sandbox(source, LOOSE, limits=small_region) as sandbox:
+        through_pipe, _ = sandbox.call(x=big)
+        through_memory, _ = sandbox.call(x={"a": big["a"][:8]})
+    np.testing.assert_allclose(through_pipe, big["a"].sum(axis=1))
+    np.testing.assert_allclose(through_memory, big["a"][:8].sum(axis=1))

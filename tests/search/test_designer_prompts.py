@@ -29,7 +29,7 @@ def test_the_designer_is_told_the_budget_the_algorithm_and_how_the_result_is_sco
                           eval_seeds=10)
     world = get_world("halfcheetah")
     family = world.task("forward").family
-    assert "PPO (stable-baselines3" in prompt and "16 copies of the world" in prompt
+    assert "PPO (an MLP policy" in prompt and "64 copies of the world" in prompt
     assert "50,000 env steps" in prompt and "15,000 steps" in prompt
     assert family.fitness_meaning in prompt and prompt.count("averaged over the episode") == 1
     assert "deterministic policy" in prompt and "5 evaluation episodes" in prompt and "10 held-out" in prompt

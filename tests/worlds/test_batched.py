@@ -88,3 +88,46 @@ def test_any_world_steps_as_a_batch_and_restarts_its_episodes():
         assert set(result.state) == {f.name for f in world.state_fields}
         assert all(array.shape[0] == 2 for array in result.state.values())
         assert not np.allclose(result.observations, result.final_observations), "a new episode began"
+
+
+@pytest.mark.slow
+def test_the_warp_backend_steps_like_the_native_one_on_the_cpu():
+    """MuJoCo Warp (its kernels on the CPU here; compiled once, cached under ~/.cache/warp) follows the native
+    backend step by step while nothing touches the ground, restarts episodes exactly as Gymnasium does (resets are
+    computed on the host), and trains through `lab train --backend warp`."""
+    pytest.importorskip("mujoco_warp")
+    world = get_world("halfcheetah")
+    task = short(world.task("forward"))
+    copies, steps = 3, HORIZON + 5
+    warp = world.make_batch(task, copies, seed=2, backend="warp", device="cpu")
+    native = world.make_batch(task, copies, seed=2)
+    try:
+        np.testing.assert_allclose(warp.reset(), native.reset(), atol=1e-6)
+        rng = np.random.default_rng(0)
+        for step in range(steps):
+            actions = rng.uniform(-1, 1, (copies, warp.action_size))
+            ours, theirs = warp.step(actions), native.step(actions)
+            if step < 3:
+                np.testing.assert_allclose(ours.final_observations, theirs.final_observations, atol=1e-3)
+                np.testing.assert_allclose(ours.env_reward, theirs.env_reward, atol=1e-4)
+                for name in ("torso_pos", "torso_vel", "joint_pos", "up"):
+                    np.testing.assert_allclose(ours.state[name], theirs.state[name], atol=1e-3, err_msg=name)
+            assert (ours.truncated == theirs.truncated).all()
+            if theirs.truncated.all():
+                np.testing.assert_allclose(ours.observations, theirs.observations, atol=1e-6)
+        assert step >= HORIZON
+    finally:
+        warp.close()
+        native.close()
+
+
+@pytest.mark.slow
+def test_lab_train_runs_on_the_warp_backend(tmp_path):
+    pytest.importorskip("mujoco_warp")
+    from lab.training import TrainConfig, train
+
+    config = TrainConfig(world="swimmer", task="forward", steps=2048, n_envs=8, eval_episodes=1, curve_points=10,
+                         backend="warp")
+    result = train(config, tmp_path / "run")
+    assert result.steps >= 2048 and result.curve
+    assert result.run.read_json("config.json")["resolved"]["backend"] == "warp"
