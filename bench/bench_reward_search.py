@@ -1,7 +1,10 @@
-"""Reward search throughput: candidates trained per hour at a fixed budget, the parallel efficiency of two
-training slots against one (the reference, measured in the same run), and the peak memory of the P=2 search.
+"""Reward search throughput: candidates trained per hour at a fixed budget with one training job on all the cores
+(the local executor gives it every core's thread) against one job per core (one thread each; the reference,
+measured in the same run), and the peak memory of the P=2 search: which way the local executor should split a
+machine's cores.
 
-Run: `python bench/bench_reward_search.py [--steps 8192] [--samples 4]` (part of `make bench`). Memory is the
+Run: `python bench/bench_reward_search.py [--world halfcheetah --task forward] [--steps 100000] [--samples 4]` (part
+of `make bench`). Memory is the
 summed resident set of the search process and all its descendants (trainers, reward sandboxes), sampled every
 0.2 s from /proc.
 """
@@ -66,15 +69,15 @@ class PeakMemory:
         self._thread.join()
 
 
-def search_seconds(slots: int, steps: int, samples: int, folder: Path) -> tuple[float, int, float]:
+def search_seconds(world: str, task: str, slots: int, steps: int, samples: int,
+                   folder: Path) -> tuple[float, int, float]:
     """Wall seconds of one search iteration with `slots` training processes, candidates trained, peak MiB."""
     from lab.embedding import SentenceEmbedder
     from lab.runs import Run
     from lab.search.loop import RewardSearch, SearchConfig
 
-    config = SearchConfig(world="reacher", task="reach", samples=samples, iterations=1, steps=steps,
-                          short_fraction=1.0, baselines=False, max_parallel=slots, select_episodes=5,
-                          train={"n_envs": 8, "ppo": {"n_steps": 128}})
+    config = SearchConfig(world=world, task=task, samples=samples, iterations=1, steps=steps,
+                          short_fraction=1.0, baselines=False, max_parallel=slots, select_episodes=5)
     run = Run.create("reward", f"bench-p{slots}", out=folder / f"p{slots}")
     embedder = SentenceEmbedder()
     embedder.encode(["load the embedding model before the clock starts"])
@@ -88,16 +91,21 @@ def search_seconds(slots: int, steps: int, samples: int, folder: Path) -> tuple[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--steps", type=int, default=8192, help="training steps per candidate")
+    parser.add_argument("--world", default="halfcheetah")
+    parser.add_argument("--task", default="forward")
+    parser.add_argument("--steps", type=int, default=100_000, help="training steps per candidate")
     parser.add_argument("--samples", type=int, default=4, help="candidates per search")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        one, trained_one, _ = search_seconds(1, args.steps, args.samples, Path(tmp))
-        two, trained_two, peak = search_seconds(2, args.steps, args.samples, Path(tmp))
-    print(f"reacher reach, {args.samples} candidates x {args.steps:,} PPO steps (+5 evaluation episodes each)")
-    print(f"P=1: {one:.1f} s, {trained_one / one * 3600:.0f} candidates/hour")
-    print(f"P=2: {two:.1f} s, {trained_two / two * 3600:.0f} candidates/hour")
-    print(f"parallel efficiency of P=2 against P=1: {one / two / 2:.2f} (speed-up {one / two:.2f}x)")
+        one, trained_one, _ = search_seconds(args.world, args.task, 1, args.steps, args.samples, Path(tmp))
+        two, trained_two, peak = search_seconds(args.world, args.task, 2, args.steps, args.samples, Path(tmp))
+    cores = len(os.sched_getaffinity(0))
+    print(f"{args.world} {args.task}, {args.samples} candidates x {args.steps:,} PPO steps (+5 evaluation episodes "
+          f"each), {cores} cores")
+    print(f"P=1 (one job, {cores} simulation threads): {one:.1f} s, {trained_one / one * 3600:.0f} candidates/hour")
+    print(f"P=2 (two jobs, {max(1, cores // 2)} thread each): {two:.1f} s, {trained_two / two * 3600:.0f} "
+          "candidates/hour")
+    print(f"P=2 against P=1: {one / two:.2f}x the candidates per hour")
     print(f"peak memory of the P=2 search (all processes): {peak:.0f} MiB (floor: 4096)")
 
 

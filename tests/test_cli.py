@@ -73,7 +73,7 @@ def test_train_eval_report_from_the_command_line(tmp_path, lab):
                  "--set", "ppo.n_steps=32", "--video")
     assert result.returncode == 0, result.stderr
     assert "evaluation over 2 seeds" in result.stdout
-    assert (out / "policy.zip").is_file() and (out / "video.mp4").stat().st_size > 0
+    assert (out / "policy.npz").is_file() and (out / "video.mp4").stat().st_size > 0
     result = lab("eval", str(out), "--seeds", "3,4", "--video", str(tmp_path / "again.gif"))
     assert result.returncode == 0, result.stderr
     assert "10000" not in result.stdout and (tmp_path / "again.gif").stat().st_size > 0

@@ -191,7 +191,7 @@ def test_a_wheel_installed_elsewhere_carries_its_content_and_runs_from_any_direc
     assert where == str(site / "lab" / "_content" / "envs")
     assert "checks passed" in lab("worlds", "check", "--all").stdout
     lab("train", "reacher", "reach", "--reward", "human", "--steps", "4000", "--out", "runs/reach")
-    assert (user / "runs" / "reach" / "policy.zip").is_file()
+    assert (user / "runs" / "reach" / "policy.npz").is_file()
     lab("skills", "init", "--seed", "--library", "library")
     assert "library: 6 skill(s)" in lab("skills", "list", "--library", "library").stdout
     lab("curriculum", "playground", "--budget", "1", "--library", "session", "--out", "runs/session")

@@ -5,9 +5,13 @@ N copies: a Gaussian actor with a state-independent log standard deviation and a
 initialisation), observations normalised by running statistics and rewards scaled by the running deviation of the
 discounted return (as stable-baselines3's VecNormalize), generalised advantage estimation with the value of the
 last observation bootstrapped when an episode is cut at the horizon, clipped surrogate and value losses, advantage
-normalisation per minibatch, gradient clipping. Why not rsl-rl-lib: measured here, this file trains halfcheetah as
-fast per step (the physics and the reward program dominate), and it keeps the lab's dependencies and the policy
-export (plain numpy, `lab.policy.NumpyPolicy`) in one place.
+normalisation per minibatch, gradient clipping.
+
+Why not rsl-rl-lib (5.5, what Isaac Lab and mjlab train with): it brings tensordict, GitPython, onnx and onnxscript
+into the lock, and its runner wants a torch VecEnv of TensorDict observations with its own logging and checkpoints,
+while the lab's batch is numpy (the reward programs are numpy, in their sandbox) and its policies are exported as
+plain arrays. Not measured against it head to head; measured here, the physics and the reward program take most of
+a step and the update about a fifth (bench/bench_training.py).
 """
 
 from __future__ import annotations
