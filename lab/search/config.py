@@ -23,7 +23,7 @@ class SearchConfig(BaseModel):
     task_text: str = Field("", description="the task in words for the designer (default: the task's description)")
     samples: int = Field(4, ge=1, le=64, description="programs proposed per iteration (K)")
     iterations: int = Field(3, ge=1, le=100, description="iterations (I)")
-    steps: int = Field(20_000, ge=64, description="training steps of a full run; baselines train as long")
+    steps: int = Field(300_000, ge=64, description="training steps of a full run; baselines train as long")
     short_fraction: float = Field(0.3, gt=0, le=1, description="first-stage budget of successive halving, as a "
                                                                "fraction of steps (1 turns halving off)")
     survivors: float = Field(0.5, gt=0, le=1, description="fraction of each iteration's candidates given the full "

@@ -25,7 +25,8 @@ class PPOSettings(BaseModel):
     ent_coef: float = Field(0.0, ge=0, description="entropy bonus")
     vf_coef: float = Field(0.5, ge=0, description="weight of the value loss")
     max_grad_norm: float = Field(0.5, gt=0, description="gradients are clipped to this norm")
-    log_std_init: float = Field(0.0, description="initial log standard deviation of the Gaussian policy")
+    log_std_init: float = Field(-1.0, description="initial log standard deviation of the Gaussian policy (-1: a "
+                                                  "standard deviation of 0.37 on actions in [-1, 1])")
     net_arch: list[int] = Field(default_factory=lambda: [64, 64], description="hidden layers of policy and value")
     activation: Literal["tanh", "relu", "elu"] = Field("tanh", description="activation after each hidden layer")
 
@@ -58,7 +59,7 @@ class TrainConfig(BaseModel):
     reward: str = Field("human", description="`human`, `sparse` (the task's baselines) or a reward program file")
     algo: Literal["ppo", "sb3-ppo", "sac"] = Field(
         "ppo", description="`ppo`: the lab's PPO on the batched world; `sb3-ppo`, `sac`: stable-baselines3's")
-    steps: int = Field(100_000, ge=1, description="total env steps of training")
+    steps: int = Field(1_000_000, ge=1, description="total env steps of training (rl-zoo3's MuJoCo budget)")
     seed: int = Field(0, ge=0, description="seeds the policy, the envs (seed + i) and the sampling")
     n_envs: int | None = Field(None, ge=1, le=8192,
                                description="envs stepped together; default 64 for ppo, 16 for sb3-ppo, 1 for sac")
