@@ -1,6 +1,6 @@
 """Training at simulator speed: `lab train` against the physics limit and against plain stable-baselines3.
 
-Parts (`--parts`, all three by default; `budget` only with `--parts budget`, it takes half an hour here):
+Parts (`--parts`; `throughput` and `threshold` by default; `budget` takes half an hour here, `warp` wants a GPU):
 
 1. `throughput`, per world: steps/s of `lab train WORLD TASK --reward human` (the lab's PPO on the native batch, 64
    copies, the sandboxed human reward, curves, TensorBoard) against (a) the physics limit, the same batch stepping
@@ -17,8 +17,11 @@ Parts (`--parts`, all three by default; `budget` only with `--parts budget`, it 
 3. `budget`: the human reward at 1M steps over --seeds seeds on halfcheetah, hopper, walker2d and ant: the
    deterministic policy's return (Gymnasium's built-in reward summed over an episode) and task fitness over 5
    held-out episodes, next to rl-zoo3's published PPO returns (1M steps, v3 envs).
+4. `warp` (on a machine with an NVIDIA GPU and the gpu extra): MuJoCo Warp's env steps/s at --warp-worlds worlds
+   (4,096) on ant, humanoid and halfcheetah, and one halfcheetah run to 1.5 m/s on it (floor: 100k steps/s).
 
-Run: `python bench/bench_training.py [--parts throughput threshold] [--worlds ...] [--rounds 2]` (in `make bench`).
+Run: `python bench/bench_training.py [--parts throughput threshold] [--worlds ...] [--rounds 2]` (in `make bench`);
+on a GPU machine: `python bench/bench_training.py --parts warp` (a smoke check on the CPU: `--warp-worlds 16`).
 """
 
 from __future__ import annotations
@@ -159,10 +162,39 @@ def budget_part(worlds: list[str], steps: int, seeds: int) -> None:
               f"{np.std(fitness):.2f}; {np.mean(seconds):.0f} s per run{reference}", flush=True)
 
 
+def warp_part(worlds: list[str], copies: int, steps: int) -> None:
+    """MuJoCo Warp: env steps/s of the batch stepping random actions at `copies` worlds (on the GPU when there is
+    one), and one `lab train --backend warp` run of halfcheetah to its threshold."""
+    from lab.worlds.warp_batch import load_warp
+
+    warp, _ = load_warp()
+    where = "cuda" if warp.is_cuda_available() else "cpu"
+    print(f"MuJoCo Warp on {where}, {copies:,} worlds, random actions (the first step, which compiles or captures, "
+          "is not timed):")
+    for world_name in worlds:
+        world = get_world(world_name)
+        with world.make_batch(TASKS[world_name], copies, seed=0, backend="warp") as batch:
+            batch.reset()
+            rng = np.random.default_rng(0)
+            actions = rng.uniform(batch.action_low, batch.action_high, (copies, batch.action_size))
+            batch.step(actions)
+            batches = max(2, steps // copies)
+            start = time.perf_counter()
+            for _ in range(batches):
+                batch.step(actions)
+            rate = batches * copies / (time.perf_counter() - start)
+        print(f"  {world_name:12} {rate:12,.0f} env steps/s", flush=True)
+    seconds, total, trained = time_to("halfcheetah", THRESHOLDS["halfcheetah"], 20_000_000, backend="warp",
+                                      n_envs=copies, threads=1)
+    reached = f"{seconds:.0f} s" if seconds is not None else f"not in {total:.0f} s"
+    print(f"  lab train halfcheetah forward --backend warp --n-envs {copies}: 1.5 m/s in {reached} "
+          f"({trained:,} steps, {trained / max(total, 1e-9):,.0f} steps/s)", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--parts", nargs="+", default=["throughput", "threshold"],
-                        choices=["throughput", "threshold", "budget"])
+                        choices=["throughput", "threshold", "budget", "warp"])
     parser.add_argument("--worlds", nargs="+", default=["halfcheetah", "hopper", "ant", "humanoid", "reacher"],
                         choices=sorted(TASKS))
     parser.add_argument("--steps", type=int, default=100_000, help="steps per throughput measurement")
@@ -171,6 +203,8 @@ def main() -> None:
     parser.add_argument("--budget-steps", type=int, default=1_000_000)
     parser.add_argument("--budget-worlds", nargs="+", default=list(RL_ZOO_PUBLISHED), choices=sorted(RL_ZOO_PUBLISHED))
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--warp-worlds", type=int, default=4096, help="worlds of the warp part")
+    parser.add_argument("--warp-worlds-list", nargs="+", default=["ant", "humanoid", "halfcheetah"])
     args = parser.parse_args()
     torch.set_num_threads(1)
     if "throughput" in args.parts:
@@ -179,6 +213,8 @@ def main() -> None:
         threshold_part(args.sb3_seconds)
     if "budget" in args.parts:
         budget_part(args.budget_worlds, args.budget_steps, args.seeds)
+    if "warp" in args.parts:
+        warp_part(args.warp_worlds_list, args.warp_worlds, max(args.steps, 10 * args.warp_worlds))
 
 
 if __name__ == "__main__":
