@@ -21,7 +21,8 @@ Parts (`--parts`; `throughput` and `threshold` by default; `budget` takes half a
    (4,096) on ant, humanoid and halfcheetah, and one halfcheetah run to 1.5 m/s on it (floor: 100k steps/s).
 
 Run: `python bench/bench_training.py [--parts throughput threshold] [--worlds ...] [--rounds 2]` (in `make bench`);
-on a GPU machine: `python bench/bench_training.py --parts warp` (a smoke check on the CPU: `--warp-worlds 16`).
+on a GPU machine: `python bench/bench_training.py --parts warp` (a smoke check on the CPU: `--parts warp
+--warp-worlds 16 --steps 1000 --warp-budget 20000`).
 """
 
 from __future__ import annotations
@@ -162,7 +163,7 @@ def budget_part(worlds: list[str], steps: int, seeds: int) -> None:
               f"{np.std(fitness):.2f}; {np.mean(seconds):.0f} s per run{reference}", flush=True)
 
 
-def warp_part(worlds: list[str], copies: int, steps: int) -> None:
+def warp_part(worlds: list[str], copies: int, steps: int, budget: int) -> None:
     """MuJoCo Warp: env steps/s of the batch stepping random actions at `copies` worlds (on the GPU when there is
     one), and one `lab train --backend warp` run of halfcheetah to its threshold."""
     from lab.worlds.warp_batch import load_warp
@@ -184,7 +185,7 @@ def warp_part(worlds: list[str], copies: int, steps: int) -> None:
                 batch.step(actions)
             rate = batches * copies / (time.perf_counter() - start)
         print(f"  {world_name:12} {rate:12,.0f} env steps/s", flush=True)
-    seconds, total, trained = time_to("halfcheetah", THRESHOLDS["halfcheetah"], 20_000_000, backend="warp",
+    seconds, total, trained = time_to("halfcheetah", THRESHOLDS["halfcheetah"], budget, backend="warp",
                                       n_envs=copies, threads=1)
     reached = f"{seconds:.0f} s" if seconds is not None else f"not in {total:.0f} s"
     print(f"  lab train halfcheetah forward --backend warp --n-envs {copies}: 1.5 m/s in {reached} "
@@ -205,6 +206,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--warp-worlds", type=int, default=4096, help="worlds of the warp part")
     parser.add_argument("--warp-worlds-list", nargs="+", default=["ant", "humanoid", "halfcheetah"])
+    parser.add_argument("--warp-budget", type=int, default=20_000_000, help="steps allowed the warp run to threshold")
     args = parser.parse_args()
     torch.set_num_threads(1)
     if "throughput" in args.parts:
@@ -214,7 +216,7 @@ def main() -> None:
     if "budget" in args.parts:
         budget_part(args.budget_worlds, args.budget_steps, args.seeds)
     if "warp" in args.parts:
-        warp_part(args.warp_worlds_list, args.warp_worlds, max(args.steps, 10 * args.warp_worlds))
+        warp_part(args.warp_worlds_list, args.warp_worlds, max(args.steps, 10 * args.warp_worlds), args.warp_budget)
 
 
 if __name__ == "__main__":

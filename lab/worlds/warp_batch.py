@@ -14,6 +14,7 @@ float32, so it follows the CPU backend closely for a short while and then drifts
 
 from __future__ import annotations
 
+import copy
 import logging
 from typing import Any
 
@@ -45,6 +46,16 @@ def load_warp() -> tuple[Any, Any]:
     return warp, mujoco_warp
 
 
+def device_model(model: mujoco.MjModel) -> mujoco.MjModel:
+    """The model MuJoCo Warp simulates: `model`, with the Newton solver where it asks for PGS (which MuJoCo Warp
+    does not have; Gymnasium's humanoid does), so such a world's dynamics differ from the CPU backend's a little more."""
+    if model.opt.solver != mujoco.mjtSolver.mjSOL_PGS:
+        return model
+    changed = copy.deepcopy(model)
+    changed.opt.solver = mujoco.mjtSolver.mjSOL_NEWTON
+    return changed
+
+
 class WarpBatch(GymBatchBase):
     """N worlds of a Gymnasium adapter world in one MuJoCo Warp simulation on `device` (`cuda`, `cuda:1`, `cpu`;
     `auto`: the GPU when Warp sees one, else the CPU). The policy may train elsewhere (torch on the CPU)."""
@@ -60,7 +71,11 @@ class WarpBatch(GymBatchBase):
             device = "cuda" if self._wp.is_cuda_available() else "cpu"
         self.device = self._wp.get_device(device)
         with self._wp.ScopedDevice(self.device):
-            self._m = self._mjw.put_model(self._model)
+            try:
+                self._m = self._mjw.put_model(device_model(self._model))
+            except NotImplementedError as error:
+                raise LabError(f"MuJoCo Warp cannot simulate world {spec.world!r}: {error}",
+                               hint="train it with --backend native") from None
             self._d = self._mjw.make_data(self._model, nworld=num_envs, nconmax=CONTACTS_PER_WORLD,
                                           njmax=CONSTRAINTS_PER_WORLD)
         self._ctrl = self._wp.zeros((num_envs, self._model.nu), dtype=float, device=self.device)
