@@ -48,7 +48,7 @@ def load_warp() -> tuple[Any, Any]:
 
 def device_model(model: mujoco.MjModel) -> mujoco.MjModel:
     """The model MuJoCo Warp simulates: `model`, with the Newton solver where it asks for PGS (which MuJoCo Warp
-    does not have; Gymnasium's humanoid does), so such a world's dynamics differ from the CPU backend's a little more."""
+    does not have; Gymnasium's humanoid does), so such a world's dynamics differ from the CPU backend's more."""
     if model.opt.solver != mujoco.mjtSolver.mjSOL_PGS:
         return model
     changed = copy.deepcopy(model)
