@@ -142,7 +142,7 @@ def test_prompts_shows_what_each_role_is_told(lab) -> None:
     assert listed.returncode == 0 and "reward_initial" in listed.stdout and "skill_rejected" in listed.stdout
     reward = lab("prompts", "show", "reward_designer", "--world", "halfcheetah", "--task", "forward")
     assert reward.returncode == 0, reward.stderr
-    assert "20,000 env steps" in reward.stdout and "params['speed'] = 1.0" in reward.stdout
+    assert "300,000 env steps" in reward.stdout and "params['speed'] = 1.0" in reward.stdout
     skill = lab("prompts", "show", "skill_writer", "--world", "playground", "--task", "reach(cube_red)")
     assert "def reach(robot, obj)" in skill.stdout and "3,000 robot steps" in skill.stdout
     assert "state[" not in skill.stdout

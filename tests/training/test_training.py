@@ -37,7 +37,7 @@ def test_batched_ppo_learns_halfcheetah_to_run_in_seconds(tmp_path: Path) -> Non
     deterministic policy over held-out seeds, within 400k steps (about half a minute here); a random policy stays
     near 0 m/s."""
     config, run = tiny(tmp_path, "cheetah", world="halfcheetah", task="forward", steps=400_000, eval_episodes=3,
-                       ppo={}, curve_points=40, target_fitness=1.0)
+                       ppo={}, curve_points=40, target_fitness=0.6)
     result = train(config, run)
     assert result.evaluation.summary()["fitness_mean"] >= 0.5, result.curve[-1]
     assert result.steps_per_second > 3000

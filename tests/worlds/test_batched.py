@@ -126,8 +126,8 @@ def test_lab_train_runs_on_the_warp_backend(tmp_path):
     pytest.importorskip("mujoco_warp")
     from lab.training import TrainConfig, train
 
-    config = TrainConfig(world="swimmer", task="forward", steps=2048, n_envs=8, eval_episodes=1, curve_points=10,
-                         backend="warp")
+    config = TrainConfig(world="halfcheetah", task="forward", steps=2048, n_envs=8, eval_episodes=1,
+                         curve_points=10, backend="warp")
     result = train(config, tmp_path / "run")
     assert result.steps >= 2048 and result.curve
     assert result.run.read_json("config.json")["resolved"]["backend"] == "warp"
