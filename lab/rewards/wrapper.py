@@ -3,7 +3,8 @@
 Each env's `StateRecorder` writes its post-step state into its row of a shared `StateBatch` (before a vectorised
 env resets it); `RewardVecEnv` then calls the reward program once per vectorised step on the whole batch, replaces
 the env's reward with the program's, keeps per-episode sums of every component with the task's fitness and success,
-and keeps running totals that learning-curve callbacks take without walking `info` dicts.
+and keeps running totals that learning-curve callbacks take without walking `info` dicts. `RewardedBatch` does the
+same over a batched world (lab.worlds.batched) for the lab's PPO; both keep their episodes in an `EpisodeTracker`.
 """
 
 from __future__ import annotations

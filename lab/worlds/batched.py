@@ -14,6 +14,7 @@ Gymnasium adapter worlds, `lab.worlds.gym_batch`) step every copy in MuJoCo's C 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,18 @@ import numpy as np
 
 if TYPE_CHECKING:
     from lab.worlds.core import Task, World
+
+
+def read_state(env: gym.Env) -> dict[str, np.ndarray]:
+    """The unbatched state of a world env, through any wrappers around it."""
+    return env.get_wrapper_attr("state")()
+
+
+def stack_states(states: Sequence[Mapping[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Several envs' states as one batch, in order."""
+    if not states:
+        raise ValueError("stack_states needs at least one state")
+    return {name: np.stack([s[name] for s in states]) for name in states[0]}
 
 
 @dataclass
@@ -105,14 +118,13 @@ class SerialBatch(BatchedEnv):
         states = []
         for index, env in enumerate(self.envs):
             observation, reward, ended, cut, _ = env.step(actions[index])
-            states.append(env.get_wrapper_attr("state")())
+            states.append(read_state(env))
             final[index] = observation
             rewards[index], terminated[index], truncated[index] = float(reward), bool(ended), bool(cut)
             if ended or cut:
                 observation, _ = env.reset()
             observations[index] = observation
-        state = {name: np.stack([one[name] for one in states]) for name in states[0]}
-        return BatchStep(observations, rewards, terminated, truncated, state, final)
+        return BatchStep(observations, rewards, terminated, truncated, stack_states(states), final)
 
     def close(self) -> None:
         for env in self.envs:

@@ -24,6 +24,8 @@ import numpy.typing as npt
 
 from lab.errors import LabError, UnknownNameError
 from lab.worlds.batched import BatchedEnv, SerialBatch
+from lab.worlds.batched import read_state as read_state  # defined beside the batches, read here too
+from lab.worlds.batched import stack_states as stack_states
 
 State = Mapping[str, np.ndarray]
 """Named arrays read off the simulation; in a batched state every array has a leading axis of envs."""
@@ -308,21 +310,9 @@ class HasState(Protocol):
     def state(self) -> dict[str, np.ndarray]: ...
 
 
-def read_state(env: gym.Env) -> dict[str, np.ndarray]:
-    """The unbatched state of a world env, through any wrappers around it."""
-    return env.get_wrapper_attr("state")()
-
-
 def as_batch(state: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """One env's state as a batch of one."""
     return {name: value[None] for name, value in state.items()}
-
-
-def stack_states(states: Sequence[Mapping[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Several envs' states as one batch, in order."""
-    if not states:
-        raise ValueError("stack_states needs at least one state")
-    return {name: np.stack([s[name] for s in states]) for name in states[0]}
 
 
 @dataclass
