@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_training.py
 	$(BIN)/python bench/bench_llm.py
 	$(BIN)/python bench/bench_skills.py
+	$(BIN)/python bench/bench_retrieval.py
 	$(BIN)/python bench/bench_reward_search.py
 	$(BIN)/python bench/bench_curriculum.py
 	$(BIN)/python bench/bench_sandbox.py

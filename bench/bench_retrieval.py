@@ -2,8 +2,10 @@
 session stored, scored top-1 and top-5 (Voyager reports 80.2% / 96.5%; the lab aims at >= 85% / >= 97%).
 
 The library is a session's (`--library DIR` of an existing one, e.g. the one `make run` grew), or one grown here by a
-fresh offline session of `--budget` tasks. Each playground family has at least three paraphrases; a request counts
-as found when a skill of the family it means is among the hits. Prints the scores and every miss.
+fresh offline session of `--budget` tasks. Two labelled sets: the development set below (three paraphrases per
+family, the one the index was tuned on) and a held-out set (`retrieval_heldout.py`: five per family, written by
+someone who had not read the retrieval code, never tuned on). A request counts as found when a skill of the family it
+means is among the hits. Prints the scores per set and every miss.
 Run: `python bench/bench_retrieval.py [--library skills] [--budget 20]`.
 """
 
@@ -12,6 +14,8 @@ from __future__ import annotations
 import argparse
 import tempfile
 from pathlib import Path
+
+from retrieval_heldout import HELD_OUT  # beside this script: run as `python bench/bench_retrieval.py`
 
 from lab.curriculum.config import CurriculumConfig
 from lab.curriculum.session import Session
@@ -39,12 +43,12 @@ def family_of(task: str) -> str:
     return task.partition("(")[0]
 
 
-def measure(library: SkillLibrary) -> tuple[int, int, int, list[str]]:
+def measure(library: SkillLibrary, labelled: dict[str, list[str]]) -> tuple[int, int, int, list[str]]:
     """Requests whose family has a skill in the library, found at rank 1, found in the top 5, and the misses."""
     families = {family_of(s.task) for s in library.skills(world="playground")}
     asked = top1 = top5 = 0
     misses = []
-    for family, requests in REQUESTS.items():
+    for family, requests in labelled.items():
         if family not in families:
             continue
         for request in requests:
@@ -69,11 +73,13 @@ def main() -> None:
                 config = CurriculumConfig(world="playground", budget=args.budget, library=where)
                 Session(config, library).run(Path(folder) / "session")
             skills = sorted(s.ref for s in library.skills(world="playground"))
-            asked, top1, top5, misses = measure(library)
+            scores = {name: measure(library, labelled)
+                      for name, labelled in (("development", REQUESTS), ("held-out", HELD_OUT))}
     print(f"library: {len(skills)} skills ({', '.join(skills)})")
-    print(f"retrieval over {asked} requests: top-1 {top1 / max(asked, 1):.0%}, top-5 {top5 / max(asked, 1):.0%}")
-    for miss in misses:
-        print(f"  miss: {miss}")
+    for name, (asked, top1, top5, misses) in scores.items():
+        print(f"{name} set, {asked} requests: top-1 {top1 / max(asked, 1):.0%}, top-5 {top5 / max(asked, 1):.0%}")
+        for miss in misses:
+            print(f"  miss: {miss}")
 
 
 if __name__ == "__main__":

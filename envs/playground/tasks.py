@@ -182,39 +182,60 @@ FAMILIES: dict[str, TaskFamily] = {
     for family in (
         TaskFamily("reach", "move the gripper to the {obj}", _reach_success, _reach_fitness,
                    "minus the distance (m) from the grip point to the object at the end", horizon=60,
-                   params=(OBJECT,), fitness_over="final"),
+                   params=(OBJECT,), fitness_over="final",
+                   in_other_words=("approach a block or sphere and hover the end effector right beside it, getting "
+                                   "within touching distance without closing the fingers, grasping, or moving the "
+                                   "object")),
         TaskFamily("lift", "pick up the {obj} and hold it {height} m above the table", _lift_success, _lift_fitness,
                    "how high (m) the object is above its resting height at the end, capped at the goal",
                    horizon=100, params=(OBJECT, Param("height", "how high to lift (m)", default=0.08, low=0.01,
                                                       high=0.25)),
-                   fitness_over="final", prerequisites=("reach",)),
+                   fitness_over="final", prerequisites=("reach",),
+                   in_other_words=("grasp an item and raise it off the surface, keeping it suspended at a requested "
+                                   "elevation instead of carrying it somewhere and setting it down")),
         TaskFamily("push", "push the {obj} into the {zone} along the table", _push_success, _zone_fitness,
                    "minus the distance (m) in the table plane from the object to the zone centre at the end",
-                   horizon=150, params=(OBJECT, ZONE), fitness_over="final", prerequisites=("reach",)),
+                   horizon=150, params=(OBJECT, ZONE), fitness_over="final", prerequisites=("reach",),
+                   in_other_words=("slide or nudge an object across the tabletop into a marked target area using "
+                                   "contact only, without ever grasping or lifting it")),
         TaskFamily("place", "pick up the {obj} and put it down in the {zone}", _place_success, _zone_fitness,
                    "minus the distance (m) in the table plane from the object to the zone centre at the end",
-                   horizon=150, params=(OBJECT, ZONE), fitness_over="final", prerequisites=("lift",)),
+                   horizon=150, params=(OBJECT, ZONE), fitness_over="final", prerequisites=("lift",),
+                   in_other_words=("pick and place: grab an item, carry it through the air, then release it and leave "
+                                   "it resting inside a marked target region on the table")),
         TaskFamily("stack", "put the {a} on top of the {b}", _stack_success, _stack_fitness,
                    "minus the misalignment (m) of the top cube from resting on the bottom one at the end",
                    horizon=200, params=(Param("a", "the cube to put on top", choices=CUBES, default="cube_red"),
                                         Param("b", "the cube underneath", choices=CUBES, default="cube_blue")),
-                   fitness_over="final", prerequisites=("place",), check=_different_cubes),
+                   fitness_over="final", prerequisites=("place",), check=_different_cubes,
+                   in_other_words=("grasp one block and set it down balanced on top of another specific block, forming "
+                                   "a two-level pile instead of dropping it in an area")),
         TaskFamily("tower", "stack all three cubes into one tower", _tower_success, _tower_fitness,
                    "minus the summed misalignment (m) of the three cubes from a tower at the end",
-                   horizon=400, fitness_over="final", prerequisites=("stack",)),
+                   horizon=400, fitness_over="final", prerequisites=("stack",),
+                   in_other_words=("build a three-high column by piling every block onto one another in sequence, a "
+                                   "multi-step stacking job that uses all the cubes")),
         TaskFamily("open_drawer", "open the drawer at least {amount} m by pulling its handle", _drawer_success,
                    _drawer_fitness, "how far (m) the drawer is open at the end", horizon=120,
                    params=(Param("amount", "how far to open the drawer (m)", default=0.12, low=0.02, high=0.16),),
-                   fitness_over="final", prerequisites=("reach",)),
+                   fitness_over="final", prerequisites=("reach",),
+                   in_other_words=("grab the handle and slide the drawer outward until it is pulled open by at least a "
+                                   "minimum distance, moving a hinged or sliding fixture rather than a loose object")),
         TaskFamily("press_button", "press the button down", _button_success, _button_fitness,
                    "deepest press (m) of the button during the episode", horizon=60,
-                   success_when="any", fitness_over="max", prerequisites=("reach",)),
+                   success_when="any", fitness_over="max", prerequisites=("reach",),
+                   in_other_words=("poke or push down on the fixed switch with the gripper to activate or trigger it, "
+                                   "without picking up or moving any loose item")),
         TaskFamily("put_in_drawer", "put the {obj} inside the drawer", _in_drawer_success, _in_drawer_fitness,
                    "minus the distance (m) from the cube to the middle of the open part of the drawer at the end",
                    horizon=300, params=(CUBE_OBJECT,), fitness_over="final",
-                   prerequisites=("open_drawer", "place")),
+                   prerequisites=("open_drawer", "place"),
+                   in_other_words=("pick up a block and drop it into the already opened drawer compartment, storing it "
+                                   "inside the cabinet rather than leaving it on the table")),
         TaskFamily("sort", "put each cube in the zone of its own colour", _sort_success, _sort_fitness,
                    "minus the summed distance (m) in the table plane from each cube to its zone at the end",
-                   horizon=450, fitness_over="final", prerequisites=("place",)),
+                   horizon=450, fitness_over="final", prerequisites=("place",),
+                   in_other_words=("organize the blocks by moving each one onto the marked region that matches its "
+                                   "colour, a multi-object pick-and-place task that groups items by colour")),
     )
 }

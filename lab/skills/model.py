@@ -96,14 +96,16 @@ class Skill:
     def verified(self) -> bool:
         return self.verification is not None and self.verification.passed
 
-    def search_text(self, task_words: str = "") -> str:
+    def search_text(self, task_words: str = "", other_words: str = "") -> str:
         """What the embedding of a skill is computed from: its name and description, what its task asks in the
-        words a user would use (`task_words`), the skills it calls, its world and parameters."""
+        words a user would use (`task_words`), the skills it calls, its task in other words (`other_words`, its
+        family's `in_other_words`), its world and parameters."""
         params = ", ".join(self.params)
         does = f" It does: {task_words}." if task_words else ""
         calls = f" It calls {', '.join(self.calls)}." if self.calls else ""
-        return f"{self.name.replace('_', ' ')}: {self.description}{does}{calls} (world {self.world}; task " \
-               f"{self.task}; parameters {params or 'none'})"
+        otherwise = f" In other words: {other_words}" if other_words else ""
+        return f"{self.name.replace('_', ' ')}: {self.description}{does}{calls}{otherwise} (world {self.world}; " \
+               f"task {self.task}; parameters {params or 'none'})"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

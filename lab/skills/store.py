@@ -32,9 +32,9 @@ from lab.worlds import get_world
 from lab.worlds.reading import shared_words, spoken
 
 SCHEMA_VERSION = 1
-INDEX_VERSION = "2"
-"""What a skill's embedding is computed from (`Skill.search_text` and its task words); a library indexed otherwise is
-embedded again on open."""
+INDEX_VERSION = "3"
+"""What a skill's embedding is computed from (`Skill.search_text`, its task words and its family's other words); a
+library indexed otherwise is embedded again on open."""
 LEXICAL_WEIGHT = 0.15
 """How much the share of a request's words that a skill's text uses adds to its cosine score when ranking."""
 DATABASE = "library.db"
@@ -481,15 +481,18 @@ class SkillLibrary:
 
 def indexed_text(skill: Skill) -> str:
     """A skill's text as the library indexes it: with its task in words (a task given in words keeps its words;
-    a world's task is its description with the values spoken, "the red cube")."""
-    return skill.search_text(str(skill.provenance.get("task_text", "")) or task_words(skill.world, skill.task))
+    a world's task is its description with the values spoken, "the red cube", and its family's other words)."""
+    own_words = str(skill.provenance.get("task_text", ""))
+    said, other = (own_words, "") if own_words else task_words(skill.world, skill.task)
+    return skill.search_text(said, other)
 
 
 @functools.lru_cache(maxsize=4096)
-def task_words(world: str, task: str) -> str:
-    """A world's task in words, once per task (a search ranks every hit by them); empty for a world or task this
-    lab does not have (an imported skill keeps its own words)."""
+def task_words(world: str, task: str) -> tuple[str, str]:
+    """A world's task in words and its family's other words, once per task (a search ranks every hit by them);
+    empty for a world or task this lab does not have (an imported skill keeps its own words)."""
     try:
-        return spoken(get_world(world).task(task))
+        bound = get_world(world).task(task)
     except LabError:
-        return ""
+        return "", ""
+    return spoken(bound), bound.family.in_other_words

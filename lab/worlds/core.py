@@ -113,6 +113,10 @@ class TaskFamily:
     program: str | None = None
     """For a task given in words: the task program (`compute_success`, `compute_fitness`) that judges it, which
     runs only in sandboxes; the functions above call into one."""
+    in_other_words: str = ""
+    """The task restated in the other words users say it with (synonyms of its verbs and things, and what sets it
+    apart from its neighbours: "without grasping"); a skill of this family is indexed with it, so a request in
+    words the description does not use still finds the skill."""
 
     def bind(self, world: str, values: Mapping[str, Any] | None = None, positional: Sequence[Any] = ()) -> Task:
         """Make a task from this family, checking every parameter and filling defaults."""

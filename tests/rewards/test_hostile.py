@@ -8,7 +8,7 @@ from lab.rewards import RewardProgram, dry_run
 from lab.sandbox import ProgramError, SandboxLimits
 from lab.worlds import get_world
 
-LIMITS = SandboxLimits(call_seconds=1.0, load_seconds=20.0, memory_mb=256)
+LIMITS = SandboxLimits(call_seconds=1.0, load_seconds=6.0, memory_mb=256)
 CANARY = "{canary}"
 
 HOSTILE: dict[str, tuple[str, str]] = {

@@ -294,3 +294,25 @@ def test_a_skill_is_indexed_with_its_task_in_words_and_an_old_index_is_rebuilt(t
         assert library.meta("index_version") == INDEX_VERSION and library.check().ok
         vector = library._db.execute("SELECT vector FROM embeddings").fetchone()[0]
         assert np.abs(np.frombuffer(vector, dtype=np.float32)).sum() > 0, "embedded again"
+
+
+def test_a_skill_is_indexed_with_its_familys_other_words_so_a_request_in_them_finds_it(tmp_path: Path,
+                                                                                        embedder) -> None:
+    from lab.skills.store import indexed_text
+
+    def skill(name: str, task: str, description: str) -> Skill:
+        return Skill(name=name, description=description, kind="code", world="playground", task=task,
+                     source=f"def {name}(robot):\n    pass\n")
+
+    skills = [skill("reach", "reach(obj=cube_red)", "Move the gripper to the <obj>"),
+              skill("push", "push(obj=cube_red, zone=zone_blue)", "Push the <obj> into the <zone> along the table"),
+              skill("place", "place(obj=cube_red, zone=zone_blue)", "Pick up the <obj> and put it down in the <zone>"),
+              skill("lift", "lift(obj=cube_red, height=0.08)", "Pick up the <obj> and hold it <height> m above the "
+                    "table")]
+    assert "In other words: slide or nudge an object" in indexed_text(skills[1])
+    with SkillLibrary(tmp_path, embedder) as library:
+        for each in skills:
+            library.add(each)
+        assert library.search("slide the ball across the tabletop into the target area", k=1)[0].skill.name == "push"
+        assert library.search("carry the cube through the air and release it", k=1)[0].skill.name == "place"
+        assert library.search("grasp the ball and keep it suspended", k=1)[0].skill.name == "lift"
