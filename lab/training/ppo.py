@@ -5,7 +5,9 @@ N copies: a Gaussian actor with a state-independent log standard deviation and a
 initialisation), observations normalised by running statistics and rewards scaled by the running deviation of the
 discounted return (as stable-baselines3's VecNormalize), generalised advantage estimation with the value of the
 last observation bootstrapped when an episode is cut at the horizon, clipped surrogate and value losses, advantage
-normalisation per minibatch, gradient clipping.
+normalisation per minibatch, gradient clipping. While a rollout is collected only the actor's mean is computed per
+step; the log-probabilities and values of the whole rollout are computed at its end in one batch (the networks do
+not change within a rollout, so they are the same numbers, for one call instead of sixty-four).
 
 Why not rsl-rl-lib (5.5, what Isaac Lab and mjlab train with): it brings tensordict, GitPython, onnx and onnxscript
 into the lock, and its runner wants a torch VecEnv of TensorDict observations with its own logging and checkpoints,
@@ -27,7 +29,32 @@ from torch import nn
 from lab.policy import NumpyPolicy
 from lab.training.config import PPOSettings
 
-ACTIVATION_MODULES: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU}
+
+class _SigmoidTanh(torch.autograd.Function):
+    """tanh(x) as 2 sigmoid(2x) - 1, with tanh's own backward from the output."""
+
+    @staticmethod
+    def forward(ctx: Any, inputs: torch.Tensor) -> torch.Tensor:
+        outputs = torch.sigmoid(inputs * 2).mul_(2).sub_(1)
+        ctx.save_for_backward(outputs)
+        return outputs
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
+        (outputs,) = ctx.saved_tensors
+        return torch.ops.aten.tanh_backward(grad, outputs)
+
+
+class Tanh(nn.Module):
+    """The hyperbolic tangent, computed through the sigmoid: the CPU torch build's tanh kernel took 207 us on a
+    1024 x 64 batch against 31 us for sigmoid (measured here), a quarter of a gradient step. Equal to torch.tanh
+    within 2e-7 (gradient 4e-7); exported policies name it Tanh."""
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return _SigmoidTanh.apply(inputs)
+
+
+ACTIVATION_MODULES: dict[str, type[nn.Module]] = {"tanh": Tanh, "relu": nn.ReLU, "elu": nn.ELU}
 CLIP_OBS = 10.0
 CLIP_REWARD = 10.0
 EPSILON = 1e-8
@@ -97,8 +124,9 @@ class ActorCritic(nn.Module):
         return self.critic(observations).squeeze(-1)
 
     def distribution(self, observations: torch.Tensor) -> torch.distributions.Normal:
+        """The policy at these observations (torch's argument checks off: they cost a step ~5%, measured)."""
         mean = self.actor(observations)
-        return torch.distributions.Normal(mean, self.log_std.exp().expand_as(mean))
+        return torch.distributions.Normal(mean, self.log_std.exp().expand_as(mean), validate_args=False)
 
 
 @dataclass
@@ -130,7 +158,8 @@ class BatchedPPO:
         self.generator = torch.Generator(device=self.device).manual_seed(seed)
         self.model = ActorCritic(observation_size, len(self.action_low), settings.net_arch, settings.activation,
                                  settings.log_std_init).to(self.device)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=settings.learning_rate, eps=1e-5)
+        # One fused kernel for the whole Adam step: the per-tensor loop was ~15% of a gradient step here.
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=settings.learning_rate, eps=1e-5, fused=True)
         self.obs_rms = RunningMeanStd((observation_size,))
         self.return_rms = RunningMeanStd()
         self.num_timesteps = 0
@@ -156,16 +185,13 @@ class BatchedPPO:
         observations = env.reset()
         low, high = self.action_low, self.action_high
         while self.num_timesteps < total_steps:
-            buffers: dict[str, list[torch.Tensor]] = {k: [] for k in ("obs", "act", "logp", "value", "reward", "done")}
+            buffers: dict[str, list[torch.Tensor]] = {k: [] for k in ("obs", "act", "reward", "done")}
             for _ in range(horizon):
-                seen = self.normalized(observations, update=True)
-                seen_tensor = self._tensor(seen)
+                seen_tensor = self._tensor(self.normalized(observations, update=True))
                 with torch.no_grad():
-                    distribution = self.model.distribution(seen_tensor)
-                    noise = torch.randn(distribution.mean.shape, generator=self.generator, device=self.device)
-                    actions = distribution.mean + distribution.stddev * noise
-                    log_prob = distribution.log_prob(actions).sum(-1)
-                    value = self.model.value(seen_tensor)
+                    mean = self.model.actor(seen_tensor)
+                    noise = torch.randn(mean.shape, generator=self.generator, device=self.device)
+                    actions = mean + self.model.log_std.exp() * noise
                 sent = np.clip(actions.cpu().numpy(), low, high)
                 observations, rewards, terminated, truncated, final = env.step(sent)
                 rewards = np.asarray(rewards, dtype=np.float64)
@@ -181,7 +207,7 @@ class BatchedPPO:
                         tail = self.model.value(self._tensor(self.normalized(final[cut])))
                     rewards = rewards.copy()
                     rewards[cut] += settings.gamma * tail.cpu().numpy()
-                for key, item in (("obs", seen_tensor), ("act", actions), ("logp", log_prob), ("value", value),
+                for key, item in (("obs", seen_tensor), ("act", actions),
                                   ("reward", self._tensor(rewards.astype(np.float32))),
                                   ("done", self._tensor(dones.astype(np.float32)))):
                     buffers[key].append(item)
@@ -190,7 +216,11 @@ class BatchedPPO:
                     return
             with torch.no_grad():
                 last_value = self.model.value(self._tensor(self.normalized(observations)))
-            rollout = Rollout(*(torch.stack(buffers[k]) for k in ("obs", "act", "logp", "value", "reward", "done")))
+                seen_all, acted = torch.stack(buffers["obs"]), torch.stack(buffers["act"])
+                log_probs = self.model.distribution(seen_all).log_prob(acted).sum(-1)
+                values = self.model.value(seen_all)
+            rollout = Rollout(seen_all, acted, log_probs, values, torch.stack(buffers["reward"]),
+                              torch.stack(buffers["done"]))
             threads = torch.get_num_threads()
             if self.update_threads is not None and self._minibatch(rollout.rewards.numel()) >= THREADED_MINIBATCH:
                 torch.set_num_threads(self.update_threads)
