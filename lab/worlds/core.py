@@ -43,6 +43,10 @@ class StateField:
     """Shape for one env (the batched array has a leading axis of envs in front of it)."""
     unit: str
     meaning: str
+    better: Literal["higher", "lower"] | None = None
+    """Which way of this field is better for the robot whatever the task, where that is known (an upright axis:
+    higher; effort: lower); None when it depends on the task. The offline designer reads it instead of guessing from
+    the name."""
 
 
 @dataclass(frozen=True)

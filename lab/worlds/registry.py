@@ -23,6 +23,8 @@ from lab.content import search_path
 from lab.errors import LabError, UnknownNameError
 from lab.worlds.core import World
 from lab.worlds.gym_adapters import gym_worlds, route_mujoco_warnings
+from lab.worlds.mjcf import PREFIX as MJCF_PREFIX
+from lab.worlds.mjcf import mjcf_world
 
 
 def world_dirs() -> list[Path]:
@@ -56,9 +58,12 @@ def world_names() -> list[str]:
 
 @cache
 def get_world(name: str) -> World:
-    """The world called `name`, loaded once per process. MuJoCo's warnings go to Python's warnings module from
-    here on, in every process that makes a world (sandbox workers too), not to MUJOCO_LOG.TXT in its directory."""
+    """The world called `name`, loaded once per process; `mjcf:PATH` is the world of the MJCF file at PATH (see
+    lab/worlds/mjcf.py). MuJoCo's warnings go to Python's warnings module from here on, in every process that makes
+    a world (sandbox workers too), not to MUJOCO_LOG.TXT in its directory."""
     route_mujoco_warnings()
+    if name.startswith(MJCF_PREFIX):
+        return mjcf_world(Path(name[len(MJCF_PREFIX):]).expanduser(), name=name)
     loaders = _loaders()
     if name not in loaders:
         raise UnknownNameError("world", name, loaders, hint="`lab worlds` lists them")

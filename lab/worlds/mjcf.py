@@ -1,0 +1,438 @@
+"""Any MuJoCo robot from its MJCF file: a world read off the model alone.
+
+`mjcf:path/to/robot.xml` names such a world anywhere a world name is taken. From the model, with nothing written by
+hand: the state (the root body's pose, velocity, up vector, heading and displacement; every body's position,
+orientation and velocity in the world frame and its contact force; joints, actuators, sites, mocap bodies, the
+centre of mass), the observation (qpos without the root's x and y, then qvel), actions over the actuators' control
+ranges, Gymnasium-style seeded reset noise, a horizon, a description for the writers, and task families from a few
+generic templates (move along an axis, turn, raise the root, stand still, bring a point to a position).
+
+Velocities of the root and the centre of mass are averaged over the last control step (position difference / dt), as
+Gymnasium's locomotion rewards measure them. Each field says which way is better where that is known
+(`StateField.better`), for the offline designer.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import mujoco
+import numpy as np
+
+from lab.errors import LabError
+from lab.worlds.core import Param, ParamValue, State, StateField, Task, TaskFamily, World
+from lab.worlds.gym_robots import TWO_PI
+
+PREFIX = "mjcf:"
+CONTROL_DT = 0.02
+"""Seconds of simulation per action (the frame skip is the nearest whole number of the model's timesteps)."""
+HORIZON = 500
+RESET_NOISE = 0.1
+"""Scale of the reset noise: uniform in +-0.1 on joint positions, normal with deviation 0.1 on velocities."""
+AXES = {"x": (0, 1.0), "-x": (0, -1.0), "y": (1, 1.0), "-y": (1, -1.0)}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What the lab reads off a model: the root body, which way is forward, and the names of everything."""
+
+    path: Path
+    forward_axis: str
+    root: int
+    """The root body: the first body with a free joint, or the body asked for; 0 (the world) when none."""
+    free: bool
+    bodies: tuple[str, ...]
+    joints: tuple[str, ...]
+    qpos: np.ndarray = field(repr=False)
+    """Address in qpos of each hinge or slide joint."""
+    qvel: np.ndarray = field(repr=False)
+    actuators: tuple[str, ...]
+    sites: tuple[str, ...]
+    mocap: tuple[str, ...]
+    frame_skip: int
+
+    @property
+    def mobile(self) -> bool:
+        return self.free
+
+
+def read_layout(path: Path, forward_axis: str = "x", root: str | None = None) -> Layout:
+    """Load the model at `path` and read its layout; a file MuJoCo cannot load is one clear error."""
+    if forward_axis not in AXES:
+        raise LabError(f"forward axis must be one of {', '.join(AXES)}, not {forward_axis!r}")
+    model = load_model(path)
+
+    def names(kind: mujoco.mjtObj, count: int, start: int = 0) -> tuple[str, ...]:
+        return tuple(mujoco.mj_id2name(model, kind, i) or f"{kind.name[6:].lower()}{i}" for i in range(start, count))
+
+    bodies = names(mujoco.mjtObj.mjOBJ_BODY, model.nbody, 1)
+    if root is not None:
+        root_id = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, root)
+        if root_id <= 0:
+            raise LabError(f"{path} has no body called {root!r}", hint=f"its bodies: {', '.join(bodies)}")
+    else:
+        free_bodies = [int(model.jnt_bodyid[j]) for j in range(model.njnt)
+                       if int(model.jnt_type[j]) == int(mujoco.mjtJoint.mjJNT_FREE)]
+        root_id = free_bodies[0] if free_bodies else (1 if model.nbody > 1 else 0)
+    free = any(int(model.jnt_type[j]) == int(mujoco.mjtJoint.mjJNT_FREE) and model.jnt_bodyid[j] == root_id
+               for j in range(model.njnt))
+    moving = [j for j in range(model.njnt) if int(model.jnt_type[j]) in (int(mujoco.mjtJoint.mjJNT_HINGE),
+                                                                         int(mujoco.mjtJoint.mjJNT_SLIDE))]
+    if model.nu == 0:
+        raise LabError(f"{path} has no actuators: a policy could not move it",
+                       hint="add <actuator> elements (motor, position, ...) for the joints to drive")
+    return Layout(
+        path=path, forward_axis=forward_axis, root=root_id, free=free, bodies=bodies,
+        joints=tuple(mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_JOINT, j) or f"joint{j}" for j in moving),
+        qpos=np.array([model.jnt_qposadr[j] for j in moving], dtype=np.int64),
+        qvel=np.array([model.jnt_dofadr[j] for j in moving], dtype=np.int64),
+        actuators=tuple(_actuator_name(model, a) for a in range(model.nu)),
+        sites=names(mujoco.mjtObj.mjOBJ_SITE, model.nsite),
+        mocap=tuple(bodies[b - 1] for b in range(1, model.nbody) if model.body_mocapid[b] >= 0),
+        frame_skip=max(1, round(CONTROL_DT / model.opt.timestep)),
+    )
+
+
+def _actuator_name(model: mujoco.MjModel, actuator: int) -> str:
+    """An actuator's name, or for an unnamed one what it drives ("front_hip motor")."""
+    name = mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_ACTUATOR, actuator)
+    if name:
+        return name
+    if int(model.actuator_trntype[actuator]) == int(mujoco.mjtTrn.mjTRN_JOINT):
+        joint = mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_JOINT, int(model.actuator_trnid[actuator, 0]))
+        if joint:
+            return f"{joint} actuator"
+    return f"actuator{actuator}"
+
+
+def load_model(path: Path) -> mujoco.MjModel:
+    if not path.is_file():
+        raise LabError(f"no MJCF file at {path}", hint="world names of this kind are mjcf:PATH/TO/robot.xml")
+    try:
+        return mujoco.MjModel.from_xml_path(str(path))
+    except ValueError as error:
+        raise LabError(f"MuJoCo could not load {path}: {str(error).splitlines()[0]}") from None
+
+
+class MjcfEnv(gym.Env):
+    """A Gymnasium env over one MJCF model, with the lab's state view; episodes end at the horizon."""
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": round(1 / CONTROL_DT)}  # noqa: RUF012 (Gymnasium's)
+
+    def __init__(self, layout: Layout, horizon: int, seed: int | None = None, render_mode: str | None = None) -> None:
+        self.layout = layout
+        self.model = load_model(layout.path)
+        self.data = mujoco.MjData(self.model)
+        self.horizon = horizon
+        self.render_mode = render_mode
+        self.dt = layout.frame_skip * float(self.model.opt.timestep)
+        limited = self.model.actuator_ctrllimited.astype(bool)
+        ranges = self.model.actuator_ctrlrange
+        self.low = np.where(limited, ranges[:, 0], -1.0)
+        self.high = np.where(limited, ranges[:, 1], 1.0)
+        self.action_space = gym.spaces.Box(self.low.astype(np.float32), self.high.astype(np.float32))
+        size = self.model.nq - (2 if layout.free else 0) + self.model.nv
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (size,), dtype=np.float64)
+        self._pending_seed = seed
+        self._renderer: mujoco.Renderer | None = None
+        self._masses = self.model.body_mass[1:].copy()
+        self._steps = 0
+        self._start = np.zeros(3)
+        self._previous_root = np.zeros(3)
+        self._previous_com = np.zeros(3)
+        self._heading = 0.0
+        self._turned = 0.0
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        if seed is None and self._pending_seed is not None:
+            seed = self._pending_seed
+            self.action_space.seed(seed)
+        self._pending_seed = None
+        super().reset(seed=seed)
+        model, data, rng = self.model, self.data, self.np_random
+        mujoco.mj_resetData(model, data)
+        data.qpos[self.layout.qpos] += rng.uniform(-RESET_NOISE, RESET_NOISE, len(self.layout.qpos))
+        data.qvel[:] = RESET_NOISE * rng.standard_normal(model.nv)
+        mujoco.mj_forward(model, data)
+        self._steps = 0
+        self._start = self._root_position()
+        self._previous_root = self._start.copy()
+        self._previous_com = self._mass_center()
+        self._heading = self._heading_now()
+        self._turned = 0.0
+        return self._get_obs(), {}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        self._previous_root = self._root_position()
+        self._previous_com = self._mass_center()
+        self.data.ctrl[:] = np.clip(np.asarray(action, dtype=np.float64), self.low, self.high)
+        mujoco.mj_step(self.model, self.data, nstep=self.layout.frame_skip)
+        mujoco.mj_rnePostConstraint(self.model, self.data)
+        self._steps += 1
+        heading = self._heading_now()
+        self._turned += (heading - self._heading + math.pi) % TWO_PI - math.pi
+        self._heading = heading
+        return self._get_obs(), 0.0, False, self._steps >= self.horizon, {}
+
+    def _get_obs(self) -> np.ndarray:
+        qpos = self.data.qpos[2:] if self.layout.free else self.data.qpos
+        return np.concatenate([qpos, self.data.qvel]).astype(np.float64)
+
+    def _root_position(self) -> np.ndarray:
+        return self.data.xpos[self.layout.root].copy()
+
+    def _mass_center(self) -> np.ndarray:
+        return self._masses @ self.data.xipos[1:] / max(float(self._masses.sum()), 1e-12)
+
+    def _forward_vector(self) -> np.ndarray:
+        axis, sign = AXES[self.layout.forward_axis]
+        return sign * self.data.xmat[self.layout.root].reshape(3, 3)[:, axis]
+
+    def _heading_now(self) -> float:
+        forward = self._forward_vector()
+        return math.atan2(forward[1], forward[0])
+
+    def state(self) -> dict[str, np.ndarray]:
+        """The named state of the simulation now (one env, unbatched); see `mjcf_state_fields`."""
+        model, data, layout = self.model, self.data, self.layout
+        root = self._root_position()
+        com = self._mass_center()
+        body_angvel = data.cvel[1:, :3]
+        lever = data.xpos[1:] - data.subtree_com[model.body_rootid[1:]]
+        state = {
+            "time": np.asarray(self._steps * self.dt),
+            "root_pos": root,
+            "root_vel": (root - self._previous_root) / self.dt,
+            "displacement": root - self._start,
+            "root_quat": data.xquat[layout.root].copy(),
+            "root_angvel": data.cvel[layout.root, :3].copy(),
+            "up": data.xmat[layout.root].reshape(3, 3)[:, 2].copy(),
+            "forward": self._forward_vector(),
+            "heading": np.asarray(self._heading),
+            "yaw_turned": np.asarray(self._turned),
+            "com_pos": com,
+            "com_vel": (com - self._previous_com) / self.dt,
+            "body_pos": data.xpos[1:].copy(),
+            "body_quat": data.xquat[1:].copy(),
+            "body_linvel": data.cvel[1:, 3:] + np.cross(body_angvel, lever),
+            "body_angvel": body_angvel.copy(),
+            "contact_force": np.linalg.norm(data.cfrc_ext[1:, 3:], axis=-1),
+            "joint_pos": data.qpos[layout.qpos].copy(),
+            "joint_vel": data.qvel[layout.qvel].copy(),
+            "ctrl": data.ctrl.copy(),
+            "actuator_force": data.actuator_force.copy(),
+        }
+        for index, name in enumerate(layout.sites):
+            state[f"{name}_pos"] = data.site_xpos[index].copy()
+        for name in layout.mocap:
+            state[f"{name}_pos"] = data.mocap_pos[model.body_mocapid[layout.bodies.index(name) + 1]].copy()
+        return state
+
+    def render(self) -> np.ndarray | None:
+        if self.render_mode != "rgb_array":
+            return None
+        if self._renderer is None:
+            self._renderer = mujoco.Renderer(self.model, 240, 320)
+        camera = mujoco.MjvCamera()
+        mujoco.mjv_defaultFreeCamera(self.model, camera)
+        camera.lookat[:] = self.data.xpos[self.layout.root] if self.layout.root else camera.lookat
+        self._renderer.update_scene(self.data, camera)
+        return self._renderer.render()
+
+    def close(self) -> None:
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
+
+
+def mjcf_state_fields(layout: Layout, model: mujoco.MjModel) -> tuple[StateField, ...]:
+    """Every state array with its shape, unit, meaning and which way is better where that is known."""
+    root = layout.bodies[layout.root - 1] if layout.root else "world"
+    bodies, joints, actuators = ", ".join(layout.bodies), ", ".join(layout.joints), ", ".join(layout.actuators)
+    nb, nj, nu = len(layout.bodies), len(layout.joints), len(layout.actuators)
+    fields = [
+        StateField("time", (), "s", "time since the episode began"),
+        StateField("root_pos", (3,), "m", f"world position of the root body {root!r} (z up)"),
+        StateField("root_vel", (3,), "m/s", "root body velocity averaged over the last control step"),
+        StateField("displacement", (3,), "m", "root position minus its position at the episode's start"),
+        StateField("root_quat", (4,), "", "root orientation quaternion (w, x, y, z)"),
+        StateField("root_angvel", (3,), "rad/s", "root angular velocity in the world frame"),
+        StateField("up", (3,), "", "the root's up (z) axis in world coordinates; up[2] is 1 when upright",
+                   better="higher"),
+        StateField("forward", (3,), "", f"the root's forward axis ({layout.forward_axis} of its frame) in world "
+                                        "coordinates"),
+        StateField("heading", (), "rad", "angle of the forward axis about the vertical, from world +x"),
+        StateField("yaw_turned", (), "rad", "total rotation about the vertical since the start (counter-clockwise +)"),
+        StateField("com_pos", (3,), "m", "the whole robot's centre of mass"),
+        StateField("com_vel", (3,), "m/s", "centre-of-mass velocity averaged over the last control step"),
+        StateField("body_pos", (nb, 3), "m", f"world position of each body: {bodies}"),
+        StateField("body_quat", (nb, 4), "", "world orientation quaternion (w, x, y, z) of each body"),
+        StateField("body_linvel", (nb, 3), "m/s", "linear velocity of each body's origin in the world frame"),
+        StateField("body_angvel", (nb, 3), "rad/s", "angular velocity of each body in the world frame"),
+        StateField("contact_force", (nb,), "N", "magnitude of the external contact force on each body"),
+        StateField("joint_pos", (nj,), "rad or m", f"positions of joints {joints}"),
+        StateField("joint_vel", (nj,), "rad/s or m/s", "velocities of those joints"),
+        StateField("ctrl", (nu,), "", f"control of each actuator ({actuators}), the action last applied",
+                   better="lower"),
+        StateField("actuator_force", (nu,), "N or N*m", "force each actuator applies", better="lower"),
+    ]
+    fields += [StateField(f"{name}_pos", (3,), "m", f"world position of site {name!r}") for name in layout.sites]
+    fields += [StateField(f"{name}_pos", (3,), "m", f"world position of mocap body {name!r} (a target it does "
+                                                    "not push)") for name in layout.mocap]
+    return tuple(fields)
+
+
+def _average(state: State, axis: int, sign: float) -> np.ndarray:
+    return sign * state["displacement"][:, axis] / np.maximum(state["time"], 1e-9)
+
+
+def mjcf_families(layout: Layout, model: mujoco.MjModel, name: str) -> dict[str, TaskFamily]:
+    """The generic task templates that fit this robot: locomotion ones for a free-floating root, a point-to-position
+    one for every robot with a site."""
+    families: dict[str, TaskFamily] = {}
+    axis, sign = AXES[layout.forward_axis]
+    if layout.mobile:
+        speed = Param("speed", "average speed (m/s) over the episode that counts as success", default=0.5, low=0.0,
+                      high=20.0)
+
+        def move_fitness(state: State, p: Mapping[str, ParamValue]) -> np.ndarray:
+            direction = 1.0 if p["direction"] == "forward" else -1.0
+            return direction * sign * state["root_vel"][:, axis]
+
+        def move_success(state: State, p: Mapping[str, ParamValue]) -> np.ndarray:
+            direction = 1.0 if p["direction"] == "forward" else -1.0
+            return _average(state, axis, direction * sign) >= float(p["speed"])
+
+        families["move"] = TaskFamily(
+            "move", f"make the {name} move {{direction}} (along {layout.forward_axis} for forward) as fast as it can",
+            move_success, move_fitness, "root velocity (m/s) in the asked direction, averaged over the episode",
+            HORIZON, params=(Param("direction", "forward or backward along the forward axis",
+                                   choices=("forward", "backward"), default="forward"), speed),
+            in_other_words="walk, run, crawl, swim or drive ahead or back, locomotion along a straight line")
+
+        def turn_fitness(state: State, p: Mapping[str, ParamValue]) -> np.ndarray:
+            return (1.0 if p["direction"] == "left" else -1.0) * state["root_angvel"][:, 2]
+
+        def turn_success(state: State, p: Mapping[str, ParamValue]) -> np.ndarray:
+            return (1.0 if p["direction"] == "left" else -1.0) * state["yaw_turned"] >= float(p["angle"])
+
+        families["turn"] = TaskFamily(
+            "turn", f"make the {name} turn {{direction}} about the vertical", turn_success, turn_fitness,
+            "yaw rate (rad/s) in the asked direction, averaged over the episode", HORIZON,
+            params=(Param("direction", "which way to turn (left is counter-clockwise seen from above)",
+                          choices=("left", "right"), default="left"),
+                    Param("angle", "total turn (rad) that counts as success", default=TWO_PI, low=0.0, high=1e3)),
+            in_other_words="rotate, spin or change heading in place")
+
+        def raise_fitness(state: State, _: Mapping[str, ParamValue]) -> np.ndarray:
+            return state["displacement"][:, 2]
+
+        def raise_success(state: State, p: Mapping[str, ParamValue]) -> np.ndarray:
+            return state["displacement"][:, 2] >= float(p["height"])
+
+        families["raise"] = TaskFamily(
+            "raise", f"raise the {name}'s root body as high as it can", raise_success, raise_fitness,
+            "highest rise (m) of the root above its start", HORIZON,
+            params=(Param("height", "rise (m) that counts as success", default=0.2, low=0.0, high=10.0),),
+            success_when="any", fitness_over="max", in_other_words="jump, hop, lift itself up, stand up tall")
+
+        def still_fitness(state: State, _: Mapping[str, ParamValue]) -> np.ndarray:
+            return -np.linalg.norm(state["root_vel"], axis=-1)
+
+        def still_success(state: State, p: Mapping[str, ParamValue]) -> np.ndarray:
+            drift = np.linalg.norm(state["displacement"][:, :2], axis=-1)
+            return (drift <= float(p["radius"])) & (state["up"][:, 2] >= 0.7)
+
+        families["stand_still"] = TaskFamily(
+            "stand_still", f"keep the {name} still and upright", still_success, still_fitness,
+            "minus the root speed (m/s), averaged over the episode", HORIZON,
+            params=(Param("radius", "how far (m) the root may drift and still succeed", default=0.2, low=0.0,
+                          high=10.0),),
+            in_other_words="balance, hold still, stay upright without moving away")
+    if layout.sites:
+        start = mujoco.MjData(model)
+        mujoco.mj_forward(model, start)
+        first = start.site_xpos[0]
+
+        def reach_distance(state: State, p: Mapping[str, ParamValue]) -> np.ndarray:
+            goal = np.array([float(p["x"]), float(p["y"]), float(p["z"])])
+            return np.linalg.norm(state[f"{p['point']}_pos"] - goal, axis=-1)
+
+        def reach_fitness(state: State, p: Mapping[str, ParamValue]) -> np.ndarray:
+            return -reach_distance(state, p)
+
+        def reach_success(state: State, p: Mapping[str, ParamValue]) -> np.ndarray:
+            return reach_distance(state, p) <= float(p["tolerance"])
+
+        def coordinate(index: int, label: str) -> Param:
+            value = round(float(first[index]) + (0.1 if index < 2 else 0.0), 3)
+            return Param(label, f"{label} (m) of the goal position in the world frame", default=value, low=-100.0,
+                         high=100.0)
+
+        families["reach"] = TaskFamily(
+            "reach", f"bring the {name}'s {{point}} to the position ({{x}}, {{y}}, {{z}}) and hold it there",
+            reach_success, reach_fitness, "minus the distance (m) from the point to the goal, at the end", HORIZON,
+            params=(Param("point", "the site to bring there", choices=layout.sites, default=layout.sites[0]),
+                    coordinate(0, "x"), coordinate(1, "y"), coordinate(2, "z"),
+                    Param("tolerance", "distance (m) at the end that counts as success", default=0.05, low=0.0,
+                          high=10.0)),
+            fitness_over="final", in_other_words="move the end effector, fingertip or tool to a target point")
+    if not families:
+        raise LabError(f"{layout.path}: no task template fits this robot (its root is fixed and it has no site)",
+                       hint="add a <site> where the robot's tool or fingertip is, or give it a free joint")
+    return families
+
+
+def describe(layout: Layout, model: mujoco.MjModel) -> str:
+    """What a writer is told about the robot: names, ranges and sizes that matter, read off the model."""
+    joints = []
+    for name, address in zip(layout.joints, layout.qpos, strict=True):
+        joint = next(j for j in range(model.njnt) if model.jnt_qposadr[j] == address)
+        limits = f" [{model.jnt_range[joint, 0]:.2f}, {model.jnt_range[joint, 1]:.2f}]" if model.jnt_limited[joint] \
+            else ""
+        kind = "slide" if int(model.jnt_type[joint]) == int(mujoco.mjtJoint.mjJNT_SLIDE) else "hinge"
+        joints.append(f"{name} ({kind}{limits})")
+    actuators = [f"{name} [{low:.2f}, {high:.2f}]" for name, low, high in
+                 zip(layout.actuators, model.actuator_ctrlrange[:, 0], model.actuator_ctrlrange[:, 1], strict=True)]
+    root = layout.bodies[layout.root - 1] if layout.root else "none"
+    base = "free-floating (it can move about the world)" if layout.free else "fixed to the world"
+    return (f"A MuJoCo robot read from {layout.path.name}: {len(layout.bodies)} bodies ({', '.join(layout.bodies)}), "
+            f"root body {root!r}, {base}, total mass {float(model.body_mass.sum()):.2f} kg. Joints: "
+            f"{', '.join(joints) or 'none'}. Actuators with their control ranges: {', '.join(actuators)}. "
+            f"Sites: {', '.join(layout.sites) or 'none'}. Forward is the root's {layout.forward_axis} axis; z is up. "
+            f"One action lasts {layout.frame_skip * model.opt.timestep:.3f} s.")
+
+
+@dataclass
+class MjcfWorld(World):
+    """A world over one MJCF model; see the module doc."""
+
+    layout: Layout | None = field(default=None, repr=False)
+
+    def make_env(self, task: Task | str | None = None, *, seed: int | None = None,
+                 render_mode: str | None = None) -> gym.Env:
+        assert self.layout is not None
+        return MjcfEnv(self.layout, self.task(task).horizon, seed, render_mode)
+
+    def state_source(self) -> str:
+        return inspect.getsource(MjcfEnv.state)
+
+
+def mjcf_world(path: Path, name: str | None = None, forward_axis: str = "x", root: str | None = None) -> MjcfWorld:
+    """The world of the MJCF file at `path`, called `name` (by default `mjcf:PATH` as given)."""
+    layout = read_layout(path, forward_axis, root)
+    model = load_model(path)
+    title = name or f"{PREFIX}{path}"
+    robot = path.stem.replace("_", " ")
+    return MjcfWorld(
+        name=title, summary=describe(layout, model), state_fields=mjcf_state_fields(layout, model),
+        task_families=mjcf_families(layout, model, robot),
+        action_meaning=f"one number per actuator, in order: {', '.join(layout.actuators)}, each within its control "
+                       "range",
+        kind="locomotion" if layout.free else "manipulation", source_files=(path,), layout=layout)
