@@ -19,6 +19,7 @@ from lab.errors import LabError
 from lab.sandbox import ProgramError, ProgramRules, Sandbox, SandboxLimits
 from lab.sandbox.process import SHAPE_HINT
 from lab.worlds.core import State, Task, World, read_state, stack_states
+from lab.worlds.mjcf import PREFIX as MJCF_PREFIX
 
 REWARD_RULES = ProgramRules("compute_reward", ("state", "action"), kind="reward program")
 BASELINES = ("human", "sparse")
@@ -54,8 +55,11 @@ def reward_library_roots() -> list[Path]:
 
 
 def baseline_path(world: str, family: str, kind: str) -> Path | None:
+    """The baseline `kind` (human or sparse) of a task family: `rewards/WORLD/FAMILY/KIND.py`, and for a world read
+    from an MJCF file its template's, `rewards/mjcf/FAMILY/KIND.py` (shared by every such world)."""
+    folder = "mjcf" if world.startswith(MJCF_PREFIX) else world
     for root in reward_library_roots():
-        candidate = root / world / family / f"{kind}.py"
+        candidate = root / folder / family / f"{kind}.py"
         if candidate.is_file():
             return candidate
     return None

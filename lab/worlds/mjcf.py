@@ -33,6 +33,8 @@ PREFIX = "mjcf:"
 CONTROL_DT = 0.02
 """Seconds of simulation per action (the frame skip is the nearest whole number of the model's timesteps)."""
 HORIZON = 500
+"""Actions per episode of the locomotion templates (10 s); reaching takes `REACH_HORIZON` (4 s)."""
+REACH_HORIZON = 200
 RESET_NOISE = 0.1
 """Scale of the reset noise: uniform in +-0.1 on joint positions, normal with deviation 0.1 on velocities."""
 AXES = {"x": (0, 1.0), "-x": (0, -1.0), "y": (1, 1.0), "-y": (1, -1.0)}
@@ -82,8 +84,7 @@ def read_layout(path: Path, forward_axis: str = "x", root: str | None = None) ->
         root_id = free_bodies[0] if free_bodies else (1 if model.nbody > 1 else 0)
     free = any(int(model.jnt_type[j]) == int(mujoco.mjtJoint.mjJNT_FREE) and model.jnt_bodyid[j] == root_id
                for j in range(model.njnt))
-    moving = [j for j in range(model.njnt) if int(model.jnt_type[j]) in (int(mujoco.mjtJoint.mjJNT_HINGE),
-                                                                         int(mujoco.mjtJoint.mjJNT_SLIDE))]
+    moving = moving_joints(model)
     if model.nu == 0:
         raise LabError(f"{path} has no actuators: a policy could not move it",
                        hint="add <actuator> elements (motor, position, ...) for the joints to drive")
@@ -97,6 +98,12 @@ def read_layout(path: Path, forward_axis: str = "x", root: str | None = None) ->
         mocap=tuple(bodies[b - 1] for b in range(1, model.nbody) if model.body_mocapid[b] >= 0),
         frame_skip=max(1, round(CONTROL_DT / model.opt.timestep)),
     )
+
+
+def moving_joints(model: mujoco.MjModel) -> list[int]:
+    """The hinge and slide joints, in model order (what joint_pos and joint_vel hold)."""
+    kinds = (int(mujoco.mjtJoint.mjJNT_HINGE), int(mujoco.mjtJoint.mjJNT_SLIDE))
+    return [j for j in range(model.njnt) if int(model.jnt_type[j]) in kinds]
 
 
 def _actuator_name(model: mujoco.MjModel, actuator: int) -> str:
@@ -296,25 +303,25 @@ def mjcf_families(layout: Layout, model: mujoco.MjModel, name: str) -> dict[str,
     """The generic task templates that fit this robot: locomotion ones for a free-floating root, a point-to-position
     one for every robot with a site."""
     families: dict[str, TaskFamily] = {}
-    axis, sign = AXES[layout.forward_axis]
     if layout.mobile:
         speed = Param("speed", "average speed (m/s) over the episode that counts as success", default=0.5, low=0.0,
                       high=20.0)
 
         def move_fitness(state: State, p: Mapping[str, ParamValue]) -> np.ndarray:
-            direction = 1.0 if p["direction"] == "forward" else -1.0
-            return direction * sign * state["root_vel"][:, axis]
+            index, towards = AXES[str(p["axis"])]
+            return towards * state["root_vel"][:, index]
 
         def move_success(state: State, p: Mapping[str, ParamValue]) -> np.ndarray:
-            direction = 1.0 if p["direction"] == "forward" else -1.0
-            return _average(state, axis, direction * sign) >= float(p["speed"])
+            index, towards = AXES[str(p["axis"])]
+            return _average(state, index, towards) >= float(p["speed"])
 
         families["move"] = TaskFamily(
-            "move", f"make the {name} move {{direction}} (along {layout.forward_axis} for forward) as fast as it can",
-            move_success, move_fitness, "root velocity (m/s) in the asked direction, averaged over the episode",
-            HORIZON, params=(Param("direction", "forward or backward along the forward axis",
-                                   choices=("forward", "backward"), default="forward"), speed),
-            in_other_words="walk, run, crawl, swim or drive ahead or back, locomotion along a straight line")
+            "move", f"make the {name} move along {{axis}} as fast as it can", move_success, move_fitness,
+            "root velocity (m/s) along the axis, averaged over the episode", HORIZON,
+            params=(Param("axis", "the world axis to move along, with its sign (the default is the robot's "
+                                  "forward: its root's forward axis at the start)",
+                          choices=tuple(AXES), default=layout.forward_axis), speed),
+            in_other_words="walk, run, crawl, swim or drive forward or back, locomotion along a straight line")
 
         def turn_fitness(state: State, p: Mapping[str, ParamValue]) -> np.ndarray:
             return (1.0 if p["direction"] == "left" else -1.0) * state["root_angvel"][:, 2]
@@ -356,9 +363,14 @@ def mjcf_families(layout: Layout, model: mujoco.MjModel, name: str) -> dict[str,
                           high=10.0),),
             in_other_words="balance, hold still, stay upright without moving away")
     if layout.sites:
-        start = mujoco.MjData(model)
-        mujoco.mj_forward(model, start)
-        first = start.site_xpos[0]
+        # The default goal is reachable by construction: where the first site is with every joint turned 0.5
+        # (rad or m) from the initial pose, within its range.
+        posed = mujoco.MjData(model)
+        for joint, address in zip(moving_joints(model), layout.qpos, strict=True):
+            low, high = model.jnt_range[joint] if model.jnt_limited[joint] else (-np.inf, np.inf)
+            posed.qpos[address] = np.clip(model.qpos0[address] + 0.5, low, high)
+        mujoco.mj_kinematics(model, posed)
+        first = posed.site_xpos[0]
 
         def reach_distance(state: State, p: Mapping[str, ParamValue]) -> np.ndarray:
             goal = np.array([float(p["x"]), float(p["y"]), float(p["z"])])
@@ -371,13 +383,14 @@ def mjcf_families(layout: Layout, model: mujoco.MjModel, name: str) -> dict[str,
             return reach_distance(state, p) <= float(p["tolerance"])
 
         def coordinate(index: int, label: str) -> Param:
-            value = round(float(first[index]) + (0.1 if index < 2 else 0.0), 3)
+            value = round(float(first[index]), 3)
             return Param(label, f"{label} (m) of the goal position in the world frame", default=value, low=-100.0,
                          high=100.0)
 
         families["reach"] = TaskFamily(
             "reach", f"bring the {name}'s {{point}} to the position ({{x}}, {{y}}, {{z}}) and hold it there",
-            reach_success, reach_fitness, "minus the distance (m) from the point to the goal, at the end", HORIZON,
+            reach_success, reach_fitness, "minus the distance (m) from the point to the goal, at the end",
+            REACH_HORIZON,
             params=(Param("point", "the site to bring there", choices=layout.sites, default=layout.sites[0]),
                     coordinate(0, "x"), coordinate(1, "y"), coordinate(2, "z"),
                     Param("tolerance", "distance (m) at the end that counts as success", default=0.05, low=0.0,

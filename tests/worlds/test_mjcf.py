@@ -38,6 +38,7 @@ CRAWLER = """<mujoco model="crawler">
 """
 
 ARM = """<mujoco model="arm">
+  <default><joint damping="0.5" armature="0.05"/></default>
   <worldbody>
     <body name="upper" pos="0 0 0.1">
       <joint name="shoulder" type="hinge" axis="0 0 1"/>
