@@ -155,7 +155,7 @@ class OfflineDesigner:
         for index in range(k):
             rng = self.search.rng(iteration, index)
             if not usable:
-                genome = self.search.fresh_genome(rng, self.base)
+                genome = self.search.fresh_genome(rng, self.base, first=iteration == 0 and index == 0)
                 note, parent_id = "fresh terms drawn by meaning", None
             else:
                 parent = usable[index % len(usable)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -57,6 +58,8 @@ class Term:
             return "upright"
         if self.kind == "value":
             return f"{self.fields[0]}" if self.sign > 0 else f"low_{self.fields[0]}"
+        if self.kind == "fitness":
+            return "task_fitness"
         return self.kind
 
     def expression(self) -> str:
@@ -78,6 +81,8 @@ class Term:
             return f'state["{self.fields[0]}"][:, 2]'
         if self.kind == "value":
             return f'{self.sign:.0f}.0 * state["{self.fields[0]}"].astype(np.float64)'
+        if self.kind == "fitness":
+            return f"({self.fields[0]})"
         if self.kind == "action_cost":
             return "-np.sum(np.square(action), axis=-1)"
         if self.kind == "alive":
@@ -143,20 +148,32 @@ def _renamed_base(source: str) -> str:
     return ast.unparse(tree)
 
 
-def prototypes(world: World, task: Task, embedder: Embedder, extra_text: str = "") -> list[Prototype]:
-    """Every term the world's state offers, each scored by meaning against the task."""
+def prototypes(world: World, task: Task, embedder: Embedder, extra_text: str = "",
+               constant: frozenset[str] = frozenset()) -> list[Prototype]:
+    """Every term the world's state offers, each scored by meaning against the task. A term whose value cannot
+    change is left out: the distance between two fields in `constant` (the same in every state of random rollouts
+    over several episodes), the height or velocity of one. (A scalar that random actions never change is kept: a
+    drawer's opening or a grasp flag moves only when the policy does something right.) Two points fixed to the
+    robot make no distance term; a scalar goes the way its field says is better; the task's own fitness, where the
+    world can write it, scores above every other term."""
     fields = world.state_fields
     positions = [f for f in fields if f.shape == (3,) and f.unit == "m" and f.name.endswith("_pos")]
     velocities = [f for f in fields if f.shape == (3,) and f.unit == "m/s"]
     found: list[tuple[Term, str]] = []
     for i, a in enumerate(positions):
         for b in positions[i + 1:]:
+            if (a.on_robot and b.on_robot) or (a.name in constant and b.name in constant):
+                continue
             found.append((Term("distance", (a.name, b.name), shaping="exp"),
                           f"move the {_words(a.name)} to the {_words(b.name)}: bring {a.meaning} close to "
                           f"{b.meaning}"))
+        if a.name in constant:
+            continue
         found.append((Term("height", (a.name,)), f"raise the {_words(a.name)} high: lift, jump, height of "
                                                  f"{a.meaning} above the ground"))
     for v in velocities:
+        if v.name in constant:
+            continue
         for axis, direction in enumerate(AXES):
             for sign, words in ((1.0, {"x": "forward", "y": "left", "z": "up"}[direction]),
                                 (-1.0, {"x": "backward", "y": "right", "z": "down"}[direction])):
@@ -167,14 +184,21 @@ def prototypes(world: World, task: Task, embedder: Embedder, extra_text: str = "
         if f.name == "up" and f.shape == (3,):
             found.append((Term("upright", (f.name,)), "stay upright and balanced, do not fall over or flip"))
         if f.shape == () and f.unit != "s":
-            found.append((Term("value", (f.name,)), f"increase {_words(f.name)}: {f.meaning}"))
+            lower = f.better == "lower"
+            found.append((Term("value", (f.name,), sign=-1.0 if lower else 1.0),
+                          f"{'decrease' if lower else 'increase'} {_words(f.name)}: {f.meaning}"))
     found.append((Term("action_cost", weight=0.05), "use small smooth actions with little control effort and energy"))
     found.append((Term("alive"), "stay alive and healthy for the whole episode, keep going without falling"))
     query = f"{task.description}. {extra_text}".strip()
     vectors = embedder.encode([query, *[d for _, d in found]])
     scores = vectors[1:] @ vectors[0]
-    return [Prototype(term, text, float(score) + _direction_bonus(term, query))
-            for (term, text), score in zip(found, scores, strict=True)]
+    offered = [Prototype(term, text, float(score) + _direction_bonus(term, query))
+               for (term, text), score in zip(found, scores, strict=True)]
+    if task.family.fitness_expression:
+        best = max((p.similarity for p in offered), default=0.0)
+        offered.insert(0, Prototype(Term("fitness", (task.family.fitness_expression,)),
+                                    f"the task's own fitness: {task.family.fitness_meaning}", best + 0.05))
+    return offered
 
 
 DIRECTIONS = {(0, 1.0): "forward", (0, -1.0): "backward", (1, 1.0): "left", (1, -1.0): "right", (2, 1.0): "up",
@@ -204,9 +228,22 @@ def _words(name: str) -> str:
 def typical_distances(world: World, task: Task, seed: int = 0) -> dict[tuple[str, str], float]:
     """The median distance between every two position fields over a random rollout (to scale shaped terms)."""
     state, _ = sample_states(world, task, seed, steps=64)
+    return _distances(world, state)
+
+
+def _distances(world: World, state: Mapping[str, np.ndarray]) -> dict[tuple[str, str], float]:
     names = [f.name for f in world.state_fields if f.shape == (3,) and f.unit == "m" and f.name.endswith("_pos")]
     return {(a, b): max(float(np.median(np.linalg.norm(state[a] - state[b], axis=-1))), 1e-3)
             for i, a in enumerate(names) for b in names[i + 1:]}
+
+
+def constant_fields(states: list[Mapping[str, np.ndarray]]) -> frozenset[str]:
+    """The fields that never changed over batches of states from different episodes (a term on one would only
+    shift the reward; a target that is fixed within an episode but moves between them is not constant)."""
+    names = set(states[0])
+    return frozenset(name for name in names
+                     if np.asarray(states[0][name]).size and
+                     np.ptp(np.concatenate([np.asarray(s[name], dtype=np.float64) for s in states]), axis=0).max() == 0)
 
 
 @dataclass
@@ -223,10 +260,14 @@ class OfflineRewardDesigner:
     distances: dict[tuple[str, str], float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not self.catalogue:
-            self.catalogue = prototypes(self.world, self.task, self.embedder, self.extra_text)
-        if not self.distances:
-            self.distances = typical_distances(self.world, self.task, self.seed)
+        if not self.catalogue or not self.distances:
+            state, _ = sample_states(self.world, self.task, self.seed, steps=64)
+            if not self.catalogue:
+                others = [sample_states(self.world, self.task, self.seed + k, steps=8)[0] for k in (1, 2)]
+                self.catalogue = prototypes(self.world, self.task, self.embedder, self.extra_text,
+                                            constant_fields([state, *others]))
+            if not self.distances:
+                self.distances = _distances(self.world, state)
         self._similarity = {(p.term.key, p.term.sign): p.similarity for p in self.catalogue}
 
     def rng(self, *salt: int) -> np.random.Generator:
@@ -258,9 +299,13 @@ class OfflineRewardDesigner:
     def _cost(self, rng: np.random.Generator) -> Term:
         return Term("action_cost", weight=float(np.exp(rng.uniform(math.log(0.005), math.log(0.1)))))
 
-    def fresh_genome(self, rng: np.random.Generator, base: str = "") -> Genome:
-        """A new genome: one to three terms drawn by meaning, often with an action cost."""
+    def fresh_genome(self, rng: np.random.Generator, base: str = "", first: bool = False) -> Genome:
+        """A new genome: one to three terms drawn by meaning, often with an action cost; the `first` of a search
+        starts from the task's own fitness where the world can write it."""
         terms: list[Term] = []
+        fitness = next((p.term for p in self.catalogue if p.term.kind == "fitness"), None)
+        if first and fitness is not None:
+            terms.append(self._fresh(fitness, rng))
         for _ in range(1 + int(rng.binomial(2, 0.35))):
             term = self._draw(rng, {t.key for t in terms})
             if term is not None:

@@ -47,6 +47,9 @@ class StateField:
     """Which way of this field is better for the robot whatever the task, where that is known (an upright axis:
     higher; effort: lower); None when it depends on the task. The offline designer reads it instead of guessing from
     the name."""
+    on_robot: bool = False
+    """A point fixed to the robot itself (its root, a site on one of its bodies, its centre of mass): the offline
+    designer never pairs two such points in a distance term, since the robot's own shape is not a task."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,9 @@ class TaskFamily:
     program: str | None = None
     """For a task given in words: the task program (`compute_success`, `compute_fitness`) that judges it, which
     runs only in sandboxes; the functions above call into one."""
+    fitness_expression: str = ""
+    """The per-step fitness as one numpy expression over `state` and `params` with shape (n,), where the world can
+    say it as a program could: the offline designer offers it as a term, in its first candidates."""
     in_other_words: str = ""
     """The task restated in the other words users say it with (synonyms of its verbs and things, and what sets it
     apart from its neighbours: "without grasping"); a skill of this family is indexed with it, so a request in

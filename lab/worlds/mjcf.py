@@ -265,7 +265,7 @@ def mjcf_state_fields(layout: Layout, model: mujoco.MjModel) -> tuple[StateField
     nb, nj, nu = len(layout.bodies), len(layout.joints), len(layout.actuators)
     fields = [
         StateField("time", (), "s", "time since the episode began"),
-        StateField("root_pos", (3,), "m", f"world position of the root body {root!r} (z up)"),
+        StateField("root_pos", (3,), "m", f"world position of the root body {root!r} (z up)", on_robot=True),
         StateField("root_vel", (3,), "m/s", "root body velocity averaged over the last control step"),
         StateField("displacement", (3,), "m", "root position minus its position at the episode's start"),
         StateField("root_quat", (4,), "", "root orientation quaternion (w, x, y, z)"),
@@ -276,7 +276,7 @@ def mjcf_state_fields(layout: Layout, model: mujoco.MjModel) -> tuple[StateField
                                         "coordinates"),
         StateField("heading", (), "rad", "angle of the forward axis about the vertical, from world +x"),
         StateField("yaw_turned", (), "rad", "total rotation about the vertical since the start (counter-clockwise +)"),
-        StateField("com_pos", (3,), "m", "the whole robot's centre of mass"),
+        StateField("com_pos", (3,), "m", "the whole robot's centre of mass", on_robot=True),
         StateField("com_vel", (3,), "m/s", "centre-of-mass velocity averaged over the last control step"),
         StateField("body_pos", (nb, 3), "m", f"world position of each body: {bodies}"),
         StateField("body_quat", (nb, 4), "", "world orientation quaternion (w, x, y, z) of each body"),
@@ -289,7 +289,8 @@ def mjcf_state_fields(layout: Layout, model: mujoco.MjModel) -> tuple[StateField
                    better="lower"),
         StateField("actuator_force", (nu,), "N or N*m", "force each actuator applies", better="lower"),
     ]
-    fields += [StateField(f"{name}_pos", (3,), "m", f"world position of site {name!r}") for name in layout.sites]
+    fields += [StateField(f"{name}_pos", (3,), "m", f"world position of site {name!r}",
+                          on_robot=bool(model.site_bodyid[index])) for index, name in enumerate(layout.sites)]
     fields += [StateField(f"{name}_pos", (3,), "m", f"world position of mocap body {name!r} (a target it does "
                                                     "not push)") for name in layout.mocap]
     return tuple(fields)
@@ -321,6 +322,8 @@ def mjcf_families(layout: Layout, model: mujoco.MjModel, name: str) -> dict[str,
             params=(Param("axis", "the world axis to move along, with its sign (the default is the robot's "
                                   "forward: its root's forward axis at the start)",
                           choices=tuple(AXES), default=layout.forward_axis), speed),
+            fitness_expression='{"x": 1.0, "-x": -1.0, "y": 1.0, "-y": -1.0}[params["axis"]] * state["root_vel"][:, '
+                               '{"x": 0, "-x": 0, "y": 1, "-y": 1}[params["axis"]]]',
             in_other_words="walk, run, crawl, swim or drive forward or back, locomotion along a straight line")
 
         def turn_fitness(state: State, p: Mapping[str, ParamValue]) -> np.ndarray:
@@ -335,6 +338,7 @@ def mjcf_families(layout: Layout, model: mujoco.MjModel, name: str) -> dict[str,
             params=(Param("direction", "which way to turn (left is counter-clockwise seen from above)",
                           choices=("left", "right"), default="left"),
                     Param("angle", "total turn (rad) that counts as success", default=TWO_PI, low=0.0, high=1e3)),
+            fitness_expression='(1.0 if params["direction"] == "left" else -1.0) * state["root_angvel"][:, 2]',
             in_other_words="rotate, spin or change heading in place")
 
         def raise_fitness(state: State, _: Mapping[str, ParamValue]) -> np.ndarray:
@@ -347,7 +351,8 @@ def mjcf_families(layout: Layout, model: mujoco.MjModel, name: str) -> dict[str,
             "raise", f"raise the {name}'s root body as high as it can", raise_success, raise_fitness,
             "highest rise (m) of the root above its start", HORIZON,
             params=(Param("height", "rise (m) that counts as success", default=0.2, low=0.0, high=10.0),),
-            success_when="any", fitness_over="max", in_other_words="jump, hop, lift itself up, stand up tall")
+            success_when="any", fitness_over="max", fitness_expression='state["displacement"][:, 2]',
+            in_other_words="jump, hop, lift itself up, stand up tall")
 
         def still_fitness(state: State, _: Mapping[str, ParamValue]) -> np.ndarray:
             return -np.linalg.norm(state["root_vel"], axis=-1)
@@ -361,6 +366,7 @@ def mjcf_families(layout: Layout, model: mujoco.MjModel, name: str) -> dict[str,
             "minus the root speed (m/s), averaged over the episode", HORIZON,
             params=(Param("radius", "how far (m) the root may drift and still succeed", default=0.2, low=0.0,
                           high=10.0),),
+            fitness_expression='-np.linalg.norm(state["root_vel"], axis=-1)',
             in_other_words="balance, hold still, stay upright without moving away")
     if layout.sites:
         # The default goal is reachable by construction: where the first site is with every joint turned 0.5
@@ -395,7 +401,10 @@ def mjcf_families(layout: Layout, model: mujoco.MjModel, name: str) -> dict[str,
                     coordinate(0, "x"), coordinate(1, "y"), coordinate(2, "z"),
                     Param("tolerance", "distance (m) at the end that counts as success", default=0.05, low=0.0,
                           high=10.0)),
-            fitness_over="final", in_other_words="move the end effector, fingertip or tool to a target point")
+            fitness_over="final",
+            fitness_expression='-np.linalg.norm(state[params["point"] + "_pos"] - np.array([params["x"], params["y"], '
+                               'params["z"]]), axis=-1)',
+            in_other_words="move the end effector, fingertip or tool to a target point")
     if not families:
         raise LabError(f"{layout.path}: no task template fits this robot (its root is fixed and it has no site)",
                        hint="add a <site> where the robot's tool or fingertip is, or give it a free joint")

@@ -102,3 +102,24 @@ def test_a_forward_task_never_prefers_a_backward_velocity(designers) -> None:
     catalogue = designers["halfcheetah"].catalogue
     similarity = {p.term.name: p.similarity for p in catalogue}
     assert similarity["torso_speed_pos_x"] > similarity["torso_speed_neg_x"] + 0.3
+
+
+def test_on_a_robot_from_its_mjcf_file_the_first_candidate_is_the_task_fitness_and_no_term_pairs_its_own_points(
+        embedder, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.worlds.test_mjcf import ARM, CRAWLER
+
+    for name, text, task in (("arm", ARM, "reach"), ("crawler", CRAWLER, "move")):
+        path = tmp_path / f"{name}.xml"
+        path.write_text(text)
+        world = get_world(f"mjcf:{path}")
+        designer = OfflineRewardDesigner(world, world.task(task), embedder, seed=0)
+        best = max(designer.catalogue, key=lambda p: p.similarity)
+        assert best.term.kind == "fitness"
+        robot_points = {f.name for f in world.state_fields if f.on_robot}
+        assert not [p.term.name for p in designer.catalogue
+                    if p.term.kind == "distance" and set(p.term.fields) <= robot_points]
+        first = designer.fresh_genome(designer.rng(0, 0), first=True)
+        assert first.terms[0].name == "task_fitness"
+        source = first.render(designer.task)
+        check_program(source, REWARD_RULES)
+        dry_run(RewardProgram(source, "first"), world, designer.task)

@@ -126,3 +126,21 @@ def test_a_bad_mjcf_file_is_one_clear_error(tmp_path: Path, lab) -> None:
     done = lab("worlds", "show", f"mjcf:{tmp_path / 'missing.xml'}")
     assert done.returncode == 2 and "no MJCF file at" in done.stderr
     assert len(done.stderr.strip().splitlines()) <= 2
+
+
+def test_each_templates_fitness_expression_is_its_fitness(robots: dict[str, Path]) -> None:
+    """The offline designer offers a family's fitness as a program term: it must be the fitness, exactly."""
+    for path in robots.values():
+        world = mjcf_world(path)
+        for task in world.default_tasks():
+            env = world.make_env(task, seed=1)
+            env.reset()
+            states = []
+            for _ in range(15):
+                env.step(env.action_space.sample())
+                states.append(env.state())
+            env.close()
+            state = {name: np.stack([s[name] for s in states]) for name in states[0]}
+            params = dict(task.param_map)
+            value = eval(task.family.fitness_expression, {"np": np, "params": params, "state": state})
+            np.testing.assert_allclose(value, task.fitness(state), err_msg=task.id)
