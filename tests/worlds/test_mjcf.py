@@ -144,3 +144,33 @@ def test_each_templates_fitness_expression_is_its_fitness(robots: dict[str, Path
             params = dict(task.param_map)
             value = eval(task.family.fitness_expression, {"np": np, "params": params, "state": state})
             np.testing.assert_allclose(value, task.fitness(state), err_msg=task.id)
+
+
+@pytest.mark.parametrize(("robot", "task"), [("arm", "reach"), ("crawler", "turn")])
+def test_the_native_batch_equals_the_env_copy_by_copy_across_resets(robots: dict[str, Path], robot: str,
+                                                                    task: str) -> None:
+    from lab.worlds.mjcf import MjcfBatch
+
+    world = mjcf_world(robots[robot])
+    bound = world.task(task)
+    envs = [world.make_env(bound, seed=5 + i) for i in range(3)]
+    with world.make_batch(bound, 3, seed=5, threads=2) as batch:
+        assert isinstance(batch, MjcfBatch)
+        observations = batch.reset()
+        np.testing.assert_allclose(observations, [env.reset()[0] for env in envs])
+        rng = np.random.default_rng(0)
+        steps = bound.horizon + 30
+        for _ in range(steps):
+            actions = rng.uniform(-1.5, 1.5, (3, batch.action_size))
+            step = batch.step(actions)
+            for index, env in enumerate(envs):
+                observation, _, _, truncated, _ = env.step(actions[index])
+                np.testing.assert_allclose(step.final_observations[index], observation, atol=1e-9)
+                for name, value in env.state().items():
+                    np.testing.assert_allclose(step.state[name][index], value, atol=1e-9, err_msg=name)
+                assert step.truncated[index] == truncated
+                if truncated:
+                    observation, _ = env.reset()
+                np.testing.assert_allclose(step.observations[index], observation, atol=1e-9)
+    for env in envs:
+        env.close()
