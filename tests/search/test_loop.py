@@ -3,6 +3,7 @@ resumes without retraining, and Ray gives what the local pool gives."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -256,3 +257,22 @@ def test_kill_9_mid_search_then_resume_trains_nothing_twice(tmp_path: Path, kill
     after = [(e["id"], e["stage"]) for e in Run.open(out).events() if e["event"] == "trained"]
     assert after[:len(before)] == before and len(after) > len(before)
     assert (out / "summary.json").exists() and "human-normalized score" in resumed.stdout
+
+
+def test_a_robot_never_seen_goes_from_its_mjcf_file_and_a_sentence_to_a_policy_that_beats_sparse(
+        tmp_path: Path, lab) -> None:
+    """Issue 17's acceptance: an arm written here, a sentence, no model: the sentence is read as the arm's reach
+    template, the offline designer's best reward trains a policy that ends nearer the goal than the sparse one."""
+    from tests.worlds.test_mjcf import ARM
+
+    robot = tmp_path / "arm.xml"
+    robot.write_text(ARM)
+    out = tmp_path / "search"
+    done = lab("reward", f"mjcf:{robot}", "--task-text", "move the fingertip to the goal point", "--samples", "1",
+               "--iterations", "1", "--steps", "30000", "--eval-seeds", "5", "--set", "train.n_envs=16", "--out",
+               str(out))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["task"].startswith("reach(point=fingertip")
+    best, sparse = summary["final_evaluation"]["fitness_mean"], summary["baselines"]["sparse"]["fitness_mean"]
+    assert best > sparse + 0.1, (best, sparse)
