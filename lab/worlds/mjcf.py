@@ -154,6 +154,7 @@ class MjcfEnv(gym.Env):
         self._masses = self.model.body_mass[1:].copy()
         self._steps = 0
         self._start = np.zeros(3)
+        self._start_forward = np.array([1.0, 0.0, 0.0])
         self._previous_root = np.zeros(3)
         self._previous_com = np.zeros(3)
         self._heading = 0.0
@@ -172,6 +173,7 @@ class MjcfEnv(gym.Env):
         mujoco.mj_forward(model, data)
         self._steps = 0
         self._start = self._root_position()
+        self._start_forward = level(self._forward_vector())
         self._previous_root = self._start.copy()
         self._previous_com = self._mass_center()
         self._heading = self._heading_now()
@@ -220,6 +222,7 @@ class MjcfEnv(gym.Env):
             "root_pos": root,
             "root_vel": (root - self._previous_root) / self.dt,
             "displacement": root - self._start,
+            "start_forward": self._start_forward.copy(),
             "root_quat": data.xquat[layout.root].copy(),
             "root_angvel": data.cvel[layout.root, :3].copy(),
             "up": data.xmat[layout.root].reshape(3, 3)[:, 2].copy(),
@@ -271,6 +274,8 @@ def mjcf_state_fields(layout: Layout, model: mujoco.MjModel) -> tuple[StateField
         StateField("root_pos", (3,), "m", f"world position of the root body {root!r} (z up)", on_robot=True),
         StateField("root_vel", (3,), "m/s", "root body velocity averaged over the last control step"),
         StateField("displacement", (3,), "m", "root position minus its position at the episode's start"),
+        StateField("start_forward", (3,), "", "the robot's forward direction at the episode's start, level (z 0) "
+                                              "and of unit length: what forward, backward, left and right mean"),
         StateField("root_quat", (4,), "", "root orientation quaternion (w, x, y, z)"),
         StateField("root_angvel", (3,), "rad/s", "root angular velocity in the world frame"),
         StateField("up", (3,), "", "the root's up (z) axis in world coordinates; up[2] is 1 when upright",
@@ -299,8 +304,27 @@ def mjcf_state_fields(layout: Layout, model: mujoco.MjModel) -> tuple[StateField
     return tuple(fields)
 
 
-def _average(state: State, axis: int, sign: float) -> np.ndarray:
-    return sign * state["displacement"][:, axis] / np.maximum(state["time"], 1e-9)
+def level(forward: np.ndarray) -> np.ndarray:
+    """A forward vector (or a batch of them) made level and of unit length (x when it points straight up)."""
+    flat = np.array(forward, dtype=np.float64)
+    flat[..., 2] = 0.0
+    norm = np.linalg.norm(flat, axis=-1, keepdims=True)
+    return np.where(norm > 1e-9, flat / np.maximum(norm, 1e-9), np.array([1.0, 0.0, 0.0]))
+
+
+DIRECTIONS = ("forward", "backward", "left", "right")
+MOVE_FITNESS = ('np.sum(state["root_vel"] * {"forward": 1.0, "backward": -1.0, "left": 0.0, "right": 0.0}['
+                'params["direction"]] * state["start_forward"] + state["root_vel"] * {"forward": 0.0, "backward": '
+                '0.0, "left": 1.0, "right": -1.0}[params["direction"]] * np.stack([-state["start_forward"][:, 1], '
+                'state["start_forward"][:, 0], 0.0 * state["start_forward"][:, 2]], axis=-1), axis=-1)')
+"""Velocity along the asked direction, relative to the robot's forward at the start (left is 90 degrees
+counter-clockwise of it, seen from above), as a program writes it."""
+
+
+def _direction(state: State, direction: str) -> np.ndarray:
+    forward = state["start_forward"]
+    left = np.stack([-forward[:, 1], forward[:, 0], np.zeros(len(forward))], axis=-1)
+    return {"forward": forward, "backward": -forward, "left": left, "right": -left}[direction]
 
 
 def mjcf_families(layout: Layout, model: mujoco.MjModel, name: str) -> dict[str, TaskFamily]:
@@ -312,21 +336,18 @@ def mjcf_families(layout: Layout, model: mujoco.MjModel, name: str) -> dict[str,
                       high=20.0)
 
         def move_fitness(state: State, p: Mapping[str, ParamValue]) -> np.ndarray:
-            index, towards = AXES[str(p["axis"])]
-            return towards * state["root_vel"][:, index]
+            return np.sum(state["root_vel"] * _direction(state, str(p["direction"])), axis=-1)
 
         def move_success(state: State, p: Mapping[str, ParamValue]) -> np.ndarray:
-            index, towards = AXES[str(p["axis"])]
-            return _average(state, index, towards) >= float(p["speed"])
+            travelled = np.sum(state["displacement"] * _direction(state, str(p["direction"])), axis=-1)
+            return travelled / np.maximum(state["time"], 1e-9) >= float(p["speed"])
 
         families["move"] = TaskFamily(
-            "move", f"make the {name} move along {{axis}} as fast as it can", move_success, move_fitness,
-            "root velocity (m/s) along the axis, averaged over the episode", HORIZON,
-            params=(Param("axis", "the world axis to move along, with its sign (the default is the robot's "
-                                  "forward: its root's forward axis at the start)",
-                          choices=tuple(AXES), default=layout.forward_axis), speed),
-            fitness_expression='{"x": 1.0, "-x": -1.0, "y": 1.0, "-y": -1.0}[params["axis"]] * state["root_vel"][:, '
-                               '{"x": 0, "-x": 0, "y": 1, "-y": 1}[params["axis"]]]',
+            "move", "walk, run or crawl {direction} as fast as it can", move_success,
+            move_fitness, "velocity (m/s) in the asked direction, averaged over the episode", HORIZON,
+            params=(Param("direction", "which way, from the robot's forward at the start (its root's "
+                                       f"{layout.forward_axis} axis)", choices=DIRECTIONS, default="forward"), speed),
+            fitness_expression=MOVE_FITNESS,
             in_other_words="walk, run, crawl, swim or drive forward or back, locomotion along a straight line")
 
         def turn_fitness(state: State, p: Mapping[str, ParamValue]) -> np.ndarray:
@@ -336,7 +357,7 @@ def mjcf_families(layout: Layout, model: mujoco.MjModel, name: str) -> dict[str,
             return (1.0 if p["direction"] == "left" else -1.0) * state["yaw_turned"] >= float(p["angle"])
 
         families["turn"] = TaskFamily(
-            "turn", f"make the {name} turn {{direction}} about the vertical", turn_success, turn_fitness,
+            "turn", "turn {direction} in place", turn_success, turn_fitness,
             "yaw rate (rad/s) in the asked direction, averaged over the episode", HORIZON,
             params=(Param("direction", "which way to turn (left is counter-clockwise seen from above)",
                           choices=("left", "right"), default="left"),
@@ -351,7 +372,7 @@ def mjcf_families(layout: Layout, model: mujoco.MjModel, name: str) -> dict[str,
             return state["displacement"][:, 2] >= float(p["height"])
 
         families["raise"] = TaskFamily(
-            "raise", f"raise the {name}'s root body as high as it can", raise_success, raise_fitness,
+            "raise", "jump or raise the body as high as it can", raise_success, raise_fitness,
             "highest rise (m) of the root above its start", HORIZON,
             params=(Param("height", "rise (m) that counts as success", default=0.2, low=0.0, high=10.0),),
             success_when="any", fitness_over="max", fitness_expression='state["displacement"][:, 2]',
@@ -365,12 +386,13 @@ def mjcf_families(layout: Layout, model: mujoco.MjModel, name: str) -> dict[str,
             return (drift <= float(p["radius"])) & (state["up"][:, 2] >= 0.7)
 
         families["stand_still"] = TaskFamily(
-            "stand_still", f"keep the {name} still and upright", still_success, still_fitness,
+            "stand_still", "stay still and upright, without moving", still_success,
+            still_fitness,
             "minus the root speed (m/s), averaged over the episode", HORIZON,
             params=(Param("radius", "how far (m) the root may drift and still succeed", default=0.2, low=0.0,
                           high=10.0),),
             fitness_expression='-np.linalg.norm(state["root_vel"], axis=-1)',
-            in_other_words="balance, hold still, stay upright without moving away")
+            in_other_words="balance and hold still, stand upright in one spot without moving away")
     if layout.sites:
         # The default goal is reachable by construction: where the first site is with every joint turned 0.5
         # (rad or m) from the initial pose, within its range.
@@ -397,7 +419,7 @@ def mjcf_families(layout: Layout, model: mujoco.MjModel, name: str) -> dict[str,
                          high=100.0)
 
         families["reach"] = TaskFamily(
-            "reach", f"bring the {name}'s {{point}} to the position ({{x}}, {{y}}, {{z}}) and hold it there",
+            "reach", "bring the {point} to the position ({x}, {y}, {z}) and hold it there",
             reach_success, reach_fitness, "minus the distance (m) from the point to the goal, at the end",
             REACH_HORIZON,
             params=(Param("point", "the site to bring there", choices=layout.sites, default=layout.sites[0]),
@@ -498,6 +520,7 @@ class MjcfBatch(BatchedEnv):
         self._actions = np.zeros((num_envs, self._model.nu))
         self._steps = np.zeros(num_envs, dtype=np.int64)
         self._start = np.zeros((num_envs, 3))
+        self._start_forward = np.zeros((num_envs, 3))
         self._heading = np.zeros(num_envs)
         self._turned = np.zeros(num_envs)
         threads = max(1, min(threads, num_envs))
@@ -542,6 +565,7 @@ class MjcfBatch(BatchedEnv):
         self._steps[rows] = 0
         self._start[rows] = self._root()[rows]
         forward = self._forward()[rows]
+        self._start_forward[rows] = level(forward)
         self._heading[rows] = np.arctan2(forward[:, 1], forward[:, 0])
         self._turned[rows] = 0.0
 
@@ -585,6 +609,7 @@ class MjcfBatch(BatchedEnv):
             "root_pos": root,
             "root_vel": (root - root_before) / self.dt,
             "displacement": root - self._start,
+            "start_forward": self._start_forward.copy(),
             "root_quat": frame["xquat"][:, layout.root].copy(),
             "root_angvel": cvel[:, layout.root, :3].copy(),
             "up": frame["xmat"][:, layout.root].reshape(-1, 3, 3)[:, :, 2].copy(),

@@ -29,8 +29,11 @@ def closest_task(world: World, text: str, embedder: Any, tasks: list[Task] | Non
             bound[task.family.name] = task
     readings = list(bound.values())
     descriptions = [spoken(t) for t in readings]
-    vectors = embedder.encode([text, *descriptions])
-    similarity = vectors[1:] @ vectors[0]
+    others = [t.family.in_other_words or spoken(t) for t in readings]
+    vectors = embedder.encode([text, *descriptions, *others])
+    # A family is as near as the nearer of its description and its other words (a user's "walk forward" is far
+    # from "make the crawler walk ... along x" but near "walk, run, crawl ... forward or back").
+    similarity = np.maximum(vectors[1:len(readings) + 1] @ vectors[0], vectors[len(readings) + 1:] @ vectors[0])
     scores = [float(near) + 0.25 * shared_words(f"{description} {task.family.name}", text, ignore=value_words)
               + 0.2 * named_share(mentions(task, text))
               for near, description, task in zip(similarity, descriptions, readings, strict=True)]
@@ -53,8 +56,10 @@ def read_goal(world: World, text: str, embedder: Any, tasks: list[Task] | None =
     """The world's task a goal means, read without a model (`closest_task`), with a number the goal gives (in m,
     cm or mm) bound to the task's numeric parameter. Refused with a LabError that lists what the world can do:
     a goal no nearer than `least` to any task, a colour of thing the world lacks ("the purple cube"), a number
-    the task has no parameter for or outside that parameter's range."""
-    tasks = tasks or world.default_tasks()
+    the task has no parameter for or outside that parameter's range. `tasks` defaults to every binding of every
+    family (with only the default bindings, "push the ball into the green zone" was measured against "push the red
+    cube into the blue zone" and refused)."""
+    tasks = tasks or [task for family in world.task_families.values() for task in family.bindings(world.name)]
     families = sorted({t.family.name for t in tasks})
     can_do = f"the {world.name} world's tasks are {', '.join(families)} (`lab worlds show {world.name}`)"
     things = sorted({str(c) for t in tasks for p in t.family.params for c in p.choices})

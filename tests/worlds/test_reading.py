@@ -64,3 +64,9 @@ def test_read_goal_refuses_what_the_world_cannot_do(goal: str, says: str, embedd
     assert says in refused.value.message and "\n" not in str(refused.value)
     if "means none" in says:
         assert "press_button" in str(refused.value.hint) and "--llm" in str(refused.value.hint)
+
+
+def test_read_goal_on_its_own_considers_every_binding(embedder) -> None:
+    """What `lab reward --task-text` does without a model: no pool given, the values the goal names still bind."""
+    found, _ = read_goal(WORLD, "push the ball into the green zone", embedder)
+    assert found.id == "push(obj=ball, zone=zone_green)"

@@ -1,9 +1,11 @@
-"""The task's fitness alone: velocity along the asked axis, with no shaping, bonus or cost."""
+"""The task's fitness alone: velocity in the asked direction, with no shaping, bonus or cost."""
 
-AXES = {"x": (0, 1.0), "-x": (0, -1.0), "y": (1, 1.0), "-y": (1, -1.0)}
+import numpy as np
 
 
 def compute_reward(state, action):
-    index, sign = AXES[params["axis"]]
-    velocity = sign * state["root_vel"][:, index]
+    forward = state["start_forward"]
+    left = np.stack([-forward[:, 1], forward[:, 0], np.zeros(len(forward))], axis=-1)
+    way = {"forward": forward, "backward": -forward, "left": left, "right": -left}[params["direction"]]
+    velocity = np.sum(state["root_vel"] * way, axis=-1)
     return velocity, {"fitness": velocity}
