@@ -108,6 +108,33 @@ def show_world(
     console.print(describe(world, bound, role=chosen_role), markup=False, highlight=False)
 
 
+@worlds_app.command("add")
+def add_world_command(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Name of the new world (lower_snake_case).")],
+    mjcf: Annotated[Path, typer.Option("--mjcf", help="The robot's MJCF file.")],
+    forward_axis: Annotated[str, typer.Option(help="The root body's axis that points forward: x, -x, y or -y.")] = "x",
+    root: Annotated[str | None, typer.Option(help="The root body (default: the first with a free joint).")] = None,
+    envs: Annotated[Path, typer.Option(help="Where world folders live (found from ./envs or $LAB_ENVS_PATH).")] = (
+        Path("envs")
+    ),
+) -> None:
+    """Make a world from a robot's MJCF file: ENVS/NAME holds the model and a world.py, and works at once."""
+    from lab.worlds import get_world, world_dirs, world_names  # start-up: loads MuJoCo
+    from lab.worlds.mjcf import add_world  # start-up: loads MuJoCo
+
+    if name in world_names():
+        raise LabError(f"there is already a world called {name!r}", hint="choose another name")
+    folder = add_world(name, mjcf, envs, forward_axis, root)
+    found = envs.resolve() in [d.resolve() for d in world_dirs()]
+    world = get_world(name) if found else None
+    console.print(f"wrote {folder}: the robot in {folder / 'model'} and world.py")
+    if world is not None:
+        console.print(f"world {name}: {len(world.state_fields)} state fields; tasks "
+                      f"{', '.join(world.task_families)}; `lab worlds show {name}`, `lab worlds check {name}`")
+    else:
+        console.print(f"add {envs} to LAB_ENVS_PATH (or run from the folder that holds it) to use world {name}")
+
+
 @worlds_app.command("check")
 def check_worlds(
     world_name: Annotated[str | None, typer.Argument(metavar="[WORLD]", help="World to check.")] = None,

@@ -17,6 +17,9 @@ from __future__ import annotations
 import inspect
 import itertools
 import math
+import os
+import re
+import shutil
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -639,3 +642,56 @@ class MjcfBatch(BatchedEnv):
             self._pool.shutdown(wait=True)
         for env in self._envs:
             env.close()
+
+
+WORLD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+MODEL_FOLDER_LIMIT = 200 * 2**20
+"""The most a robot's folder may hold to be copied with it (meshes and textures come along)."""
+WORLD_MODULE = '''"""World {name}: the robot in model/{file}, read by lab.worlds.mjcf (written by `lab worlds add`)."""
+
+from pathlib import Path
+
+from lab.worlds.mjcf import mjcf_world
+
+
+def make_world():
+    return mjcf_world(Path(__file__).parent / "model" / {file!r}, name={name!r}, forward_axis={axis!r},
+                      root={root!r})
+'''
+
+
+def add_world(name: str, source: Path, envs: Path, forward_axis: str = "x", root: str | None = None) -> Path:
+    """Write the world folder `envs/NAME` for the MJCF file `source`: the model (with its folder's other files when
+    it loads meshes, textures or includes) under model/, and a world.py that reads it. Everything is checked
+    first (the name, the model, the options): a refusal leaves nothing behind."""
+    if not WORLD_NAME.match(name):
+        raise LabError(f"world name {name!r} is not a valid name",
+                       hint="use lower_snake_case, starting with a letter, at most 64 characters (e.g. my_arm)")
+    target = envs / name
+    if target.exists():
+        raise LabError(f"{target} already exists", hint="choose another name or remove that folder")
+    mjcf_world(source, name=name, forward_axis=forward_axis, root=root)
+    model = load_model(source)
+    text = source.read_text(errors="replace")
+    with_files = bool(model.nmesh or model.ntex or model.nhfield or model.nskin) or "<include" in text
+    folder = source.parent
+    if with_files:
+        size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+        if size > MODEL_FOLDER_LIMIT:
+            raise LabError(f"{folder} holds {size / 2**20:.0f} MiB, more than a world folder takes "
+                           f"({MODEL_FOLDER_LIMIT / 2**20:.0f} MiB)",
+                           hint="put the robot's XML and only the files it loads in a folder of their own")
+    staging = envs / f".{name}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        if with_files:
+            shutil.copytree(folder, staging / "model", ignore=shutil.ignore_patterns(".*", "__pycache__"))
+        else:
+            (staging / "model").mkdir(parents=True)
+            shutil.copy2(source, staging / "model" / source.name)
+        (staging / "world.py").write_text(WORLD_MODULE.format(name=name, file=source.name, axis=forward_axis,
+                                                              root=root))
+        os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target

@@ -174,3 +174,33 @@ def test_the_native_batch_equals_the_env_copy_by_copy_across_resets(robots: dict
                 np.testing.assert_allclose(step.observations[index], observation, atol=1e-9)
     for env in envs:
         env.close()
+
+
+def test_lab_worlds_add_writes_a_world_folder_that_works_at_once_and_refusals_leave_nothing(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    robot = tmp_path / "robot"
+    robot.mkdir()
+    body = CRAWLER[CRAWLER.index('<body name="torso"'):CRAWLER.index("  </worldbody>")]
+    (robot / "legs.xml").write_text(f"<mujoco>\n  <worldbody>\n    {body}  </worldbody>\n</mujoco>\n")
+    (robot / "crawler.xml").write_text(CRAWLER.replace(body, "").replace(
+        "<actuator>", '<include file="legs.xml"/>\n  <actuator>'))
+    user = tmp_path / "user"
+    user.mkdir()
+
+    def lab(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "lab.cli", *args], capture_output=True, text=True, cwd=user,
+                              timeout=300)
+
+    added = lab("worlds", "add", "my_crawler", "--mjcf", str(robot / "crawler.xml"), "--forward-axis", "-x")
+    assert added.returncode == 0, added.stderr
+    assert "tasks move, turn, raise, stand_still, reach" in added.stdout
+    assert (user / "envs" / "my_crawler" / "model" / "legs.xml").is_file()  # an included file comes along
+    checked = lab("worlds", "check", "my_crawler")
+    assert checked.returncode == 0 and "all 15 checks passed" in checked.stdout, checked.stdout[-1500:]
+    for args, says in ((("my_crawler",), "already a world called"), (("ant",), "already a world called"),
+                       (("Crawler",), "not a valid name"), (("other", "--forward-axis", "z"), "forward axis must be")):
+        refused = lab("worlds", "add", *args, "--mjcf", str(robot / "crawler.xml"))
+        assert refused.returncode == 2 and says in refused.stderr, refused.stderr
+    assert sorted(p.name for p in (user / "envs").iterdir()) == ["my_crawler"]
