@@ -259,11 +259,12 @@ class RewardSearch:
                 if cid in missing:
                     self._record(self._checked(cid, iteration, proposal))
         batch = [self.candidates[cid] for cid in ids if cid in self.candidates and self.candidates[cid].valid]
-        if self.config.short_fraction < 1:
+        keep = max(1, math.ceil(self.config.survivors * self.config.samples))
+        if self.config.short_fraction < 1 and len(batch) > keep:  # a stage that would discard nothing is skipped
             self._train(batch, "short")
             ranked = sorted((c for c in batch if c.results.get("short") and c.results["short"].ok),
                             key=lambda c: (-c.score, c.id))
-            batch = ranked[:max(1, math.ceil(self.config.survivors * self.config.samples))]
+            batch = ranked[:keep]
         self._train(batch, "full")
         best = self.best()
         record = IterationDone(iteration=iteration, seconds=round(time.perf_counter() - started, 3),
