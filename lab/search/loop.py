@@ -365,12 +365,18 @@ class RewardSearch:
         return ranked[0] if ranked else None
 
     def parents(self) -> list[Parent]:
-        parents = []
-        for candidate in self.ranked()[:self.config.keep]:
+        """The best `keep` candidates to build on; one flagged for reward hacking never is (its reward pays for
+        something other than the task), so with only flagged ones the designer starts afresh."""
+        parents: list[Parent] = []
+        for candidate in self.ranked():
             stats = candidate.stats()
             assert stats is not None and candidate.final is not None
+            if stats.reward_hacking:
+                continue
             parents.append(Parent(candidate.id, candidate.source, candidate.score,
                                   reflection_text(stats, candidate.final.evaluation), stats, candidate.genome))
+            if len(parents) == self.config.keep:
+                break
         return parents
 
     def lineage(self, cid: str) -> list[str]:

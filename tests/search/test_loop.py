@@ -276,3 +276,27 @@ def test_a_robot_never_seen_goes_from_its_mjcf_file_and_a_sentence_to_a_policy_t
     assert summary["task"].startswith("reach(point=fingertip")
     best, sparse = summary["final_evaluation"]["fitness_mean"], summary["baselines"]["sparse"]["fitness_mean"]
     assert best > sparse + 0.1, (best, sparse)
+
+
+def test_a_candidate_flagged_for_reward_hacking_never_becomes_a_parent() -> None:
+    from lab.executors.base import JobResult
+    from lab.search.loop import Candidate
+
+    def curve(rewards: list[float], fitness: list[float]) -> list[dict[str, Any]]:
+        return [{"step": i, "episodes": 4, "episode_reward": r, "fitness": f, "success_rate": 0.0,
+                 "episode_length": 100.0, "step_fitness": f, "step_components": {"x": r}}
+                for i, (r, f) in enumerate(zip(rewards, fitness, strict=True))]
+
+    def candidate(cid: str, score: float, points: list[dict[str, Any]]) -> Candidate:
+        result = JobResult(cid, True, {"fitness_mean": score}, points)
+        return Candidate(cid, 0, "def compute_reward(state, action): ...", None, "", None, True, [],
+                         {"full": result})
+
+    search = RewardSearch(SearchConfig(world="reacher", task="reach", keep=2))
+    hacked = curve([0.0, 1.0, 5.0, 20.0, 40.0], [-0.3, -0.3, -0.31, -0.32, -0.33])
+    honest = curve([0.0, 1.0, 2.0, 3.0, 4.0], [-0.3, -0.25, -0.2, -0.15, -0.1])
+    search.candidates = {"a": candidate("a", -0.05, hacked), "b": candidate("b", -0.1, honest),
+                         "c": candidate("c", -0.2, honest), "d": candidate("d", -0.3, honest)}
+    assert search.candidates["a"].stats().reward_hacking  # type: ignore[union-attr]
+    assert [p.id for p in search.parents()] == ["b", "c"]
+    assert search.best() is search.candidates["a"]  # still ranked and reported, only not built on
