@@ -225,13 +225,9 @@ def _words(name: str) -> str:
     return name.removesuffix("_pos").removesuffix("_vel").replace("_", " ")
 
 
-def typical_distances(world: World, task: Task, seed: int = 0) -> dict[tuple[str, str], float]:
-    """The median distance between every two position fields over a random rollout (to scale shaped terms)."""
-    state, _ = sample_states(world, task, seed, steps=64)
-    return _distances(world, state)
-
-
-def _distances(world: World, state: Mapping[str, np.ndarray]) -> dict[tuple[str, str], float]:
+def typical_distances(world: World, state: Mapping[str, np.ndarray]) -> dict[tuple[str, str], float]:
+    """The median distance between every two position fields over a random rollout's states (to scale shaped
+    terms)."""
     names = [f.name for f in world.state_fields if f.shape == (3,) and f.unit == "m" and f.name.endswith("_pos")]
     return {(a, b): max(float(np.median(np.linalg.norm(state[a] - state[b], axis=-1))), 1e-3)
             for i, a in enumerate(names) for b in names[i + 1:]}
@@ -267,7 +263,7 @@ class OfflineRewardDesigner:
                 self.catalogue = prototypes(self.world, self.task, self.embedder, self.extra_text,
                                             constant_fields([state, *others]))
             if not self.distances:
-                self.distances = _distances(self.world, state)
+                self.distances = typical_distances(self.world, state)
         self._similarity = {(p.term.key, p.term.sign): p.similarity for p in self.catalogue}
 
     def rng(self, *salt: int) -> np.random.Generator:

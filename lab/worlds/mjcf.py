@@ -65,10 +65,6 @@ class Layout:
     mocap: tuple[str, ...]
     frame_skip: int
 
-    @property
-    def mobile(self) -> bool:
-        return self.free
-
 
 def read_layout(path: Path, forward_axis: str = "x", root: str | None = None) -> Layout:
     """Load the model at `path` and read its layout; a file MuJoCo cannot load is one clear error."""
@@ -334,7 +330,7 @@ def mjcf_families(layout: Layout, model: mujoco.MjModel, name: str) -> dict[str,
     """The generic task templates that fit this robot: locomotion ones for a free-floating root, a point-to-position
     one for every robot with a site."""
     families: dict[str, TaskFamily] = {}
-    if layout.mobile:
+    if layout.free:
         speed = Param("speed", "average speed (m/s) over the episode that counts as success", default=0.5, low=0.0,
                       high=20.0)
 
