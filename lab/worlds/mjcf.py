@@ -20,7 +20,7 @@ import math
 import os
 import re
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,10 +64,26 @@ class Layout:
     sites: tuple[str, ...]
     mocap: tuple[str, ...]
     frame_skip: int
+    sensors: tuple[tuple[str, int, int], ...] = ()
+    """Each named sensor: its name, address in sensordata and dimension."""
+    world_geoms: tuple[tuple[str, int], ...] = ()
+    """Each named geom of the world body (a fixed target, a marker) other than a plane: name and geom id."""
 
 
-def read_layout(path: Path, forward_axis: str = "x", root: str | None = None) -> Layout:
-    """Load the model at `path` and read its layout; a file MuJoCo cannot load is one clear error."""
+@dataclass(frozen=True)
+class EpisodeSetup:
+    """How a task sets up its episodes instead of the default reset noise: `prepare` edits a freshly loaded model
+    once (a damping, a hidden marker), `initialize` draws each episode's start into a reset `data` (every copy of a
+    batch has its own model, so it may move a target in it). MuJoCo's forward pass runs after it."""
+
+    prepare: Callable[[mujoco.MjModel], None] | None = None
+    initialize: Callable[[mujoco.MjModel, mujoco.MjData, np.random.Generator], None] | None = None
+
+
+def read_layout(path: Path, forward_axis: str = "x", root: str | None = None,
+                control_dt: float = CONTROL_DT) -> Layout:
+    """Load the model at `path` and read its layout (one action lasting `control_dt` seconds, to the nearest whole
+    number of the model's timesteps); a file MuJoCo cannot load is one clear error."""
     if forward_axis not in AXES:
         raise LabError(f"forward axis must be one of {', '.join(AXES)}, not {forward_axis!r}")
     model = load_model(path)
@@ -98,7 +114,13 @@ def read_layout(path: Path, forward_axis: str = "x", root: str | None = None) ->
         actuators=tuple(_actuator_name(model, a) for a in range(model.nu)),
         sites=names(mujoco.mjtObj.mjOBJ_SITE, model.nsite),
         mocap=tuple(bodies[b - 1] for b in range(1, model.nbody) if model.body_mocapid[b] >= 0),
-        frame_skip=max(1, round(CONTROL_DT / model.opt.timestep)),
+        frame_skip=max(1, round(control_dt / model.opt.timestep)),
+        sensors=tuple((name, int(model.sensor_adr[i]), int(model.sensor_dim[i])) for i in range(model.nsensor)
+                      if (name := mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_SENSOR, i))),
+        world_geoms=tuple((name, g) for g in range(model.ngeom) if model.geom_bodyid[g] == 0
+                          and int(model.geom_type[g]) != int(mujoco.mjtGeom.mjGEOM_PLANE)
+                          and (name := mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_GEOM, g))
+                          and mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SITE, name) < 0),
     )
 
 
@@ -129,14 +151,31 @@ def load_model(path: Path) -> mujoco.MjModel:
         raise LabError(f"MuJoCo could not load {path}: {str(error).splitlines()[0]}") from None
 
 
+def advance(model: mujoco.MjModel, data: mujoco.MjData, frame_skip: int) -> None:
+    """Step `frame_skip` physics steps so that what the state reads afterwards (positions, velocities, sensors of
+    those stages) belongs to the final qpos and qvel, as the DeepMind Control suite steps: the second half of a step
+    (the previous call, or the reset's forward pass, did the first), whole steps, then the first half of the next.
+    Contact forces and acceleration-stage sensors (touch) are those of the last step taken: they are read before
+    the first half of the next step rebuilds the contacts, whose forces are not solved until that step runs."""
+    mujoco.mj_step2(model, data)
+    if frame_skip > 1:
+        mujoco.mj_step(model, data, nstep=frame_skip - 1)
+    mujoco.mj_rnePostConstraint(model, data)
+    mujoco.mj_step1(model, data)
+
+
 class MjcfEnv(gym.Env):
     """A Gymnasium env over one MJCF model, with the lab's state view; episodes end at the horizon."""
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": round(1 / CONTROL_DT)}  # noqa: RUF012 (Gymnasium's)
 
-    def __init__(self, layout: Layout, horizon: int, seed: int | None = None, render_mode: str | None = None) -> None:
+    def __init__(self, layout: Layout, horizon: int, seed: int | None = None, render_mode: str | None = None,
+                 setup: EpisodeSetup | None = None) -> None:
         self.layout = layout
         self.model = load_model(layout.path)
+        self.setup = setup or EpisodeSetup()
+        if self.setup.prepare is not None:
+            self.setup.prepare(self.model)
         self.data = mujoco.MjData(self.model)
         self.horizon = horizon
         self.render_mode = render_mode
@@ -167,8 +206,11 @@ class MjcfEnv(gym.Env):
         super().reset(seed=seed)
         model, data, rng = self.model, self.data, self.np_random
         mujoco.mj_resetData(model, data)
-        data.qpos[self.layout.qpos] += rng.uniform(-RESET_NOISE, RESET_NOISE, len(self.layout.qpos))
-        data.qvel[:] = RESET_NOISE * rng.standard_normal(model.nv)
+        if self.setup.initialize is not None:
+            self.setup.initialize(model, data, rng)
+        else:
+            data.qpos[self.layout.qpos] += rng.uniform(-RESET_NOISE, RESET_NOISE, len(self.layout.qpos))
+            data.qvel[:] = RESET_NOISE * rng.standard_normal(model.nv)
         mujoco.mj_forward(model, data)
         self._steps = 0
         self._start = self._root_position()
@@ -183,8 +225,7 @@ class MjcfEnv(gym.Env):
         self._previous_root = self._root_position()
         self._previous_com = self._mass_center()
         self.data.ctrl[:] = np.clip(np.asarray(action, dtype=np.float64), self.low, self.high)
-        mujoco.mj_step(self.model, self.data, nstep=self.layout.frame_skip)
-        mujoco.mj_rnePostConstraint(self.model, self.data)
+        advance(self.model, self.data, self.layout.frame_skip)
         self._steps += 1
         heading = self._heading_now()
         self._turned += (heading - self._heading + math.pi) % TWO_PI - math.pi
@@ -239,11 +280,17 @@ class MjcfEnv(gym.Env):
             "joint_vel": data.qvel[layout.qvel].copy(),
             "ctrl": data.ctrl.copy(),
             "actuator_force": data.actuator_force.copy(),
+            "body_up": data.xmat[1:].reshape(-1, 3, 3)[:, :, 2].copy(),
+            "body_com": data.xipos[1:].copy(),
         }
         for index, name in enumerate(layout.sites):
             state[f"{name}_pos"] = data.site_xpos[index].copy()
         for name in layout.mocap:
             state[f"{name}_pos"] = data.mocap_pos[model.body_mocapid[layout.bodies.index(name) + 1]].copy()
+        for name, geom in layout.world_geoms:
+            state[f"{name}_pos"] = data.geom_xpos[geom].copy()
+        for name, address, dim in layout.sensors:
+            state[f"sensor_{name}"] = data.sensordata[address:address + dim].copy()
         return state
 
     def render(self) -> np.ndarray | None:
@@ -295,12 +342,30 @@ def mjcf_state_fields(layout: Layout, model: mujoco.MjModel) -> tuple[StateField
         StateField("ctrl", (nu,), "", f"control of each actuator ({actuators}), the action last applied",
                    better="lower"),
         StateField("actuator_force", (nu,), "N or N*m", "force each actuator applies", better="lower"),
+        StateField("body_up", (nb, 3), "", "each body's z axis in world coordinates (body_up[:, i, 2] is 1 when "
+                                           "body i is upright)"),
+        StateField("body_com", (nb, 3), "m", "world position of each body's own centre of mass"),
     ]
     fields += [StateField(f"{name}_pos", (3,), "m", f"world position of site {name!r}",
                           on_robot=bool(model.site_bodyid[index])) for index, name in enumerate(layout.sites)]
     fields += [StateField(f"{name}_pos", (3,), "m", f"world position of mocap body {name!r} (a target it does "
                                                     "not push)") for name in layout.mocap]
+    fields += [StateField(f"{name}_pos", (3,), "m", f"world position of the fixed geom {name!r}")
+               for name, _ in layout.world_geoms]
+    fields += [StateField(f"sensor_{name}", (dim,), SENSOR_UNITS.get(_sensor_kind(model, name), ""),
+                          f"reading of the {_sensor_kind(model, name)} sensor {name!r}")
+               for name, _, dim in layout.sensors]
     return tuple(fields)
+
+
+SENSOR_UNITS = {"touch": "N", "subtreelinvel": "m/s", "velocimeter": "m/s", "gyro": "rad/s", "jointpos": "rad or m",
+                "jointvel": "rad/s or m/s", "framepos": "m", "accelerometer": "m/s^2", "force": "N", "torque": "N*m",
+                "subtreecom": "m", "framelinvel": "m/s", "frameangvel": "rad/s"}
+
+
+def _sensor_kind(model: mujoco.MjModel, name: str) -> str:
+    sensor = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SENSOR, name)
+    return mujoco.mjtSensor(int(model.sensor_type[sensor])).name[len("mjSENS_"):].lower()
 
 
 def level(forward: np.ndarray) -> np.ndarray:
@@ -460,11 +525,14 @@ class MjcfWorld(World):
     """A world over one MJCF model; see the module doc."""
 
     layout: Layout | None = field(default=None, repr=False)
+    setups: Mapping[str, EpisodeSetup] = field(default_factory=dict, repr=False)
+    """A task family's own episode set-up (the default reset noise for a family not named)."""
 
     def make_env(self, task: Task | str | None = None, *, seed: int | None = None,
                  render_mode: str | None = None) -> gym.Env:
         assert self.layout is not None
-        return MjcfEnv(self.layout, self.task(task).horizon, seed, render_mode)
+        resolved = self.task(task)
+        return MjcfEnv(self.layout, resolved.horizon, seed, render_mode, self.setups.get(resolved.family.name))
 
     def state_source(self) -> str:
         return inspect.getsource(MjcfEnv.state)
@@ -475,7 +543,8 @@ class MjcfWorld(World):
         if backend != "native":
             return super().make_batch(task, num_envs, seed=seed, threads=threads, backend=backend, device=device)
         assert self.layout is not None
-        return MjcfBatch(self.layout, self.task(task), num_envs, seed, threads)
+        resolved = self.task(task)
+        return MjcfBatch(self.layout, resolved, num_envs, seed, threads, self.setups.get(resolved.family.name))
 
 
 def mjcf_world(path: Path, name: str | None = None, forward_axis: str = "x", root: str | None = None) -> MjcfWorld:
@@ -498,13 +567,15 @@ class MjcfBatch(BatchedEnv):
     is an `MjcfEnv`, so its reset (seeded noise) is the env's own."""
 
     ARRAYS = ("qpos", "qvel", "xpos", "xquat", "xmat", "xipos", "cvel", "subtree_com", "cfrc_ext", "ctrl",
-              "actuator_force", "site_xpos", "mocap_pos")
+              "actuator_force", "site_xpos", "mocap_pos",
+              "geom_xpos", "sensordata")
 
-    def __init__(self, layout: Layout, task: Task, num_envs: int, seed: int, threads: int = 1) -> None:
+    def __init__(self, layout: Layout, task: Task, num_envs: int, seed: int, threads: int = 1,
+                 setup: EpisodeSetup | None = None) -> None:
         self.layout = layout
         self.num_envs = num_envs
         self.horizon = task.horizon
-        self._envs = [MjcfEnv(layout, task.horizon, seed + i) for i in range(num_envs)]
+        self._envs = [MjcfEnv(layout, task.horizon, seed + i, setup=setup) for i in range(num_envs)]
         first = self._envs[0]
         self._model = first.model
         self.dt = first.dt
@@ -533,12 +604,11 @@ class MjcfBatch(BatchedEnv):
                 target[...] = source
 
     def _simulate(self, indices: range) -> None:
-        step, post, skip = mujoco.mj_step, mujoco.mj_rnePostConstraint, self.layout.frame_skip
+        skip = self.layout.frame_skip
         for index in indices:
             env = self._envs[index]
             env.data.ctrl[:] = self._actions[index]
-            step(env.model, env.data, nstep=skip)
-            post(env.model, env.data)
+            advance(env.model, env.data, skip)
         self._gather(indices)
 
     def _root(self) -> np.ndarray:
@@ -626,11 +696,17 @@ class MjcfBatch(BatchedEnv):
             "joint_vel": frame["qvel"][:, layout.qvel].copy(),
             "ctrl": frame["ctrl"].copy(),
             "actuator_force": frame["actuator_force"].copy(),
+            "body_up": frame["xmat"][:, 1:].reshape(self.num_envs, -1, 3, 3)[:, :, :, 2].copy(),
+            "body_com": frame["xipos"][:, 1:].copy(),
         }
         for index, name in enumerate(layout.sites):
             state[f"{name}_pos"] = frame["site_xpos"][:, index].copy()
         for name, mocap in self._mocap:
             state[f"{name}_pos"] = frame["mocap_pos"][:, mocap].copy()
+        for name, geom in layout.world_geoms:
+            state[f"{name}_pos"] = frame["geom_xpos"][:, geom].copy()
+        for name, address, dim in layout.sensors:
+            state[f"sensor_{name}"] = frame["sensordata"][:, address:address + dim].copy()
         return state
 
     def close(self) -> None:

@@ -1,4 +1,5 @@
-"""Where worlds come from: the Gymnasium adapters and every folder under `envs/` that holds a `world.py`.
+"""Where worlds come from: the Gymnasium adapters, the DeepMind Control suite (lab/worlds/dmc.py) and every
+folder under `envs/` that holds a `world.py`.
 
 A folder world's `world.py` defines `make_world() -> World`. Folders are searched in every directory named by the
 `LAB_ENVS_PATH` variable (os.pathsep separated), in `./envs` of the working directory, then in the lab's own
@@ -22,6 +23,7 @@ import gymnasium as gym
 from lab.content import search_path
 from lab.errors import LabError, UnknownNameError
 from lab.worlds.core import World
+from lab.worlds.dmc import dmc_worlds
 from lab.worlds.gym_adapters import gym_worlds, route_mujoco_warnings
 from lab.worlds.mjcf import PREFIX as MJCF_PREFIX
 from lab.worlds.mjcf import mjcf_world
@@ -42,7 +44,7 @@ def _folder_worlds() -> dict[str, Path]:
 
 
 def _loaders() -> dict[str, Callable[[], World]]:
-    loaders: dict[str, Callable[[], World]] = dict(gym_worlds())
+    loaders: dict[str, Callable[[], World]] = {**gym_worlds(), **dmc_worlds()}
     for name, path in _folder_worlds().items():
         if name in loaders:
             raise LabError(f"the world folder {path.parent} has the name of a built-in world {name!r}",
