@@ -59,6 +59,8 @@ def reward_command(
     resume: Annotated[Path | None, typer.Option(help="Go on with a stopped search in this run directory.")] = None,
     promote: Annotated[bool, typer.Option(help="Copy the best program into rewards/WORLD/TASK/.")] = False,
     report: Annotated[bool, typer.Option(help="Write report.html at the end.")] = False,
+    video: Annotated[bool, typer.Option(help="Render a held-out episode of the best and of each baseline to "
+                                             "videos/NAME.mp4 (shown in the report).")] = False,
     given: dict[str, Any] | None = None,
 ) -> None:
     """Search for a reward program: propose, check and repair, train, reflect, evolve; compare with baselines."""
@@ -80,8 +82,12 @@ def reward_command(
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as bar:
         watcher = SearchWatcher(bar)
-        result = RewardSearch(settings, progress=watcher.show, embedder=embedder).run(run)
+        search = RewardSearch(settings, progress=watcher.show, embedder=embedder)
+        result = search.run(run)
     print_result(result, run)
+    if video:
+        for path in search.render_videos(result):
+            console.print(f"wrote {path}")
     if promote:
         from lab.search.loop import promote as promote_best  # start-up: loads torch
         from lab.worlds import get_world  # start-up: loads MuJoCo

@@ -149,6 +149,11 @@ def search_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str]]:
         reflection = run.path / "candidates" / summary.best / "full" / "reflection.txt"
         if reflection.exists():
             sections.append(("Reflection on the best", f"<pre>{html.escape(reflection.read_text())}</pre>"))
+        videos = sorted((run.path / "videos").glob("*.mp4"))
+        if videos:
+            tags = "".join(f"<div><p>{html.escape(v.stem)}</p><video src='videos/{html.escape(v.name)}' controls "
+                           "width='480'></video></div>" for v in videos)
+            sections.append(("Rollouts on a held-out seed (best and baselines)", f"<div class='grid'>{tags}</div>"))
         best_run = run.path / "candidates" / summary.best / "full"
         if (best_run / CONFIG).exists():
             best = training_sections(Run.open(best_run), {})

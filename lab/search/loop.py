@@ -64,6 +64,7 @@ from lab.search.reflection import TrainingStats, reflection_text
 from lab.search.task_writer import write_task_program
 from lab.search.terms import OfflineRewardDesigner
 from lab.training.config import TrainConfig
+from lab.training.evaluation import render_policy
 from lab.training.trainer import evaluate_run
 from lab.worlds import get_world
 from lab.worlds.core import Task, World
@@ -459,6 +460,23 @@ class RewardSearch:
         evaluation = evaluate_run(run, load_policy(run, device="cpu"), self.world, self.task, program, seeds,
                                   record="final_eval.json")
         return evaluation.summary()
+
+    def render_videos(self, summary: SearchResult) -> list[Path]:
+        """One held-out episode of the best candidate's policy and of each baseline's, rendered to
+        `videos/NAME.mp4` in the run directory (the report shows them side by side); a policy that is missing
+        (a baseline not trained) is left out."""
+        runs = {"best": self.run_dir.path / "candidates" / summary.best / "full"}
+        runs |= {name: self.run_dir.path / "baselines" / name for name in summary.baselines}
+        written = []
+        for name, folder in runs.items():
+            if not (folder / "policy.npz").is_file() and not (folder / "model.zip").is_file():
+                continue
+            run = Run.open(folder)
+            path = self.run_dir.path / "videos" / f"{name}.mp4"
+            path.parent.mkdir(exist_ok=True)
+            render_policy(load_policy(run, device="cpu"), self.world, self.task, HELD_OUT_SEED, path)
+            written.append(path)
+        return written
 
     def _correlation(self, source: str) -> float | None:
         """Pearson correlation of the best reward with the human one on states of random rollouts."""

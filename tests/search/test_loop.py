@@ -262,7 +262,8 @@ def test_kill_9_mid_search_then_resume_trains_nothing_twice(tmp_path: Path, kill
 def test_a_robot_never_seen_goes_from_its_mjcf_file_and_a_sentence_to_a_policy_that_beats_sparse(
         tmp_path: Path, lab) -> None:
     """Issue 17's acceptance: an arm written here, a sentence, no model: the sentence is read as the arm's reach
-    template, the offline designer's best reward trains a policy that ends nearer the goal than the sparse one."""
+    template, the offline designer's best reward trains a policy that ends nearer the goal than the sparse one;
+    the same command writes the report, with a video of the best and of each baseline."""
     from tests.worlds.test_mjcf import ARM
 
     robot = tmp_path / "arm.xml"
@@ -270,8 +271,11 @@ def test_a_robot_never_seen_goes_from_its_mjcf_file_and_a_sentence_to_a_policy_t
     out = tmp_path / "search"
     done = lab("reward", f"mjcf:{robot}", "--task-text", "move the fingertip to the goal point", "--samples", "1",
                "--iterations", "1", "--steps", "30000", "--eval-seeds", "5", "--set", "train.n_envs=16", "--out",
-               str(out))
+               str(out), "--video", "--report")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    for name in ("best", "human", "sparse"):
+        assert (out / "videos" / f"{name}.mp4").stat().st_size > 10_000
+    assert "videos/best.mp4" in (out / "report.html").read_text()
     summary = json.loads((out / "summary.json").read_text())
     assert summary["task"].startswith("reach(point=fingertip")
     best, sparse = summary["final_evaluation"]["fitness_mean"], summary["baselines"]["sparse"]["fitness_mean"]

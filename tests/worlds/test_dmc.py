@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import mujoco
 import numpy as np
@@ -16,10 +17,26 @@ from lab.worlds.core import State, World
 from lab.worlds.dmc import DOMAINS, EPISODE
 
 REFERENCE = Path(__file__).parent / "data" / "dmc_reference.npz"
+EPISODES, STEPS = 2, 40
+"""The recorded random-action episodes come first in each task's states (tests/worlds/dmc_reference.py)."""
 TASKS = [(d.name, t.name) for d in DOMAINS for t in d.tasks]
 SPARSE_IN_THE_SUITE = {("cartpole", "balance_sparse"), ("cartpole", "swingup_sparse"), ("pendulum", "swingup"),
                        ("acrobot", "swingup_sparse"), ("finger", "spin"), ("finger", "turn_easy"),
                        ("finger", "turn_hard"), ("ball_in_cup", "catch"), ("reacher", "easy"), ("reacher", "hard")}
+
+
+def set_recorded(model: mujoco.MjModel, data: mujoco.MjData, recorded: Any, key: str, index: int) -> None:
+    """Put dm-control's recorded state `index` (and its target, where the task moves it) into a lab env's copy."""
+    site = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SITE, "target")
+    geom = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_GEOM, "target")
+    if site >= 0:
+        model.site_pos[site] = recorded[key + "target"][index]
+    elif geom >= 0:
+        model.geom_pos[geom] = recorded[key + "target"][index]
+    data.qpos[:] = recorded[key + "qpos"][index]
+    data.qvel[:] = recorded[key + "qvel"][index]
+    data.ctrl[:] = recorded[key + "ctrl"][index]
+    mujoco.mj_forward(model, data)
 
 
 @cache
@@ -32,18 +49,9 @@ def reference_states(domain: str, task: str) -> tuple[World, State, np.ndarray]:
     env = world.make_env(task, seed=0)
     env.reset()
     model, data = env.unwrapped.model, env.unwrapped.data  # type: ignore[attr-defined]
-    site = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SITE, "target")
-    geom = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_GEOM, "target")
     states = []
     for index in range(len(recorded[key + "reward"])):
-        if site >= 0:
-            model.site_pos[site] = recorded[key + "target"][index]
-        elif geom >= 0:
-            model.geom_pos[geom] = recorded[key + "target"][index]
-        data.qpos[:] = recorded[key + "qpos"][index]
-        data.qvel[:] = recorded[key + "qvel"][index]
-        data.ctrl[:] = recorded[key + "ctrl"][index]
-        mujoco.mj_forward(model, data)
+        set_recorded(model, data, recorded, key, index)
         states.append(env.unwrapped.state())  # type: ignore[attr-defined]
     env.close()
     batch = {name: np.stack([s[name] for s in states]) for name in states[0]}
@@ -73,6 +81,25 @@ def test_fitness_and_the_human_reward_are_the_suites_own_reward(domain: str, tas
         np.testing.assert_array_equal(indicator, expected)
     else:
         assert np.all(expected[indicator == 1.0] > 0.0), "the sparse reward pays where the suite's does not"
+
+
+@pytest.mark.parametrize(("domain", "task"), TASKS)
+def test_each_step_is_the_suites_step(domain: str, task: str) -> None:
+    """From each state dm-control's random-action episodes passed through, the lab's step with the same action
+    lands where dm-control's did (its control timestep, integrator, and the task's edits to the model)."""
+    recorded = np.load(REFERENCE)
+    key = f"{domain}/{task}/"
+    env = get_world(f"dmc-{domain}").make_env(task, seed=0)
+    env.reset()
+    inner: Any = env.unwrapped
+    for episode in range(EPISODES):
+        for step in range(1, STEPS):
+            index = episode * STEPS + step
+            set_recorded(inner.model, inner.data, recorded, key, index - 1)
+            inner.step(recorded[key + "ctrl"][index])
+            np.testing.assert_allclose(inner.data.qpos, recorded[key + "qpos"][index], atol=1e-8)
+            np.testing.assert_allclose(inner.data.qvel, recorded[key + "qvel"][index], atol=1e-8)
+    env.close()
 
 
 def test_episodes_start_as_the_suites_do_seeded_and_varied() -> None:
