@@ -8,19 +8,16 @@ is the reward designer's model, in a conversation of its own: the reward writer 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from lab.errors import LabError
 from lab.rewards.program import sample_states
-from lab.sandbox import ProgramRules, Sandbox, SandboxLimits, check_program
-from lab.worlds.core import State, Task, World
-from lab.worlds.written_tasks import judged_by
+from lab.sandbox import SandboxLimits
+from lab.worlds.core import Task, World
+from lab.worlds.written_tasks import FITNESS_RULES, SUCCESS_RULES, SandboxedJudge
 
-SUCCESS_RULES = ProgramRules("compute_success", ("state",), kind="task success check")
-FITNESS_RULES = ProgramRules("compute_fitness", ("state",), kind="task fitness function")
+__all__ = ["FITNESS_RULES", "SUCCESS_RULES", "ProgramTask", "dry_run_task", "program_task", "read_task_program"]
 FAMILY = "custom"
 
 
@@ -30,11 +27,10 @@ class ProgramTask:
     when done."""
 
     task: Task
-    sandboxes: list[Sandbox] = field(default_factory=list)
+    judge: SandboxedJudge
 
     def close(self) -> None:
-        for sandbox in self.sandboxes:
-            sandbox.close()
+        self.judge.close()
 
     def __enter__(self) -> ProgramTask:
         return self
@@ -46,23 +42,9 @@ class ProgramTask:
 def program_task(world: World, text: str, source: str, horizon: int | None = None,
                  limits: SandboxLimits | None = None, name: str = FAMILY) -> ProgramTask:
     """The task `text` in `world`, judged by the task program `source` (checked here, run sandboxed)."""
-    check_program(source, SUCCESS_RULES)
-    check_program(source, FITNESS_RULES)
-    sandboxes: list[Sandbox] = []
-    boxes: dict[str, Sandbox] = {}
-
-    def caller(rules: ProgramRules) -> Callable[[State], Any]:
-        def call(state: State) -> Any:
-            if rules.entry not in boxes:
-                boxes[rules.entry] = Sandbox(source, rules, limits=limits)
-                sandboxes.append(boxes[rules.entry])
-            return boxes[rules.entry].call(state=state)[0]
-
-        return call
-
+    judge = SandboxedJudge(source, limits)
     steps = horizon or max(t.horizon for t in world.default_tasks())
-    task = judged_by(world.name, caller(SUCCESS_RULES), caller(FITNESS_RULES), name, text, source, steps)
-    return ProgramTask(task, sandboxes)
+    return ProgramTask(judge.family(world.name, name, text, steps).bind(world.name), judge)
 
 
 def dry_run_task(world: World, text: str, source: str, seed: int = 0) -> None:

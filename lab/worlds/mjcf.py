@@ -35,6 +35,7 @@ from lab.errors import LabError
 from lab.worlds.batched import BatchedEnv, BatchStep
 from lab.worlds.core import Param, ParamValue, State, StateField, Task, TaskFamily, World
 from lab.worlds.gym_robots import TWO_PI
+from lab.worlds.task_file import TASK_FILE, read_task_file
 
 PREFIX = "mjcf:"
 CONTROL_DT = 0.02
@@ -511,9 +512,6 @@ def mjcf_families(layout: Layout, model: mujoco.MjModel, name: str) -> dict[str,
             fitness_expression='-np.linalg.norm(state[params["point"] + "_pos"] - np.array([params["x"], params["y"], '
                                'params["z"]]), axis=-1)',
             in_other_words="move the end effector, fingertip or tool to a target point")
-    if not families:
-        raise LabError(f"{layout.path}: no task template fits this robot (its root is fixed and it has no site)",
-                       hint="add a <site> where the robot's tool or fingertip is, or give it a free joint")
     return families
 
 
@@ -570,12 +568,21 @@ def mjcf_world(path: Path, name: str | None = None, forward_axis: str = "x", roo
     model = load_model(path)
     title = name or f"{PREFIX}{path}"
     robot = path.stem.replace("_", " ")
+    families = mjcf_families(layout, model, robot)
+    written = path.parent / TASK_FILE
+    if written.is_file():
+        families |= read_task_file(written, title, set(families))
+    if not families:
+        raise LabError(f"{path}: no task template fits this robot (its root is fixed and it has no site)",
+                       hint=f"add a <site> where the robot's tool or fingertip is, give it a free joint, or write "
+                            f"its tasks in {TASK_FILE} next to it (envs/README.md)")
     return MjcfWorld(
         name=title, summary=describe(layout, model), state_fields=mjcf_state_fields(layout, model),
-        task_families=mjcf_families(layout, model, robot),
+        task_families=families,
         action_meaning=f"one number per actuator, in order: {', '.join(layout.actuators)}, each within its control "
                        "range",
-        kind="locomotion" if layout.free else "manipulation", source_files=(path,), layout=layout)
+        kind="locomotion" if layout.free else "manipulation",
+        source_files=(path, written) if written.is_file() else (path,), layout=layout)
 
 
 class MjcfBatch(BatchedEnv):
@@ -780,6 +787,8 @@ def add_world(name: str, source: Path, envs: Path, forward_axis: str = "x", root
         else:
             (staging / "model").mkdir(parents=True)
             shutil.copy2(source, staging / "model" / source.name)
+            if (folder / TASK_FILE).is_file():
+                shutil.copy2(folder / TASK_FILE, staging / "model" / TASK_FILE)
         (staging / "world.py").write_text(WORLD_MODULE.format(name=name, file=source.name, axis=forward_axis,
                                                               root=root))
         os.replace(staging, target)
