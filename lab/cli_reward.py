@@ -181,17 +181,27 @@ class SearchWatcher:
 def print_result(result: SearchResult, run: Run) -> None:
     final = result.final_evaluation
     table = Table(title=f"held-out evaluation over {final.episodes} seeds")
-    for column in ("reward", "fitness mean", "fitness std", "success rate"):
+    for column in ("reward", "fitness mean", "95% interval", "fitness std", "success rate"):
         table.add_column(column, justify="right")
-    table.add_row(f"best ({result.best})", f"{final.fitness_mean:.4g}", f"{final.fitness_std:.3g}",
+
+    def interval(name: str) -> str:
+        bounds = result.fitness_intervals.get(name)
+        return f"{bounds[0]:.4g} to {bounds[1]:.4g}" if bounds else ""
+
+    table.add_row(f"best ({result.best})", f"{final.fitness_mean:.4g}", interval("best"), f"{final.fitness_std:.3g}",
                   f"{final.success_rate:.0%}")
     for name, evaluation in result.baselines.items():
-        table.add_row(name, f"{evaluation.fitness_mean:.4g}", f"{evaluation.fitness_std:.3g}",
+        table.add_row(name, f"{evaluation.fitness_mean:.4g}", interval(name), f"{evaluation.fitness_std:.3g}",
                       f"{evaluation.success_rate:.0%}")
     console.print(table)
-    score = result.human_normalized_score
+    score, bounds = result.human_normalized_score, result.human_normalized_interval
     console.print("human-normalized score (best - sparse) / |human - sparse|: "
-                  + (f"{score:.3f}" if score is not None else "n/a (needs both baselines)"))
+                  + (f"{score:.3f}" + (f" (95% interval {bounds[0]:.3f} to {bounds[1]:.3f})" if bounds else "")
+                     if score is not None else "none (see below)"))
+    for line in result.verdict:
+        console.print(f"  {line}")
+    if result.verdict:
+        console.print("  (intervals: bootstrap over the held-out episodes of one training seed each)")
     if result.correlation_with_human is not None:
         console.print(f"correlation of the best reward with the human reward: {result.correlation_with_human:.3f}")
     console.print(f"lineage of the best: {' <- '.join(result.lineage)}; best program: {run.file('best.py')}")

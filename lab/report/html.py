@@ -124,7 +124,17 @@ def search_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str]]:
     if summary is not None:
         rows = [{"reward": f"best ({summary.best})", **summary.final_evaluation.model_dump()}]
         rows += [{"reward": name, **evaluation.model_dump()} for name, evaluation in summary.baselines.items()]
+        for name, (low, high) in summary.fitness_intervals.items():
+            for row in rows:
+                if row["reward"] == name or (name == "best" and row["reward"].startswith("best")):
+                    row["95% interval of the mean"] = f"{low:.4g} to {high:.4g}"
+        if summary.verdict:
+            banners = "".join(f"<p class='{'muted' if ' is above ' in line else 'bad'}'>{html.escape(line)}</p>"
+                              for line in summary.verdict)
+            sections.append(("Verdict (bootstrap over the held-out episodes)", banners))
+        score_bounds = summary.human_normalized_interval
         facts = {"human-normalized score": summary.human_normalized_score,
+                 "its 95% interval": f"{score_bounds[0]:.3f} to {score_bounds[1]:.3f}" if score_bounds else None,
                  "correlation with the human reward": summary.correlation_with_human,
                  "reward hacking flagged": summary.reward_hacking, "LLM cost (USD)": summary.llm_cost_usd}
         sections.append(("Outcome (held-out seeds)", table(rows) + table([facts])))

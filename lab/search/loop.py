@@ -15,6 +15,7 @@ run's config itself, so a search started from Python is one `lab report` and `la
 from __future__ import annotations
 
 import ast
+import json
 import math
 import time
 from dataclasses import dataclass
@@ -63,9 +64,10 @@ from lab.search.records import (
 from lab.search.reflection import TrainingStats, reflection_text
 from lab.search.task_writer import write_task_program
 from lab.search.terms import OfflineRewardDesigner
+from lab.search.uncertainty import Outcome, outcome
 from lab.training.config import TrainConfig
 from lab.training.evaluation import render_policy
-from lab.training.trainer import evaluate_run
+from lab.training.trainer import EVALUATION, evaluate_run
 from lab.worlds import get_world
 from lab.worlds.core import Task, World
 from lab.worlds.reading import read_goal
@@ -396,11 +398,8 @@ class RewardSearch:
         if self.config.baselines:
             self._train_baselines()
         final = self._final_evaluation(best)
-        scores = {name: r.evaluation.get("fitness_mean") for name, r in self.baseline_results.items() if r.ok}
-        sparse, human = scores.get("sparse"), scores.get("human")
-        normalized_score = None
-        if sparse is not None and human is not None and abs(human - sparse) > 1e-9:
-            normalized_score = (final["fitness_mean"] - sparse) / abs(human - sparse)
+        judged = self._outcome(best)
+        normalized_score = judged.score
         stats = best.stats()
         result = SearchResult(
             task=self.task.id if self._judged is None else self.config.task_text,
@@ -409,7 +408,9 @@ class RewardSearch:
             final_evaluation=EvaluationSummary.model_validate(final),
             baselines={name: EvaluationSummary.model_validate(r.evaluation)
                        for name, r in self.baseline_results.items() if r.ok},
-            human_normalized_score=normalized_score, correlation_with_human=self._correlation(best.source),
+            human_normalized_score=normalized_score, human_normalized_interval=judged.score_interval,
+            fitness_intervals=judged.intervals, verdict=judged.verdict,
+            correlation_with_human=self._correlation(best.source),
             reward_hacking=bool(stats and stats.reward_hacking),
             candidates={c.id: self._candidate_summary(c) for c in self.candidates.values()},
             iterations=self.iterations_done, llm_cost_usd=round(self._spent(), 6))
@@ -448,6 +449,19 @@ class RewardSearch:
             self.progress(trained)
 
         self.executor.run(jobs, done)
+
+    def _outcome(self, best: Candidate) -> Outcome:
+        """The best against the baselines on the held-out episodes, with intervals and a verdict."""
+
+        def episodes(path: Path) -> np.ndarray:
+            if not path.is_file():
+                return np.zeros(0)
+            return np.array([e["fitness"] for e in json.loads(path.read_text())["episodes"]], dtype=np.float64)
+
+        best_episodes = episodes(self.run_dir.path / "candidates" / best.id / "full" / "final_eval.json")
+        baselines = {name: episodes(self.run_dir.path / "baselines" / name / EVALUATION)
+                     for name, result in self.baseline_results.items() if result.ok}
+        return outcome(best_episodes, baselines, seed=self.config.seed)
 
     def _final_evaluation(self, best: Candidate) -> dict[str, Any]:
         """The best candidate's policy on the held-out seeds the baselines are evaluated on."""

@@ -149,6 +149,12 @@ class SearchResult(BaseModel):
     final_evaluation: EvaluationSummary
     baselines: dict[str, EvaluationSummary]
     human_normalized_score: float | None
+    human_normalized_interval: tuple[float, float] | None = None
+    """95% bootstrap interval of the score over the held-out episodes (lab.search.uncertainty)."""
+    fitness_intervals: dict[str, tuple[float, float]] = {}
+    """95% bootstrap interval of each policy's mean fitness (best, human, sparse)."""
+    verdict: list[str] = []
+    """What the outcome says, one sentence a line: above, below or indistinguishable from each baseline."""
     correlation_with_human: float | None
     reward_hacking: bool
     candidates: dict[str, CandidateSummary]

@@ -1,0 +1,39 @@
+"""The search's outcome with its uncertainty: intervals, the score only when the baselines differ, the verdict."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lab.search.uncertainty import outcome
+
+
+def test_separated_baselines_give_a_score_with_an_interval_around_it() -> None:
+    rng = np.random.default_rng(0)
+    sparse, human = rng.normal(0.0, 0.1, 10), rng.normal(1.0, 0.1, 10)
+    best = rng.normal(1.5, 0.1, 10)
+    judged = outcome(best, {"human": human, "sparse": sparse})
+    assert judged.score is not None and judged.score_interval is not None
+    low, high = judged.score_interval
+    assert low < judged.score < high and 1.2 < judged.score < 1.8
+    assert judged.verdict[0].startswith("the best is above sparse")
+    assert judged.verdict[1].startswith("the best is above human")
+    for name, values in (("best", best), ("human", human), ("sparse", sparse)):
+        assert judged.intervals[name][0] < values.mean() < judged.intervals[name][1]
+
+
+def test_indistinguishable_baselines_give_no_score_and_say_why() -> None:
+    """Dividing noise by noise printed -0.67 and +2.28 for one task: now there is no score."""
+    rng = np.random.default_rng(1)
+    human, sparse = rng.normal(0.01, 0.05, 5), rng.normal(0.0, 0.05, 5)
+    judged = outcome(rng.normal(0.2, 0.05, 5), {"human": human, "sparse": sparse})
+    assert judged.score is None and judged.score_interval is None
+    assert any("human and sparse cannot be told apart" in line for line in judged.verdict)
+
+
+def test_a_best_below_sparse_is_said_plainly_and_a_missing_baseline_means_no_score() -> None:
+    rng = np.random.default_rng(2)
+    judged = outcome(rng.normal(-1.0, 0.1, 8), {"human": rng.normal(1.0, 0.1, 8), "sparse": rng.normal(0, 0.1, 8)})
+    assert judged.verdict[0].startswith("the best is below sparse") and judged.score is not None and judged.score < 0
+    alone = outcome(rng.normal(0.0, 0.1, 8), {"sparse": rng.normal(0.0, 0.1, 8)})
+    assert alone.score is None and "cannot be told apart" in alone.verdict[0]
+    assert alone.verdict[-1] == "no human-normalized score: it needs both baselines"
