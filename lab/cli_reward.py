@@ -190,6 +190,10 @@ def print_result(result: SearchResult, run: Run) -> None:
 
     table.add_row(f"best ({result.best})", f"{final.fitness_mean:.4g}", interval("best"), f"{final.fitness_std:.3g}",
                   f"{final.success_rate:.0%}")
+    sampled = result.sampled_evaluation
+    if sampled is not None:
+        table.add_row("best, actions sampled", f"{sampled.fitness_mean:.4g}", interval("best (sampled)"),
+                      f"{sampled.fitness_std:.3g}", f"{sampled.success_rate:.0%}")
     for name, evaluation in result.baselines.items():
         table.add_row(name, f"{evaluation.fitness_mean:.4g}", interval(name), f"{evaluation.fitness_std:.3g}",
                       f"{evaluation.success_rate:.0%}")

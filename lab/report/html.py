@@ -123,10 +123,13 @@ def search_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str]]:
     sections: list[tuple[str, str]] = []
     if summary is not None:
         rows = [{"reward": f"best ({summary.best})", **summary.final_evaluation.model_dump()}]
+        if summary.sampled_evaluation is not None:
+            rows.append({"reward": "best (sampled)", **summary.sampled_evaluation.model_dump()})
         rows += [{"reward": name, **evaluation.model_dump()} for name, evaluation in summary.baselines.items()]
+        labels = {"best": f"best ({summary.best})"}
         for name, (low, high) in summary.fitness_intervals.items():
             for row in rows:
-                if row["reward"] == name or (name == "best" and row["reward"].startswith("best")):
+                if row["reward"] == labels.get(name, name):
                     row["95% interval of the mean"] = f"{low:.4g} to {high:.4g}"
         if summary.verdict:
             banners = "".join(f"<p class='{'muted' if ' is above ' in line else 'bad'}'>{html.escape(line)}</p>"

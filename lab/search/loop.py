@@ -76,6 +76,8 @@ SELECT_SEED = 10_000
 """Seeds from here rank candidates; the final comparison uses other seeds (HELD_OUT_SEED), so the winner's
 evaluation is not the one it was picked on."""
 HELD_OUT_SEED = 20_000
+FINAL_EVALUATION = "final_eval.json"
+SAMPLED_EVALUATION = "final_eval_sampled.json"
 
 
 @dataclass
@@ -406,6 +408,8 @@ class RewardSearch:
             task_program=self._judged is not None, designer=self.designer.name, best=best.id,
             lineage=self.lineage(best.id), best_selection_fitness=best.score,
             final_evaluation=EvaluationSummary.model_validate(final),
+            sampled_evaluation=EvaluationSummary.model_validate(
+                self.run_dir.read_json(f"candidates/{best.id}/full/{SAMPLED_EVALUATION}")["summary"]),
             baselines={name: EvaluationSummary.model_validate(r.evaluation)
                        for name, r in self.baseline_results.items() if r.ok},
             human_normalized_score=normalized_score, human_normalized_interval=judged.score_interval,
@@ -458,22 +462,26 @@ class RewardSearch:
                 return np.zeros(0)
             return np.array([e["fitness"] for e in json.loads(path.read_text())["episodes"]], dtype=np.float64)
 
-        best_episodes = episodes(self.run_dir.path / "candidates" / best.id / "full" / "final_eval.json")
+        folder = self.run_dir.path / "candidates" / best.id / "full"
         baselines = {name: episodes(self.run_dir.path / "baselines" / name / EVALUATION)
                      for name, result in self.baseline_results.items() if result.ok}
-        return outcome(best_episodes, baselines, seed=self.config.seed)
+        return outcome(episodes(folder / FINAL_EVALUATION), baselines, seed=self.config.seed,
+                       sampled=episodes(folder / SAMPLED_EVALUATION))
 
     def _final_evaluation(self, best: Candidate) -> dict[str, Any]:
-        """The best candidate's policy on the held-out seeds the baselines are evaluated on."""
+        """The best candidate's policy on the held-out seeds the baselines are evaluated on, with its deterministic
+        actions (the summary returned) and with actions sampled as in training (`final_eval_sampled.json`): a policy
+        can score very differently the two ways, and the training curves show the sampled one."""
         run = Run.open(self.run_dir.path / "candidates" / best.id / "full")
-        record = run.file("final_eval.json")
-        if record.is_file():
-            return dict(run.read_json("final_eval.json")["summary"])
         program = RewardProgram(best.source, best.id)
         seeds = [HELD_OUT_SEED + i for i in range(self.config.eval_seeds)]
-        evaluation = evaluate_run(run, load_policy(run, device="cpu"), self.world, self.task, program, seeds,
-                                  record="final_eval.json")
-        return evaluation.summary()
+        policy = None
+        for record, deterministic in ((SAMPLED_EVALUATION, False), (FINAL_EVALUATION, True)):
+            if not run.file(record).is_file():
+                policy = policy or load_policy(run, device="cpu")
+                evaluate_run(run, policy, self.world, self.task, program, seeds, record=record,
+                             deterministic=deterministic)
+        return dict(run.read_json(FINAL_EVALUATION)["summary"])
 
     def render_videos(self, summary: SearchResult) -> list[Path]:
         """One held-out episode of the best candidate's policy and of each baseline's, rendered to

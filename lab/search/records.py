@@ -147,6 +147,9 @@ class SearchResult(BaseModel):
     lineage: list[str]
     best_selection_fitness: float
     final_evaluation: EvaluationSummary
+    sampled_evaluation: EvaluationSummary | None = None
+    """The best policy on the same seeds with its actions sampled as in training (final_evaluation's are its
+    deterministic actions)."""
     baselines: dict[str, EvaluationSummary]
     human_normalized_score: float | None
     human_normalized_interval: tuple[float, float] | None = None

@@ -48,15 +48,25 @@ def _compare(name: str, difference: tuple[float, float], other: str) -> str:
     return f"{name} and {other} cannot be told apart on these episodes (difference {low:+.3g} to {high:+.3g})"
 
 
-def outcome(best: np.ndarray, baselines: dict[str, np.ndarray], seed: int = 0) -> Outcome:
-    """The outcome of per-episode fitness `best` against the baselines' (by name: human, sparse)."""
+def outcome(best: np.ndarray, baselines: dict[str, np.ndarray], seed: int = 0,
+            sampled: np.ndarray | None = None) -> Outcome:
+    """The outcome of per-episode fitness `best` (deterministic actions) against the baselines' (by name: human,
+    sparse); `sampled` is the best's with actions sampled as in training, and a gap between the two is said."""
     rng = np.random.default_rng(seed)
     runs = {"best": np.asarray(best, dtype=np.float64)}
     runs |= {name: np.asarray(values, dtype=np.float64) for name, values in baselines.items() if len(values)}
+    if sampled is not None and len(sampled):
+        runs["best (sampled)"] = np.asarray(sampled, dtype=np.float64)
     means = {name: _resampled_means(values, rng) for name, values in runs.items() if len(values)}
     intervals = {name: _interval(samples) for name, samples in means.items()}
     verdict = [_compare("the best", _interval(means["best"] - means[name]), name)
                for name in ("sparse", "human") if name in means]
+    if "best (sampled)" in means:
+        low, high = _interval(means["best (sampled)"] - means["best"])
+        if low > 0 or high < 0:
+            verdict.append(f"the best policy scores {runs['best (sampled)'].mean():.4g} with its actions sampled "
+                           f"as in training and {runs['best'].mean():.4g} with its deterministic actions (the "
+                           "outcome's): its training curves show the sampled one")
     if "human" not in means or "sparse" not in means:
         return Outcome(intervals, None, None, verdict + ["no human-normalized score: it needs both baselines"])
     gap = _interval(means["human"] - means["sparse"])

@@ -45,7 +45,8 @@ def test_offline_search_beats_the_sparse_reward_on_reacher(tmp_path: Path) -> No
     else:
         low, high = summary.human_normalized_interval or (None, None)
         assert low <= summary.human_normalized_score <= high
-    assert set(summary.fitness_intervals) == {"best", "human", "sparse"}
+    assert set(summary.fitness_intervals) == {"best", "best (sampled)", "human", "sparse"}
+    assert summary.sampled_evaluation is not None and summary.sampled_evaluation.episodes == 5
     assert (run.path / "best.py").read_text() == (run.path / "candidates" / summary.best / "reward.py").read_text()
     assert summary.lineage[0] == summary.best
     assert -1.0 <= summary.correlation_with_human <= 1.0

@@ -37,3 +37,13 @@ def test_a_best_below_sparse_is_said_plainly_and_a_missing_baseline_means_no_sco
     alone = outcome(rng.normal(0.0, 0.1, 8), {"sparse": rng.normal(0.0, 0.1, 8)})
     assert alone.score is None and "cannot be told apart" in alone.verdict[0]
     assert alone.verdict[-1] == "no human-normalized score: it needs both baselines"
+
+
+def test_a_gap_between_sampled_and_deterministic_actions_is_said() -> None:
+    """A snake's policy scored 0.0008 deterministic and 0.056 sampled, and nothing said so."""
+    rng = np.random.default_rng(3)
+    baselines = {"human": rng.normal(1.0, 0.1, 6), "sparse": rng.normal(0.0, 0.1, 6)}
+    judged = outcome(rng.normal(0.001, 0.001, 6), baselines, sampled=rng.normal(0.056, 0.01, 6))
+    assert any("with its actions sampled as in training" in line for line in judged.verdict)
+    close = outcome(rng.normal(0.5, 0.1, 6), baselines, sampled=rng.normal(0.5, 0.1, 6))
+    assert not any("sampled" in line for line in close.verdict)
