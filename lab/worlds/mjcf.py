@@ -3,9 +3,10 @@
 `mjcf:path/to/robot.xml` names such a world anywhere a world name is taken. From the model, with nothing written by
 hand: the state (the root body's pose, velocity, up vector, heading and displacement; every body's position,
 orientation and velocity in the world frame and its contact force; joints, actuators, sites, mocap bodies, the
-centre of mass), the observation (qpos without the root's x and y, then qvel), actions over the actuators' control
-ranges, Gymnasium-style seeded reset noise, a horizon, a description for the writers, and task families from a few
-generic templates (move along an axis, turn, raise the root, stand still, bring a point to a position).
+centre of mass), the observation (qpos without the root's x and y, a hinge without limits as its cosine and sine,
+then qvel), actions over the actuators' control ranges, Gymnasium-style seeded reset noise, a horizon, a description
+for the writers, and task families from a few generic templates (move along an axis, turn, raise the root, stand
+still, bring a point to a position).
 
 Velocities of the root and the centre of mass are averaged over the last control step (position difference / dt), as
 Gymnasium's locomotion rewards measure them. Each field says which way is better where that is known
@@ -65,6 +66,11 @@ class Layout:
     sites: tuple[str, ...]
     mocap: tuple[str, ...]
     frame_skip: int
+    angles: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
+    """Address in qpos of each hinge without limits: the observation gives its cosine and sine, not the angle,
+    which grows without bound as it turns over."""
+    positions: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
+    """Address in qpos of everything else the observation gives as it is (all but a free root's x and y)."""
     sensors: tuple[tuple[str, int, int], ...] = ()
     """Each named sensor: its name, address in sensordata and dimension."""
     world_geoms: tuple[tuple[str, int], ...] = ()
@@ -104,6 +110,9 @@ def read_layout(path: Path, forward_axis: str = "x", root: str | None = None,
     free = any(int(model.jnt_type[j]) == int(mujoco.mjtJoint.mjJNT_FREE) and model.jnt_bodyid[j] == root_id
                for j in range(model.njnt))
     moving = moving_joints(model)
+    hinge = int(mujoco.mjtJoint.mjJNT_HINGE)
+    angles = np.array([model.jnt_qposadr[j] for j in moving if int(model.jnt_type[j]) == hinge
+                       and not model.jnt_limited[j]], dtype=np.int64)
     if model.nu == 0:
         raise LabError(f"{path} has no actuators: a policy could not move it",
                        hint="add <actuator> elements (motor, position, ...) for the joints to drive")
@@ -116,6 +125,9 @@ def read_layout(path: Path, forward_axis: str = "x", root: str | None = None,
         sites=names(mujoco.mjtObj.mjOBJ_SITE, model.nsite),
         mocap=tuple(bodies[b - 1] for b in range(1, model.nbody) if model.body_mocapid[b] >= 0),
         frame_skip=max(1, round(control_dt / model.opt.timestep)),
+        angles=angles,
+        positions=np.array([a for a in range(2 if free else 0, model.nq) if a not in set(angles.tolist())],
+                           dtype=np.int64),
         sensors=tuple((name, int(model.sensor_adr[i]), int(model.sensor_dim[i])) for i in range(model.nsensor)
                       if (name := mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_SENSOR, i))),
         world_geoms=tuple((name, g) for g in range(model.ngeom) if model.geom_bodyid[g] == 0
@@ -191,7 +203,7 @@ class MjcfEnv(gym.Env):
         self.low = np.where(limited, ranges[:, 0], -1.0)
         self.high = np.where(limited, ranges[:, 1], 1.0)
         self.action_space = gym.spaces.Box(self.low.astype(np.float32), self.high.astype(np.float32))
-        size = self.model.nq - (2 if layout.free else 0) + self.model.nv
+        size = len(layout.positions) + 2 * len(layout.angles) + self.model.nv
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (size,), dtype=np.float64)
         self._pending_seed = seed
         self._renderer: mujoco.Renderer | None = None
@@ -239,8 +251,8 @@ class MjcfEnv(gym.Env):
         return self._get_obs(), 0.0, False, self._steps >= self.horizon, {}
 
     def _get_obs(self) -> np.ndarray:
-        qpos = self.data.qpos[2:] if self.layout.free else self.data.qpos
-        return np.concatenate([qpos, self.data.qvel]).astype(np.float64)
+        qpos, angles = self.data.qpos, self.data.qpos[self.layout.angles]
+        return np.concatenate([qpos[self.layout.positions], np.cos(angles), np.sin(angles), self.data.qvel])
 
     def _root_position(self) -> np.ndarray:
         return self.data.xpos[self.layout.root].copy()
@@ -636,7 +648,9 @@ class MjcfBatch(BatchedEnv):
 
     def _observe(self, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
         qpos = self._frame["qpos"][rows]
-        return np.concatenate([qpos[:, 2:] if self.layout.free else qpos, self._frame["qvel"][rows]], axis=1)
+        angles = qpos[:, self.layout.angles]
+        return np.concatenate([qpos[:, self.layout.positions], np.cos(angles), np.sin(angles),
+                               self._frame["qvel"][rows]], axis=1)
 
     def _reset_copies(self, indices: list[int]) -> None:
         for index in indices:

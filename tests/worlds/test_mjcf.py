@@ -111,7 +111,11 @@ def test_a_fixed_arm_gets_a_reach_task_for_its_site_and_its_mocap_target(robots:
     np.testing.assert_allclose(state["target_pos"][0], [0.2, 0.2, 0.1])
     distance = np.linalg.norm(state["fingertip_pos"][0] - [0.2, 0.2, 0.1])
     assert task.fitness(state)[0] == pytest.approx(-distance)
-    assert env.observation_space.shape == (4,)  # a fixed base keeps all of qpos
+    # A fixed base keeps all of qpos; the shoulder turns without limits, so it is seen as its cosine and sine.
+    qpos, qvel = env.unwrapped.data.qpos, env.unwrapped.data.qvel
+    expected = [qpos[1], np.cos(qpos[0]), np.sin(qpos[0]), *qvel]
+    np.testing.assert_allclose(env.unwrapped._get_obs(), expected)
+    assert env.observation_space.shape == (5,)
 
 
 def test_a_bad_mjcf_file_is_one_clear_error(tmp_path: Path, lab) -> None:
