@@ -30,6 +30,7 @@ from lab.search.records import (
     IterationDone,
     IterationStarted,
     JobsStarted,
+    KeptWithinNoise,
     ProgramRejected,
     SearchResult,
     TaskRead,
@@ -159,6 +160,9 @@ class SearchWatcher:
         elif isinstance(record, ProgramRejected):
             first = record.error.splitlines()[0] if record.error else ""
             say(f"  {record.id}: check failed ({first[:100]}), back to the designer", highlight=False)
+        elif isinstance(record, KeptWithinNoise):
+            say(f"  the short stage could not tell {', '.join(record.ids)} from its survivors (fitness intervals "
+                f"overlap {record.cutoff:.4g}): they train on the full budget too", highlight=False)
         elif isinstance(record, JobsStarted):
             total = self.bar.tasks[0].total or 0
             self.bar.update(self.jobs, total=total + len(record.jobs),

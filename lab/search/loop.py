@@ -54,6 +54,7 @@ from lab.search.records import (
     IterationDone,
     IterationStarted,
     JobsStarted,
+    KeptWithinNoise,
     ProgramRejected,
     SearchFinished,
     SearchResult,
@@ -269,7 +270,7 @@ class RewardSearch:
             self._train(batch, "short")
             ranked = sorted((c for c in batch if c.results.get("short") and c.results["short"].ok),
                             key=lambda c: (-c.score, c.id))
-            batch = ranked[:keep]
+            batch = self.survivors(ranked, keep)
         self._train(batch, "full")
         best = self.best()
         record = IterationDone(iteration=iteration, seconds=round(time.perf_counter() - started, 3),
@@ -280,6 +281,25 @@ class RewardSearch:
         self.run_dir.write(record)
         self.iterations_done.append(record)
         self.progress(record)
+
+    def survivors(self, ranked: list[Candidate], keep: int) -> list[Candidate]:
+        """The short stage's survivors: the best `keep`, and every other candidate it could not tell from the last
+        of them. Two candidates are told apart when their ranking episodes' intervals (mean +- 2 standard errors)
+        do not overlap; one within the noise goes on to the full budget rather than being dropped by noise."""
+        if len(ranked) <= keep:
+            return ranked
+
+        def bounds(candidate: Candidate) -> tuple[float, float]:
+            evaluation = candidate.results["short"].evaluation
+            mean, episodes = float(evaluation.get("fitness_mean", -math.inf)), int(evaluation.get("episodes", 1))
+            error = 2 * float(evaluation.get("fitness_std", 0.0)) / math.sqrt(max(episodes, 1))
+            return mean - error, mean + error
+
+        cutoff = bounds(ranked[keep - 1])[0]
+        within = [c for c in ranked[keep:] if math.isfinite(c.score) and bounds(c)[1] >= cutoff]
+        if within:
+            self.progress(KeptWithinNoise(ids=[c.id for c in within], cutoff=cutoff))
+        return ranked[:keep] + within
 
     def _spent(self) -> float:
         """What this search's models have cost (its own share, when it spends from an enclosing run's ledger)."""

@@ -2,8 +2,8 @@
 
 Journal records go to the run's `events.jsonl` (JSON lines, so a killed search resumes from them) and are read back
 through the same types: the search's own resume, the report and a notebook all decode `CandidateTrained`, never a
-dict by string keys. Progress-only records (`TaskRead`, `IterationStarted`, `ProgramRejected`, `JobsStarted`)
-are not journaled; a watcher (`progress=`) receives both kinds and tells them apart by type.
+dict by string keys. Progress-only records (`TaskRead`, `IterationStarted`, `ProgramRejected`, `KeptWithinNoise`,
+`JobsStarted`) are not journaled; a watcher (`progress=`) receives both kinds and tells them apart by type.
 """
 
 from __future__ import annotations
@@ -104,6 +104,14 @@ class ProgramRejected(Record):
     id: str
     attempt: int
     error: str
+
+
+class KeptWithinNoise(Record):
+    """Progress only: the short stage could not tell these candidates from its survivors, so they go on too."""
+
+    event: ClassVar[str] = "kept_within_noise"
+    ids: list[str]
+    cutoff: float
 
 
 class JobsStarted(Record):

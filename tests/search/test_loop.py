@@ -311,3 +311,25 @@ def test_a_candidate_flagged_for_reward_hacking_never_becomes_a_parent() -> None
     assert search.candidates["a"].stats().reward_hacking  # type: ignore[union-attr]
     assert [p.id for p in search.parents()] == ["b", "c"]
     assert search.best() is search.candidates["a"]  # still ranked and reported, only not built on
+
+
+def test_a_short_stage_that_cannot_tell_candidates_apart_keeps_them_instead_of_dropping_by_noise() -> None:
+    """On a snake robot every candidate of the short stage was within the noise, and halving discarded by it."""
+    from lab.executors.base import JobResult
+    from lab.search.loop import Candidate
+
+    def candidate(cid: str, mean: float, std: float) -> Candidate:
+        result = JobResult(cid, True, {"fitness_mean": mean, "fitness_std": std, "episodes": 4}, [])
+        return Candidate(cid, 0, "def compute_reward(state, action): ...", None, "", None, True, [],
+                         {"short": result})
+
+    search = RewardSearch(SearchConfig(world="reacher", task="reach"))
+    noisy = [candidate("a", 0.05, 0.2), candidate("b", 0.04, 0.2), candidate("c", 0.03, 0.2),
+             candidate("d", 0.02, 0.2)]
+    assert [c.id for c in search.survivors(noisy, 2)] == ["a", "b", "c", "d"]
+    clear = [candidate("a", 1.0, 0.01), candidate("b", 0.9, 0.01), candidate("c", 0.5, 0.01),
+             candidate("d", 0.45, 0.1)]
+    assert [c.id for c in search.survivors(clear, 2)] == ["a", "b"]
+    mixed = [candidate("a", 1.0, 0.01), candidate("b", 0.9, 0.2), candidate("c", 0.7, 0.2),
+             candidate("d", 0.1, 0.01)]
+    assert [c.id for c in search.survivors(mixed, 2)] == ["a", "b", "c"]
