@@ -29,7 +29,7 @@ from lab.errors import LabError
 from lab.executors import Executor, JobResult, TrainJob, make_executor
 from lab.llm.client import LLM
 from lab.llm.config import build_llms, spent_usd
-from lab.policy import load_policy
+from lab.policy import POLICY, POLICY_EXPORT, load_policy
 from lab.rewards.program import (
     BASELINES,
     REWARD_RULES,
@@ -511,7 +511,7 @@ class RewardSearch:
         runs |= {name: self.run_dir.path / "baselines" / name for name in summary.baselines}
         written = []
         for name, folder in runs.items():
-            if not (folder / "policy.npz").is_file() and not (folder / "model.zip").is_file():
+            if not (folder / POLICY_EXPORT).is_file() and not (folder / POLICY).is_file():
                 continue
             run = Run.open(folder)
             path = self.run_dir.path / "videos" / f"{name}.mp4"

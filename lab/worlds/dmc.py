@@ -23,6 +23,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import mujoco
 import numpy as np
@@ -107,7 +108,7 @@ class Domain:
     control_dt: float
     summary: str
     tasks: tuple[SuiteTask, ...]
-    kind: str = "locomotion"
+    kind: Literal["locomotion", "manipulation"] = "locomotion"
 
 
 # Episode starts, as the suite's tasks draw them (with the lab's seeded generator instead of a RandomState).
@@ -348,7 +349,7 @@ _HIDE_TARGETS = _both(_set(mujoco.mjtObj.mjOBJ_SITE, "site_rgba", "target", 3, 0
                       _set(mujoco.mjtObj.mjOBJ_SITE, "site_rgba", "tip", 3, 0.0))
 
 
-def _SLOW_SPINNER(model: mujoco.MjModel) -> None:
+def _slow_spinner(model: mujoco.MjModel) -> None:
     """The spin task's damping of the spinner's hinge (0.03)."""
     model.dof_damping[model.jnt_dofadr[mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, "hinge")]] = 0.03
 
@@ -404,7 +405,7 @@ DOMAINS: tuple[Domain, ...] = (
     )),
     Domain("finger", 0.02, "a planar two-joint finger and a free-spinning body on a hinge", (
         SuiteTask("spin", "spin the body on the hinge fast, faster than 15 rad/s clockwise", _finger_spin_reward,
-                  _randomized, prepare=_both(_HIDE_TARGETS, _SLOW_SPINNER),
+                  _randomized, prepare=_both(_HIDE_TARGETS, _slow_spinner),
                   in_other_words="flick and rotate the spinner continuously"),
         SuiteTask("turn_easy", "turn the spinning body until its tip is in the large target", _finger_turn_reward(0.07),
                   _finger_turn_start, prepare=_set(mujoco.mjtObj.mjOBJ_SITE, "site_size", "target", 0, 0.07)),
@@ -467,7 +468,7 @@ def dmc_world(name: str) -> MjcfWorld:
         task_families={task.name: suite_family(task, names) for task in spec.tasks},
         action_meaning=f"one number per actuator, in order: {', '.join(layout.actuators)}, each within its control "
                        "range",
-        kind="manipulation" if spec.kind == "manipulation" else "locomotion",
+        kind=spec.kind,
         source_files=(path, *sorted((SUITE_DIR / "common").glob("*.xml"))), layout=layout,
         setups={task.name: EpisodeSetup(task.prepare, task.initialize) for task in spec.tasks})
 

@@ -591,8 +591,7 @@ class MjcfBatch(BatchedEnv):
     is an `MjcfEnv`, so its reset (seeded noise) is the env's own."""
 
     ARRAYS = ("qpos", "qvel", "xpos", "xquat", "xmat", "xipos", "cvel", "subtree_com", "cfrc_ext", "ctrl",
-              "actuator_force", "site_xpos", "mocap_pos",
-              "geom_xpos", "sensordata")
+              "actuator_force", "site_xpos", "mocap_pos", "geom_xpos", "sensordata")
 
     def __init__(self, layout: Layout, task: Task, num_envs: int, seed: int, threads: int = 1,
                  setup: EpisodeSetup | None = None) -> None:
@@ -605,8 +604,11 @@ class MjcfBatch(BatchedEnv):
         self.dt = first.dt
         self.action_low, self.action_high = first.low.copy(), first.high.copy()
         self.observation_size = int(first.observation_space.shape[0])  # type: ignore[index]
-        self._frame = {name: np.zeros((num_envs, *np.shape(getattr(first.data, name)))) for name in self.ARRAYS}
-        self._copies = [[(self._frame[name][index], getattr(env.data, name)) for name in self.ARRAYS]
+        # Only the arrays this model's state reads are copied each step (a model with no sensors copies none).
+        arrays = [name for name in self.ARRAYS if not (name == "geom_xpos" and not layout.world_geoms)
+                  and not (name == "sensordata" and not layout.sensors)]
+        self._frame = {name: np.zeros((num_envs, *np.shape(getattr(first.data, name)))) for name in arrays}
+        self._copies = [[(self._frame[name][index], getattr(env.data, name)) for name in arrays]
                         for index, env in enumerate(self._envs)]
         self._masses = self._model.body_mass[1:].copy()
         self._roots = self._model.body_rootid[1:]
