@@ -68,19 +68,23 @@ def training_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str]]
         charts = [
             line_chart("task fitness (episodes ending in each window)",
                        {"episode fitness": (steps, [p.get("fitness") for p in curve]),
-                        "per-step fitness": (steps, [p.get("step_fitness") for p in curve])}),
-            line_chart("success rate", {"success rate": (steps, [p.get("success_rate") for p in curve])}),
-            line_chart("episode length", {"length": (steps, [p.get("episode_length") for p in curve])}),
+                        "per-step fitness": (steps, [p.get("step_fitness") for p in curve])}, ylabel="task fitness"),
+            line_chart("success rate", {"success rate": (steps, [p.get("success_rate") for p in curve])},
+                       ylabel="share of episodes"),
+            line_chart("episode length", {"length": (steps, [p.get("episode_length") for p in curve])},
+                       ylabel="steps"),
             line_chart("episode return (reward program and env's own)",
                        {"reward program": (steps, [p.get("episode_reward") for p in curve]),
-                        "env reward": (steps, [p.get("episode_env_reward") for p in curve])}),
+                        "env reward": (steps, [p.get("episode_env_reward") for p in curve])}, ylabel="return"),
         ]
         names = sorted({n for p in curve for n in p.get("step_components", {})})
         component_charts = [
             line_chart("reward components, mean per step",
-                       {n: (steps, [p.get("step_components", {}).get(n) for p in curve]) for n in names}),
+                       {n: (steps, [p.get("step_components", {}).get(n) for p in curve]) for n in names},
+                       ylabel="reward per step"),
             line_chart("reward components, sum per episode",
-                       {n: (steps, [p.get("episode_components", {}).get(n) for p in curve]) for n in names}),
+                       {n: (steps, [p.get("episode_components", {}).get(n) for p in curve]) for n in names},
+                       ylabel="reward per episode"),
         ]
         sections.append(("Learning curves", _grid(charts)))
         sections.append(("Reward components", _grid(component_charts)))
@@ -131,16 +135,25 @@ def search_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str]]:
             for row in rows:
                 if row["reward"] == labels.get(name, name):
                     row["95% interval of the mean"] = f"{low:.4g} to {high:.4g}"
-        if summary.verdict:
+        warnings = summary.verdict + [f"the best candidate looks like reward hacking: {reason}"
+                                      for reason in summary.hacking_reasons]
+        if warnings:
             banners = "".join(f"<p class='{'muted' if ' is above ' in line else 'bad'}'>{html.escape(line)}</p>"
-                              for line in summary.verdict)
-            sections.append(("Verdict (bootstrap over the held-out episodes)", banners))
+                              for line in warnings)
+            over = (f"{summary.seeds} training seeds and their held-out episodes" if summary.seeds > 1
+                    else "the held-out episodes of one training seed")
+            sections.append((f"Verdict (bootstrap over {over})", banners))
         score_bounds = summary.human_normalized_interval
         facts = {"human-normalized score": summary.human_normalized_score,
                  "its 95% interval": f"{score_bounds[0]:.3f} to {score_bounds[1]:.3f}" if score_bounds else None,
                  "correlation with the human reward": summary.correlation_with_human,
                  "reward hacking flagged": summary.reward_hacking, "LLM cost (USD)": summary.llm_cost_usd}
-        sections.append(("Outcome (held-out seeds)", table(rows) + table([facts])))
+        per_seed = [{"policy": name, **{f"training seed {index}": value for index, value in enumerate(means)}}
+                    for name, means in summary.seed_means.items()]
+        sections.append(("Outcome (held-out seeds)", table(rows) + table([facts])
+                         + ("<p>Mean held-out fitness per training seed:</p>" + table(per_seed)
+                            if summary.seeds > 1 else "")))
+        sections.append(("The best against the baselines while training", comparison_chart(run, summary)))
     else:
         sections.append(("Outcome", "<p class='muted'>the search has not finished (resume it with --resume)</p>"))
     by_stage: dict[str, tuple[list[float], list[float | None]]] = {}
@@ -178,10 +191,31 @@ def search_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str]]:
              "note": c.note, "errors": " | ".join(e.splitlines()[0] for e in c.errors if e)}
             for cid, c in candidates.items()]
     sections.append(("Candidates", table(rows)))
+    programs = "".join(
+        f"<details><summary>{html.escape(cid)} <span class='muted'>iteration {c.iteration}, "
+        f"{'checked' if c.valid else 'rejected'}; {html.escape(c.note)}</span></summary>"
+        f"<pre>{html.escape(c.source)}</pre></details>" for cid, c in candidates.items())
+    sections.append(("Every candidate's program", programs or "<p class='muted'>none</p>"))
     sections.append(("Iterations (time and LLM cost)", table(
         [e.model_dump(include={"iteration", "seconds", "llm_cost_usd", "best", "best_score"}) for e in iterations])))
     sections.append(("Configuration", f"<pre>{html.escape(json.dumps(config, indent=2))}</pre>"))
     return sections
+
+
+def comparison_chart(run: Run, summary: SearchResult) -> str:
+    """The task fitness of the best's full run and of each baseline (first training seed) over training, on one
+    chart: whether the best learned faster, or only ended higher."""
+    folders = {f"best ({summary.best})": run.path / "candidates" / summary.best / "full"}
+    folders |= {name: run.path / "baselines" / name for name in summary.baselines}
+    series = {}
+    for name, folder in folders.items():
+        curve_file = folder / "curves.json"
+        if curve_file.is_file():
+            curve = json.loads(curve_file.read_text())
+            series[name] = ([p["step"] for p in curve], [p.get("fitness") for p in curve])
+    if not series:
+        return "<p class='muted'>no curves were written</p>"
+    return line_chart("task fitness of episodes ending in each window", series, ylabel="task fitness")
 
 
 def curriculum_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str]]:

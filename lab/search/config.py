@@ -11,6 +11,9 @@ from lab.llm.config import LLMSettings
 from lab.settings import validation_problems
 from lab.training.config import TrainConfig
 
+LARGE_BUDGET = 100_000
+"""Steps from which the final comparison trains on several seeds by default (below, one seed: tests, smoke runs)."""
+
 
 class SearchConfig(BaseModel):
     """One reward search."""
@@ -31,6 +34,10 @@ class SearchConfig(BaseModel):
     keep: int = Field(2, ge=1, le=16, description="best candidates carried forward as parents")
     repairs: int = Field(2, ge=0, le=10, description="times a failing program goes back to its designer")
     eval_seeds: int = Field(10, ge=1, description="held-out seeds of the final evaluation (E)")
+    seeds: int | None = Field(None, ge=1, le=10, description="training seeds of the final comparison: the best "
+                                                            "and each baseline train on seed, seed+1, ... and are "
+                                                            "compared over all of them (default: 3 when steps >= "
+                                                            "100000, else 1)")
     select_episodes: int = Field(5, ge=1, description="evaluation episodes that rank candidates")
     init: Literal["none", "human"] = Field("none", description="`human` starts from the task's human reward")
     feedback: str = Field("", description="a person's feedback, given to the designer instead of the reflection")
@@ -41,6 +48,13 @@ class SearchConfig(BaseModel):
     max_parallel: int | None = Field(None, ge=1, description="jobs at once (default: the machine's cores)")
     ray_address: str | None = Field(None, description="a Ray cluster's address (default: a local Ray)")
     train: dict[str, Any] = Field(default_factory=dict, description="training settings (algo, n_envs, ppo, ...)")
+
+    @property
+    def training_seeds(self) -> int:
+        """How many training seeds the final comparison uses (`seeds`, or its default for the budget)."""
+        if self.seeds is not None:
+            return self.seeds
+        return 3 if self.steps >= LARGE_BUDGET else 1
 
     @field_validator("train")
     @classmethod

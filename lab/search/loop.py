@@ -65,9 +65,9 @@ from lab.search.records import (
 from lab.search.reflection import TrainingStats, reflection_text
 from lab.search.task_writer import write_task_program
 from lab.search.terms import OfflineRewardDesigner
-from lab.search.uncertainty import Outcome, outcome
+from lab.search.uncertainty import outcome
 from lab.training.config import TrainConfig
-from lab.training.evaluation import render_policy
+from lab.training.evaluation import Evaluation, render_policy
 from lab.training.trainer import EVALUATION, evaluate_run
 from lab.worlds import get_world
 from lab.worlds.core import Task, World
@@ -110,6 +110,11 @@ class Candidate:
     def stats(self) -> TrainingStats | None:
         final = self.final
         return TrainingStats.from_curve(final.curve) if final is not None else None
+
+    def hacking_reasons(self) -> list[str]:
+        """Why its full run looks like reward hacking (none when it does not, or has no full run)."""
+        stats, final = self.stats(), self.final
+        return stats.hacking_reasons(final.evaluation) if stats is not None and final is not None else []
 
 
 class RewardSearch:
@@ -344,9 +349,11 @@ class RewardSearch:
         self.progress(proposed)
 
     # ----- training
-    def _job(self, name: str, reward: str, run_dir: Path, steps: int, eval_seed: int, episodes: int) -> TrainJob:
+    def _job(self, name: str, reward: str, run_dir: Path, steps: int, eval_seed: int, episodes: int,
+             seed_offset: int = 0) -> TrainJob:
         values = {**self.config.train, "world": self.config.world, "task": self.task.id, "reward": str(reward),
-                  "steps": steps, "seed": self.config.seed, "eval_seed": eval_seed, "eval_episodes": episodes}
+                  "steps": steps, "seed": self.config.seed + seed_offset, "eval_seed": eval_seed,
+                  "eval_episodes": episodes}
         if self._judged is not None:
             values.update(task=self.config.task_text, task_program=str(self.run_dir.file("task.py").resolve()))
         return TrainJob(name, TrainConfig.model_validate(values), str(run_dir))
@@ -363,22 +370,22 @@ class RewardSearch:
         if not jobs:
             return
         self.progress(JobsStarted(stage=stage, jobs=[j.id for j in jobs], steps=steps))
+        self.executor.run(jobs, self._trained)
 
-        def done(result: JobResult) -> None:
-            cid, _, job_stage = result.id.partition("/")
-            self.candidates[cid].results[job_stage] = result
-            stats = TrainingStats.from_curve(result.curve) if result.ok else None
-            if stats is not None:
-                self.run_dir.write_text(f"candidates/{cid}/{job_stage}/reflection.txt",
-                                        reflection_text(stats, result.evaluation) + "\n")
-            trained = CandidateTrained(id=cid, stage=job_stage, result=result,
-                                       score=finite(self.candidates[cid].score),
-                                       hacking=bool(stats and stats.reward_hacking),
-                                       correlation=stats.reward_fitness_correlation if stats else None)
-            self.run_dir.write(trained)
-            self.progress(trained)
-
-        self.executor.run(jobs, done)
+    def _trained(self, result: JobResult) -> None:
+        """Journal a candidate's finished job (`ID/STAGE`) with its reflection and what its curves say."""
+        cid, _, job_stage = result.id.partition("/")
+        self.candidates[cid].results[job_stage] = result
+        stats = TrainingStats.from_curve(result.curve) if result.ok else None
+        reasons = stats.hacking_reasons(result.evaluation) if stats is not None else []
+        if stats is not None:
+            self.run_dir.write_text(f"candidates/{cid}/{job_stage}/reflection.txt",
+                                    reflection_text(stats, result.evaluation) + "\n")
+        trained = CandidateTrained(id=cid, stage=job_stage, result=result, score=finite(self.candidates[cid].score),
+                                   hacking=bool(reasons), hacking_reasons=reasons,
+                                   correlation=stats.reward_fitness_correlation if stats else None)
+        self.run_dir.write(trained)
+        self.progress(trained)
 
     # ----- choosing
     def ranked(self) -> list[Candidate]:
@@ -396,7 +403,7 @@ class RewardSearch:
         for candidate in self.ranked():
             stats = candidate.stats()
             assert stats is not None and candidate.final is not None
-            if stats.reward_hacking:
+            if candidate.hacking_reasons():
                 continue
             parents.append(Parent(candidate.id, candidate.source, candidate.score,
                                   reflection_text(stats, candidate.final.evaluation), stats, candidate.genome))
@@ -419,23 +426,30 @@ class RewardSearch:
                                 "designer may help")
         if self.config.baselines:
             self._train_baselines()
-        final = self._final_evaluation(best)
-        judged = self._outcome(best)
+        self._train_seeds(best)
+        self._final_evaluation(best)
+        evaluations = self._evaluations(best)
+        judged = outcome([e.fitness for e in evaluations["best"]],
+                         {name: [e.fitness for e in runs] for name, runs in evaluations.items()
+                          if name not in ("best", "best (sampled)")},
+                         seed=self.config.seed, sampled=[e.fitness for e in evaluations["best (sampled)"]])
         normalized_score = judged.score
-        stats = best.stats()
+        final = pooled(evaluations["best"])
+        reasons = best.hacking_reasons()
         result = SearchResult(
             task=self.task.id if self._judged is None else self.config.task_text,
             task_program=self._judged is not None, designer=self.designer.name, best=best.id,
             lineage=self.lineage(best.id), best_selection_fitness=best.score,
             final_evaluation=EvaluationSummary.model_validate(final),
-            sampled_evaluation=EvaluationSummary.model_validate(
-                self.run_dir.read_json(f"candidates/{best.id}/full/{SAMPLED_EVALUATION}")["summary"]),
-            baselines={name: EvaluationSummary.model_validate(r.evaluation)
-                       for name, r in self.baseline_results.items() if r.ok},
+            sampled_evaluation=EvaluationSummary.model_validate(pooled(evaluations["best (sampled)"])),
+            baselines={name: EvaluationSummary.model_validate(pooled(runs)) for name, runs in evaluations.items()
+                       if name not in ("best", "best (sampled)")},
+            seeds=self.config.training_seeds,
+            seed_means={name: [float(e.fitness.mean()) for e in runs] for name, runs in evaluations.items()},
             human_normalized_score=normalized_score, human_normalized_interval=judged.score_interval,
             fitness_intervals=judged.intervals, verdict=judged.verdict,
             correlation_with_human=self._correlation(best.source),
-            reward_hacking=bool(stats and stats.reward_hacking),
+            reward_hacking=bool(reasons), hacking_reasons=reasons,
             candidates={c.id: self._candidate_summary(c) for c in self.candidates.values()},
             iterations=self.iterations_done, llm_cost_usd=round(self._spent(), 6))
         self.run_dir.write_text("best.py", best.source)
@@ -446,22 +460,24 @@ class RewardSearch:
 
     @staticmethod
     def _candidate_summary(candidate: Candidate) -> CandidateSummary:
-        stats = candidate.stats()
         return CandidateSummary(iteration=candidate.iteration,
                                 score=finite(candidate.score) if candidate.results else None, valid=candidate.valid,
                                 parent=candidate.parent, note=candidate.note, stages=sorted(candidate.results),
-                                hacking=bool(stats and stats.reward_hacking))
+                                hacking=bool(candidate.hacking_reasons()),
+                                hacking_reasons=candidate.hacking_reasons())
 
     def _train_baselines(self) -> None:
+        """Each baseline on the full budget, once per training seed, evaluated on the held-out seeds."""
         jobs = []
         for name in BASELINES:
-            if name in self.baseline_results:
-                continue
             path = baseline_path(self.task.world, self.task.family.name, name)
             if path is None:
                 continue
-            jobs.append(self._job(name, str(path), self.run_dir.path / "baselines" / name, self.config.steps,
-                                  HELD_OUT_SEED, self.config.eval_seeds))
+            for offset in range(self.config.training_seeds):
+                job = seeded_name(name, offset)
+                if job not in self.baseline_results:
+                    jobs.append(self._job(job, str(path), self.run_dir.path / "baselines" / job.replace("@", "-"),
+                                          self.config.steps, HELD_OUT_SEED, self.config.eval_seeds, offset))
         if not jobs:
             return
         self.progress(JobsStarted(stage="baselines", jobs=[j.id for j in jobs], steps=self.config.steps))
@@ -474,34 +490,59 @@ class RewardSearch:
 
         self.executor.run(jobs, done)
 
-    def _outcome(self, best: Candidate) -> Outcome:
-        """The best against the baselines on the held-out episodes, with intervals and a verdict."""
+    def _train_seeds(self, best: Candidate) -> None:
+        """The best program trained again on each further training seed (stage `seedK`), evaluated directly on the
+        held-out seeds: its first run was picked among the candidates, these were not."""
+        stages = [f"seed{offset}" for offset in range(1, self.config.training_seeds) if f"seed{offset}" not in
+                  best.results]
+        if not stages:
+            return
+        folder = self.run_dir.path / "candidates" / best.id
+        jobs = [self._job(f"{best.id}/{stage}", str((folder / "reward.py").resolve()), folder / stage,
+                          self.config.steps, HELD_OUT_SEED, self.config.eval_seeds, int(stage.removeprefix("seed")))
+                for stage in stages]
+        self.progress(JobsStarted(stage="seeds", jobs=[j.id for j in jobs], steps=self.config.steps))
+        self.executor.run(jobs, self._trained)
 
-        def episodes(path: Path) -> np.ndarray:
-            if not path.is_file():
-                return np.zeros(0)
-            return np.array([e["fitness"] for e in json.loads(path.read_text())["episodes"]], dtype=np.float64)
+    def _best_runs(self, best: Candidate) -> list[tuple[Path, str]]:
+        """The best program's runs of the final comparison, one per training seed, each with the file of its
+        deterministic held-out evaluation (the first run was ranked on other seeds, so it has its own)."""
+        folder = self.run_dir.path / "candidates" / best.id
+        runs = [(folder / "full", FINAL_EVALUATION)]
+        for offset in range(1, self.config.training_seeds):
+            result = best.results.get(f"seed{offset}")
+            if result is not None and result.ok:
+                runs.append((folder / f"seed{offset}", EVALUATION))
+        return runs
 
-        folder = self.run_dir.path / "candidates" / best.id / "full"
-        baselines = {name: episodes(self.run_dir.path / "baselines" / name / EVALUATION)
-                     for name, result in self.baseline_results.items() if result.ok}
-        return outcome(episodes(folder / FINAL_EVALUATION), baselines, seed=self.config.seed,
-                       sampled=episodes(folder / SAMPLED_EVALUATION))
+    def _evaluations(self, best: Candidate) -> dict[str, list[Evaluation]]:
+        """Every policy of the final comparison on the held-out episodes, one evaluation per training seed: the
+        best (deterministic and sampled) and each baseline that trained."""
+        evaluations: dict[str, list[Evaluation]] = {
+            "best": [read_evaluation(folder / record) for folder, record in self._best_runs(best)],
+            "best (sampled)": [read_evaluation(folder / SAMPLED_EVALUATION) for folder, _ in self._best_runs(best)],
+        }
+        for job, result in sorted(self.baseline_results.items()):
+            path = self.run_dir.path / "baselines" / job.replace("@", "-") / EVALUATION
+            if result.ok and path.is_file():
+                evaluations.setdefault(job.partition("@")[0], []).append(read_evaluation(path))
+        return evaluations
 
-    def _final_evaluation(self, best: Candidate) -> dict[str, Any]:
-        """The best candidate's policy on the held-out seeds the baselines are evaluated on, with its deterministic
-        actions (the summary returned) and with actions sampled as in training (`final_eval_sampled.json`): a policy
-        can score very differently the two ways, and the training curves show the sampled one."""
-        run = Run.open(self.run_dir.path / "candidates" / best.id / "full")
+    def _final_evaluation(self, best: Candidate) -> None:
+        """The best program's policies on the held-out seeds the baselines are evaluated on: the first run with its
+        deterministic actions (`final_eval.json`; the others were evaluated there by their training job) and every
+        run with actions sampled as in training (`final_eval_sampled.json`): a policy can score very differently the
+        two ways, and the training curves show the sampled one."""
         program = RewardProgram(best.source, best.id)
         seeds = [HELD_OUT_SEED + i for i in range(self.config.eval_seeds)]
-        policy = None
-        for record, deterministic in ((SAMPLED_EVALUATION, False), (FINAL_EVALUATION, True)):
-            if not run.file(record).is_file():
-                policy = policy or load_policy(run, device="cpu")
-                evaluate_run(run, policy, self.world, self.task, program, seeds, record=record,
-                             deterministic=deterministic)
-        return dict(run.read_json(FINAL_EVALUATION)["summary"])
+        for folder, deterministic_record in self._best_runs(best):
+            run = Run.open(folder)
+            policy = None
+            for record, deterministic in ((SAMPLED_EVALUATION, False), (deterministic_record, True)):
+                if not run.file(record).is_file():
+                    policy = policy or load_policy(run, device="cpu")
+                    evaluate_run(run, policy, self.world, self.task, program, seeds, record=record,
+                                 deterministic=deterministic)
 
     def render_videos(self, summary: SearchResult) -> list[Path]:
         """One held-out episode of the best candidate's policy and of each baseline's, rendered to
@@ -533,6 +574,31 @@ class RewardSearch:
         if min(float(v.std()) for v in values) < 1e-12:
             return None
         return float(np.corrcoef(values[0], values[1])[0, 1])
+
+
+def seeded_name(name: str, offset: int) -> str:
+    """A baseline's job for its `offset`-th further training seed: `NAME`, then `NAME@seed1`, `NAME@seed2`, ..."""
+    return name if offset == 0 else f"{name}@seed{offset}"
+
+
+def read_evaluation(path: Path) -> Evaluation:
+    """An evaluation record (`eval.json`, `final_eval*.json`) as written by `evaluate_run`."""
+    data = json.loads(path.read_text())
+    return Evaluation(seeds=list(data.get("seeds", [])), episodes=list(data.get("episodes", [])))
+
+
+def pooled(evaluations: list[Evaluation]) -> dict[str, Any]:
+    """One summary of a policy's evaluations over several training seeds: the mean of each seed's summary, the
+    spread over every episode, the episodes counted once each."""
+    summaries = [e.summary() for e in evaluations if e.episodes]
+    if not summaries:
+        return {}
+    keys = set.intersection(*(set(s) for s in summaries))
+    merged = {key: float(np.mean([s[key] for s in summaries])) for key in keys}
+    merged["episodes"] = sum(len(e.episodes) for e in evaluations)
+    merged["fitness_std"] = float(np.concatenate([e.fitness for e in evaluations if e.episodes]).std())
+    merged["training_seeds"] = len(summaries)
+    return merged
 
 
 def finite(score: float) -> float | None:

@@ -53,11 +53,13 @@ class CandidateTrained(Record):
     result: JobResult
     score: float | None = None
     hacking: bool = False
+    hacking_reasons: list[str] = Field(default_factory=list)
     correlation: float | None = None
 
 
 class BaselineTrained(Record):
-    """The sparse or the human reward trained on the search's full budget and evaluated on the held-out seeds."""
+    """A baseline (sparse, human, or the promoted program) trained on the search's full budget and evaluated on the
+    held-out seeds; `name` is `NAME` for the first training seed and `NAME@seedK` for the K-th more."""
 
     event: ClassVar[str] = "baseline"
     name: str
@@ -142,6 +144,7 @@ class CandidateSummary(BaseModel):
     note: str
     stages: list[str]
     hacking: bool
+    hacking_reasons: list[str] = []
 
 
 class SearchResult(BaseModel):
@@ -159,6 +162,11 @@ class SearchResult(BaseModel):
     """The best policy on the same seeds with its actions sampled as in training (final_evaluation's are its
     deterministic actions)."""
     baselines: dict[str, EvaluationSummary]
+    """Each baseline's held-out evaluation, pooled over the training seeds (as final_evaluation is)."""
+    seeds: int = 1
+    """Training seeds of the final comparison: the best's program and each baseline trained on each."""
+    seed_means: dict[str, list[float]] = {}
+    """Each policy's mean held-out fitness per training seed (best, human, sparse, ...)."""
     human_normalized_score: float | None
     human_normalized_interval: tuple[float, float] | None = None
     """95% bootstrap interval of the score over the held-out episodes (lab.search.uncertainty)."""
@@ -168,6 +176,7 @@ class SearchResult(BaseModel):
     """What the outcome says, one sentence a line: above, below or indistinguishable from each baseline."""
     correlation_with_human: float | None
     reward_hacking: bool
+    hacking_reasons: list[str] = []
     candidates: dict[str, CandidateSummary]
     iterations: list[IterationDone]
     llm_cost_usd: float

@@ -17,6 +17,10 @@ FLAT = 0.05
 """A component is flat when its range over training is below this fraction of its typical magnitude."""
 DOMINANT = 0.8
 """A component dominates when it carries more than this share of the reward's total magnitude."""
+FLAT_FITNESS = 0.02
+"""The task fitness is flat when it gained less than this fraction of its largest magnitude over training."""
+FROZEN = 0.8
+"""A policy is frozen when its evaluation episodes spend at least this share of their second half at rest."""
 
 
 @dataclass
@@ -79,12 +83,36 @@ class TrainingStats:
         return self.fitness_gain <= 0 and max(self.success_rate, default=0.0) == 0.0
 
     @property
-    def reward_hacking(self) -> bool:
-        """The reward's episode return climbed clearly while the task fitness did not improve."""
-        if len(self.episode_reward) < 3 or len(self.fitness) < 3:
+    def fitness_flat(self) -> bool:
+        """The task fitness did not improve beyond a sliver of its own scale (or fell)."""
+        scale = max(float(np.abs(self.fitness).max()), 1e-6) if self.fitness else 1e-6
+        return self.fitness_gain <= FLAT_FITNESS * scale
+
+    def reward_climbed(self, share: float) -> bool:
+        """The reward's episode return rose by more than `share` of its largest magnitude over training."""
+        if len(self.episode_reward) < 3:
             return False
         scale = max(float(np.abs(self.episode_reward).max()), 1e-6)
-        return _late_minus_early(self.episode_reward) > 0.2 * scale and self.fitness_gain <= 0
+        return _late_minus_early(self.episode_reward) > share * scale
+
+    @property
+    def reward_hacking(self) -> bool:
+        """The reward's episode return climbed clearly while the task fitness stayed flat or fell."""
+        return len(self.fitness) >= 3 and self.reward_climbed(0.2) and self.fitness_flat
+
+    def hacking_reasons(self, evaluation: dict[str, Any] | None = None) -> list[str]:
+        """Why a run looks like reward hacking (none: it does not): the return climbing while the task fitness
+        stays flat, or the policy freezing in a posture the reward pays for (at rest through most of its evaluation
+        episodes' second half, never succeeding, fitness flat, while the return rose over training)."""
+        reasons = []
+        if self.reward_hacking:
+            reasons.append("the reward's return climbed while the task fitness stayed flat or fell")
+        still = float((evaluation or {}).get("still_fraction", 0.0))
+        if (still >= FROZEN and float((evaluation or {}).get("success_rate", 0.0)) == 0.0 and self.fitness_flat
+                and self.reward_climbed(0.05)):
+            reasons.append(f"the policy freezes in a posture the reward pays for: at rest {still:.0%} of the second "
+                           "half of its evaluation episodes, never succeeding, while the return rose")
+        return reasons
 
     @property
     def reward_fitness_correlation(self) -> float | None:
@@ -144,9 +172,9 @@ def reflection_text(stats: TrainingStats, evaluation: dict[str, Any] | None = No
     flags = [f"- {name} stayed nearly constant" for name in flat]
     if stats.dominant:
         flags.append(f"- {stats.dominant} carried {stats.shares[stats.dominant]:.0%} of the reward's magnitude")
-    if stats.reward_hacking:
-        flags.append("- REWARD HACKING: the reward's return climbed while the task score did not improve; the "
-                     "policy found a way to collect reward without doing the task")
+    hacking = stats.hacking_reasons(evaluation)
+    flags += [f"- REWARD HACKING: {reason}; the policy found a way to collect reward without doing the task"
+              for reason in hacking]
     if flags:
         lines += ["Observations:", *flags]
     tips = []
@@ -156,8 +184,10 @@ def reflection_text(stats: TrainingStats, evaluation: dict[str, Any] | None = No
     elif stats.fitness_gain > 0 and max(stats.success_rate, default=0.0) == 0.0:
         tips.append("The task score improved, though no episode has succeeded yet: keep what drives the "
                     "improvement and make it stronger or more precise near the goal.")
-    if stats.reward_hacking:
-        tips.append("Remove or bound the term the policy exploits, so that reward only comes with task progress.")
+    if hacking:
+        tips.append("Remove or bound the term the policy exploits, so that reward only comes with task progress"
+                    + (" (a term paying for a posture pays a robot that stands still: reward the task's progress "
+                       "instead)" if any("freezes" in reason for reason in hacking) else "") + ".")
     if flat:
         tips.append(f"{', '.join(flat)} stayed nearly constant, so RL cannot optimise it as written: change its scale "
                     "(or its temperature, if it is transformed), rewrite it, or drop it.")

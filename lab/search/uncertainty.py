@@ -4,14 +4,23 @@ The best candidate and both baselines are each evaluated on the same held-out se
 (with replacement, `RESAMPLES` times) gives a 95% interval for its mean fitness, for the differences between them,
 and for the human-normalized score (best - sparse) / |human - sparse|. When the interval of human - sparse holds
 zero, the two baselines cannot be told apart on these episodes: the score would divide noise by noise, so there is
-none. The intervals cover the evaluation episodes' spread only, not a second training seed's.
+none.
+
+A policy trained on several seeds (`lab reward --seeds N`) is one group of episodes per training seed; its mean is
+the mean of the seeds' means, and the bootstrap resamples the seeds first, then each chosen seed's episodes, so the
+intervals hold the spread between training seeds as well as between episodes. With one seed they cover the
+evaluation episodes' spread only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+
+Runs = np.ndarray | Sequence[np.ndarray]
+"""One policy's per-episode fitness: one array (one training seed), or one array per training seed."""
 
 RESAMPLES = 4000
 LEVEL = 0.95
@@ -34,9 +43,33 @@ def _interval(samples: np.ndarray) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def _resampled_means(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    picks = rng.integers(0, len(values), size=(RESAMPLES, len(values)))
-    return values[picks].mean(axis=1)
+def _groups(runs: Runs) -> list[np.ndarray]:
+    """A policy's episodes as one float array per training seed, empty seeds left out."""
+    if isinstance(runs, np.ndarray) and runs.ndim <= 1:
+        groups = [runs]
+    else:
+        groups = list(runs)
+    return [np.asarray(g, dtype=np.float64).reshape(-1) for g in groups if len(g)]
+
+
+def _mean(groups: list[np.ndarray]) -> float:
+    return float(np.mean([g.mean() for g in groups]))
+
+
+def _resampled_means(groups: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    """`RESAMPLES` bootstrap means: of the episodes when there is one seed; else of the seeds' means, drawing the
+    seeds with replacement and each seed's episodes with replacement (a seed drawn twice in one resample reuses
+    that resample's draw of its episodes)."""
+    if len(groups) == 1:
+        values = groups[0]
+        picks = rng.integers(0, len(values), size=(RESAMPLES, len(values)))
+        return values[picks].mean(axis=1)
+    chosen = rng.integers(0, len(groups), size=(RESAMPLES, len(groups)))
+    total = np.zeros(RESAMPLES)
+    for index, values in enumerate(groups):
+        means = values[rng.integers(0, len(values), size=(RESAMPLES, len(values)))].mean(axis=1)
+        total += (chosen == index).sum(axis=1) * means
+    return total / len(groups)
 
 
 def _compare(name: str, difference: tuple[float, float], other: str) -> str:
@@ -48,24 +81,30 @@ def _compare(name: str, difference: tuple[float, float], other: str) -> str:
     return f"{name} and {other} cannot be told apart on these episodes (difference {low:+.3g} to {high:+.3g})"
 
 
-def outcome(best: np.ndarray, baselines: dict[str, np.ndarray], seed: int = 0,
-            sampled: np.ndarray | None = None) -> Outcome:
+def _verdict_order(name: str) -> tuple[int, str]:
+    """Sparse, then human, then any other program compared (by name)."""
+    return ({"sparse": 0, "human": 1}.get(name, 2), name)
+
+
+def outcome(best: Runs, baselines: dict[str, Runs], seed: int = 0, sampled: Runs | None = None) -> Outcome:
     """The outcome of per-episode fitness `best` (deterministic actions) against the baselines' (by name: human,
-    sparse); `sampled` is the best's with actions sampled as in training, and a gap between the two is said."""
+    sparse, and any other program compared, e.g. the promoted one); `sampled` is the best's with actions sampled as
+    in training, and a gap between the two is said. Each may be one array or one per training seed."""
     rng = np.random.default_rng(seed)
-    runs = {"best": np.asarray(best, dtype=np.float64)}
-    runs |= {name: np.asarray(values, dtype=np.float64) for name, values in baselines.items() if len(values)}
-    if sampled is not None and len(sampled):
-        runs["best (sampled)"] = np.asarray(sampled, dtype=np.float64)
-    means = {name: _resampled_means(values, rng) for name, values in runs.items() if len(values)}
+    runs = {"best": _groups(best)}
+    runs |= {name: _groups(values) for name, values in baselines.items()}
+    if sampled is not None:
+        runs["best (sampled)"] = _groups(sampled)
+    runs = {name: groups for name, groups in runs.items() if groups}
+    means = {name: _resampled_means(groups, rng) for name, groups in runs.items()}
     intervals = {name: _interval(samples) for name, samples in means.items()}
     verdict = [_compare("the best", _interval(means["best"] - means[name]), name)
-               for name in ("sparse", "human") if name in means]
+               for name in sorted(set(means) - {"best", "best (sampled)"}, key=_verdict_order)]
     if "best (sampled)" in means:
         low, high = _interval(means["best (sampled)"] - means["best"])
         if low > 0 or high < 0:
-            verdict.append(f"the best policy scores {runs['best (sampled)'].mean():.4g} with its actions sampled "
-                           f"as in training and {runs['best'].mean():.4g} with its deterministic actions (the "
+            verdict.append(f"the best policy scores {_mean(runs['best (sampled)']):.4g} with its actions sampled "
+                           f"as in training and {_mean(runs['best']):.4g} with its deterministic actions (the "
                            "outcome's): its training curves show the sampled one")
     if "human" not in means or "sparse" not in means:
         return Outcome(intervals, None, None, verdict + ["no human-normalized score: it needs both baselines"])
@@ -76,5 +115,5 @@ def outcome(best: np.ndarray, baselines: dict[str, np.ndarray], seed: int = 0,
         return Outcome(intervals, None, None, verdict)
     spread = np.abs(means["human"] - means["sparse"])
     scores = (means["best"] - means["sparse"]) / np.maximum(spread, 1e-12)
-    point = float((runs["best"].mean() - runs["sparse"].mean()) / abs(runs["human"].mean() - runs["sparse"].mean()))
+    point = (_mean(runs["best"]) - _mean(runs["sparse"])) / abs(_mean(runs["human"]) - _mean(runs["sparse"]))
     return Outcome(intervals, point, _interval(scores), verdict)

@@ -13,6 +13,11 @@ from lab.rewards.wrapper import EPISODE_KEY, EpisodeStats, RewardFunction, make_
 from lab.video import VIDEO_FPS, write_video
 from lab.worlds.core import Task, World
 
+AT_REST = 1e-2
+"""A step whose observation changes by less than this (its largest entry's change, in the world's own units: metres,
+radians, their rates) leaves the robot at rest; an episode's `still_fraction` is the share of its second half's
+steps at rest, which tells a policy that freezes in a posture apart from one that moves."""
+
 
 @dataclass
 class Evaluation:
@@ -35,6 +40,7 @@ class Evaluation:
             "success_rate": float(np.mean([e["success"] for e in self.episodes])),
             "episode_length": float(np.mean([e["length"] for e in self.episodes])),
             "reward_mean": float(np.mean([e["reward"] for e in self.episodes])),
+            "still_fraction": float(np.mean([e.get("still_fraction", 0.0) for e in self.episodes])),
             **{f"component/{name}": float(np.mean([e.get("components", {}).get(name, 0.0) for e in self.episodes]))
                for name in sorted({n for e in self.episodes for n in e.get("components", {})})},
         }
@@ -45,23 +51,35 @@ class Evaluation:
 
 def evaluate_policy(policy: Actor, world: World, task: Task, seeds: list[int], reward_fn: RewardFunction,
                     deterministic: bool = True) -> Evaluation:
-    """One episode per seed, all stepped together; each episode's fitness, success, length and reward terms."""
+    """One episode per seed, all stepped together; each episode's fitness, success, length, reward terms and the
+    share of its second half spent at rest (`still_fraction`)."""
     venv = make_rewarded_env(world, task, reward_fn, seeds)
     results: list[EpisodeStats | None] = [None] * len(seeds)
+    moved: list[list[float]] = [[] for _ in seeds]
     try:
         observations = venv.reset()
         while any(r is None for r in results):
+            previous = np.asarray(observations, dtype=np.float64).reshape(len(seeds), -1)
             observations, _, _, infos = venv.step(policy.act(observations, deterministic))
+            change = np.abs(np.asarray(observations, dtype=np.float64).reshape(len(seeds), -1) - previous).max(axis=1)
             for index, info in enumerate(infos):
                 if results[index] is None and EPISODE_KEY in info:
                     results[index] = info[EPISODE_KEY]
+                elif results[index] is None:
+                    moved[index].append(float(change[index]))
     finally:
         venv.venv.close()
     evaluation = Evaluation(seeds=list(seeds))
-    for seed, stats in zip(seeds, results, strict=True):
+    for seed, stats, changes in zip(seeds, results, moved, strict=True):
         assert stats is not None
-        evaluation.episodes.append({"seed": seed, **stats.to_dict()})
+        evaluation.episodes.append({"seed": seed, **stats.to_dict(), "still_fraction": still_fraction(changes)})
     return evaluation
+
+
+def still_fraction(changes: list[float]) -> float:
+    """The share of the second half of an episode's steps (by their observation changes) at rest."""
+    half = changes[len(changes) // 2:]
+    return float(np.mean(np.asarray(half) < AT_REST)) if half else 0.0
 
 
 def render_policy(policy: Actor, world: World, task: Task, seed: int, path: Path,

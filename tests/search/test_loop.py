@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from lab.llm.config import LLMSettings
@@ -333,3 +334,51 @@ def test_a_short_stage_that_cannot_tell_candidates_apart_keeps_them_instead_of_d
     mixed = [candidate("a", 1.0, 0.01), candidate("b", 0.9, 0.2), candidate("c", 0.7, 0.2),
              candidate("d", 0.1, 0.01)]
     assert [c.id for c in search.survivors(mixed, 2)] == ["a", "b", "c"]
+
+
+def test_a_policy_that_freezes_in_a_posture_the_reward_pays_for_is_flagged_and_never_a_parent() -> None:
+    """On a snake the designer rewarded bringing the head to the robot's own centre of mass: the policy curled up
+    and froze, the return rose a little, the task's fitness stayed flat, and nothing was flagged."""
+    from lab.executors.base import JobResult
+    from lab.search.loop import Candidate
+
+    rising = [{"step": i, "episodes": 4, "episode_reward": r, "fitness": 0.001, "success_rate": 0.0,
+               "episode_length": 100.0, "step_fitness": 0.001, "step_components": {"x": r}}
+              for i, r in enumerate([1.0, 1.05, 1.1, 1.12, 1.15])]
+
+    def candidate(cid: str, still: float, score: float) -> Candidate:
+        evaluation = {"fitness_mean": score, "success_rate": 0.0, "still_fraction": still}
+        return Candidate(cid, 0, "def compute_reward(state, action): ...", None, "", None, True, [],
+                         {"full": JobResult(cid, True, evaluation, rising)})
+
+    search = RewardSearch(SearchConfig(world="reacher", task="reach", keep=2))
+    search.candidates = {"frozen": candidate("frozen", 0.95, 0.01), "moving": candidate("moving", 0.1, 0.005)}
+    reasons = search.candidates["frozen"].hacking_reasons()
+    assert len(reasons) == 1 and "freezes in a posture" in reasons[0] and "95%" in reasons[0]
+    assert search.candidates["moving"].hacking_reasons() == []
+    assert [p.id for p in search.parents()] == ["moving"]
+
+
+def test_the_final_comparison_trains_the_best_and_each_baseline_on_several_seeds(tmp_path: Path) -> None:
+    """With --seeds 2 the intervals hold the spread between training seeds; the report shows every candidate's
+    program and the best's and the baselines' curves on one chart."""
+    config, run = search(tmp_path, samples=1, iterations=1, short_fraction=1.0, steps=256, seeds=2, eval_seeds=3)
+    summary = RewardSearch(config).run(run)
+    assert summary.seeds == 2 and summary.final_evaluation.episodes == 6
+    assert {name: len(means) for name, means in summary.seed_means.items()} == {
+        "best": 2, "best (sampled)": 2, "human": 2, "sparse": 2}
+    assert summary.baselines["human"].episodes == 6
+    assert summary.final_evaluation.fitness_mean == pytest.approx(float(np.mean(summary.seed_means["best"])))
+    best = f"candidates/{summary.best}/seed1"
+    for path in (f"{best}/eval.json", f"{best}/final_eval_sampled.json", "baselines/human-seed1/eval.json",
+                 "baselines/sparse-seed1/eval.json"):
+        assert (run.path / path).is_file(), path
+    seed1 = json.loads((run.path / f"candidates/{summary.best}/seed1/config.json").read_text())
+    assert seed1["seed"] == config.seed + 1
+    report = write_report(run.path).read_text()
+    assert "2 training seeds" in report and "Mean held-out fitness per training seed" in report
+    assert "Every candidate&#x27;s program" in report and report.count("<details>") == 1
+    assert "The best against the baselines while training" in report
+    again = RewardSearch(config).run(Run.open(run.path))  # resumed: nothing trains again
+    trained_once(run)
+    assert again.seed_means == summary.seed_means
