@@ -224,6 +224,7 @@ def demo_world(
 from lab.cli_curriculum import curriculum_command, solve_command  # noqa: E402 - after the app it extends
 from lab.cli_llm import llm_app  # noqa: E402 - after the app it extends
 from lab.cli_reward import reward_command  # noqa: E402 - after the app it extends
+from lab.cli_rewards import rewards_app  # noqa: E402 - after the app it extends
 from lab.cli_skills import skills_app  # noqa: E402 - after the app it extends
 from lab.cli_train import eval_command, report_command, train_command  # noqa: E402 - after the app it extends
 
@@ -235,6 +236,7 @@ app.command("curriculum")(curriculum_command)
 app.command("solve")(solve_command)
 app.add_typer(llm_app, name="llm")
 app.add_typer(skills_app, name="skills")
+app.add_typer(rewards_app, name="rewards")
 app.add_typer(prompts_app, name="prompts")
 
 

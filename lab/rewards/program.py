@@ -14,12 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from lab.content import search_path
 from lab.errors import LabError
+from lab.rewards.promotion import active_promoted, library_folder, reward_library_roots
 from lab.sandbox import ProgramError, ProgramRules, Sandbox, SandboxLimits
 from lab.sandbox.process import SHAPE_HINT
 from lab.worlds.core import State, Task, World, read_state, stack_states
-from lab.worlds.mjcf import PREFIX as MJCF_PREFIX
 
 REWARD_RULES = ProgramRules("compute_reward", ("state", "action"), kind="reward program")
 BASELINES = ("human", "sparse")
@@ -49,24 +48,26 @@ class RewardProgram:
         return cls(source=source, name=name or path.stem, origin=str(path))
 
 
-def reward_library_roots() -> list[Path]:
-    """Where baseline and promoted reward programs are found: `$LAB_REWARDS_PATH`, `./rewards`, the lab's own."""
-    return search_path("rewards", "LAB_REWARDS_PATH")
-
-
 def baseline_path(world: str, family: str, kind: str) -> Path | None:
     """The baseline `kind` (human or sparse) of a task family: `rewards/WORLD/FAMILY/KIND.py`, and for a world read
     from an MJCF file its template's, `rewards/mjcf/FAMILY/KIND.py` (shared by every such world)."""
-    folder = "mjcf" if world.startswith(MJCF_PREFIX) else world
     for root in reward_library_roots():
-        candidate = root / folder / family / f"{kind}.py"
+        candidate = root / library_folder(world) / family / f"{kind}.py"
         if candidate.is_file():
             return candidate
     return None
 
 
 def resolve_reward(spec: str, task: Task) -> RewardProgram:
-    """The reward program named by `spec`: `human`, `sparse` (the task family's baselines) or a file path."""
+    """The reward program named by `spec`: `human`, `sparse` (the task family's baselines), `promoted` (its active
+    promoted version, lab/rewards/promotion.py) or a file path."""
+    if spec == "promoted":
+        active = active_promoted(task.world, task.family.name)
+        if active is None:
+            raise LabError(f"no promoted reward of {task.world}/{task.family.name} is active",
+                           hint="`lab rewards history WORLD TASK` shows its promotions; --reward human for the "
+                                "baseline, or promote one with `lab reward WORLD TASK --promote`")
+        return RewardProgram.from_file(active[1], name=f"promoted-v{active[0]}")
     if spec in BASELINES:
         path = baseline_path(task.world, task.family.name, spec)
         if path is None:
