@@ -58,7 +58,6 @@ def reward_command(
     set_: Annotated[list[str] | None, typer.Option("--set", help="Any setting, e.g. train.ppo.n_steps=64.")] = None,
     out: Annotated[Path | None, typer.Option(help="Run directory (default: runs/<time>-reward-...).")] = None,
     resume: Annotated[Path | None, typer.Option(help="Go on with a stopped search in this run directory.")] = None,
-    promote: Annotated[bool, typer.Option(help="Copy the best program into rewards/WORLD/TASK/.")] = False,
     report: Annotated[bool, typer.Option(help="Write report.html at the end.")] = False,
     video: Annotated[bool, typer.Option(help="Render a held-out episode of the best and of each baseline to "
                                              "videos/NAME.mp4 (shown in the report).")] = False,
@@ -89,12 +88,6 @@ def reward_command(
     if video:
         for path in search.render_videos(result):
             console.print(f"wrote {path}")
-    if promote:
-        from lab.search.loop import promote as promote_best  # start-up: loads torch
-        from lab.worlds import get_world  # start-up: loads MuJoCo
-
-        family = get_world(settings.world).task(settings.task).family.name if settings.task else "custom"
-        console.print(f"promoted to {promote_best(run, result, settings.world, family)}")
     if report:
         from lab.report.html import write_report  # start-up: loads matplotlib
 
@@ -209,9 +202,15 @@ def print_result(result: SearchResult, run: Run) -> None:
     for line in result.verdict:
         console.print(f"  {line}")
     if result.verdict:
-        console.print("  (intervals: bootstrap over the held-out episodes of one training seed each)")
+        console.print("  (intervals: bootstrap over " + (f"{result.seeds} training seeds and their held-out episodes)"
+                                                         if result.seeds > 1
+                                                         else "the held-out episodes of one training seed each)"))
     if result.correlation_with_human is not None:
         console.print(f"correlation of the best reward with the human reward: {result.correlation_with_human:.3f}")
     console.print(f"lineage of the best: {' <- '.join(result.lineage)}; best program: {run.file('best.py')}")
-    if result.reward_hacking:
-        console.print("[yellow]the best candidate's reward climbed while its task fitness did not: check it[/]")
+    for reason in result.hacking_reasons:
+        console.print(f"[yellow]the best candidate looks like reward hacking: {reason}; check it[/]")
+    if result.audit:
+        console.rule("what this search changed")
+        for line in result.audit:
+            console.print(line, highlight=False)

@@ -90,6 +90,23 @@ def active_promoted(world: str, family: str) -> tuple[int, Path] | None:
     return active, path
 
 
+def promotion_file(world: str, family: str, version: int) -> Path:
+    """The file of a promoted version, found where the family's history is."""
+    folder = _found_folder(world, family)
+    path = folder / f"v{version}.py" if folder is not None else None
+    if path is None or not path.is_file():
+        raise LabError(f"{world}/{family} has no promoted version {version}",
+                       hint=f"`lab rewards history {world} TASK` lists its versions")
+    return path
+
+
+def promotion_root(world: str, family: str) -> Path:
+    """The library root a new promotion of this family goes to: the one already holding its history (so the new
+    version is the one `--reward promoted` finds), else `./rewards`."""
+    folder = _found_folder(world, family)
+    return folder.parents[2] if folder is not None else Path("rewards")
+
+
 def reward_history(world: str, family: str) -> list[PromotionEntry]:
     """Every promotion and rollback of a task family, oldest first (empty when it was never promoted)."""
     folder = _found_folder(world, family)

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 from lab.search.config import SearchConfig
 
 if TYPE_CHECKING:
-    from lab.search.loop import RewardSearch, promote
+    from lab.search.loop import RewardSearch
 
-_LOOP_NAMES = ("RewardSearch", "promote")
+_LOOP_NAMES = ("RewardSearch",)
 
-__all__ = ["RewardSearch", "SearchConfig", "promote"]
+__all__ = ["RewardSearch", "SearchConfig"]
 
 
 def __getattr__(name: str) -> Any:

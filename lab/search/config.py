@@ -43,6 +43,9 @@ class SearchConfig(BaseModel):
     feedback: str = Field("", description="a person's feedback, given to the designer instead of the reflection")
     target_fitness: float | None = Field(None, description="stop once a candidate's fitness reaches this")
     baselines: bool = Field(True, description="train the sparse and human rewards for comparison")
+    promote: bool = Field(False, description="write the best into rewards/WORLD/TASK/promoted/ as a new version "
+                                             "when its interval is above the active promoted version's (trained "
+                                             "here as a baseline) or, with none, the human reward's")
     seed: int = Field(0, ge=0, description="seeds the designer and every training run")
     executor: Literal["local", "ray"] = Field("local", description="where training jobs run")
     max_parallel: int | None = Field(None, ge=1, description="jobs at once (default: the machine's cores)")

@@ -14,7 +14,6 @@ run's config itself, so a search started from Python is one `lab report` and `la
 
 from __future__ import annotations
 
-import ast
 import json
 import math
 import time
@@ -39,8 +38,9 @@ from lab.rewards.program import (
     dry_run,
     sample_states,
 )
+from lab.rewards.promotion import PROMOTED, active_promoted, promotion_file, promotion_root, record_promotion
 from lab.rewards.task_program import program_task
-from lab.runs import SUMMARY, ProgressFn, Run, slugify, write_atomic
+from lab.runs import SUMMARY, ProgressFn, Run
 from lab.sandbox import ProgramError, check_program
 from lab.sandbox.rules import program_identity
 from lab.search.config import SearchConfig
@@ -56,6 +56,7 @@ from lab.search.records import (
     JobsStarted,
     KeptWithinNoise,
     ProgramRejected,
+    RewardPromoted,
     SearchFinished,
     SearchResult,
     SearchStarted,
@@ -65,7 +66,7 @@ from lab.search.records import (
 from lab.search.reflection import TrainingStats, reflection_text
 from lab.search.task_writer import write_task_program
 from lab.search.terms import OfflineRewardDesigner
-from lab.search.uncertainty import outcome
+from lab.search.uncertainty import Outcome, outcome
 from lab.training.config import TrainConfig
 from lab.training.evaluation import Evaluation, render_policy
 from lab.training.trainer import EVALUATION, evaluate_run
@@ -436,6 +437,7 @@ class RewardSearch:
         normalized_score = judged.score
         final = pooled(evaluations["best"])
         reasons = best.hacking_reasons()
+        promoted_version, audit = self._promote(best, judged, evaluations)
         result = SearchResult(
             task=self.task.id if self._judged is None else self.config.task_text,
             task_program=self._judged is not None, designer=self.designer.name, best=best.id,
@@ -449,7 +451,7 @@ class RewardSearch:
             human_normalized_score=normalized_score, human_normalized_interval=judged.score_interval,
             fitness_intervals=judged.intervals, verdict=judged.verdict,
             correlation_with_human=self._correlation(best.source),
-            reward_hacking=bool(reasons), hacking_reasons=reasons,
+            reward_hacking=bool(reasons), hacking_reasons=reasons, promoted_version=promoted_version, audit=audit,
             candidates={c.id: self._candidate_summary(c) for c in self.candidates.values()},
             iterations=self.iterations_done, llm_cost_usd=round(self._spent(), 6))
         self.run_dir.write_text("best.py", best.source)
@@ -466,13 +468,29 @@ class RewardSearch:
                                 hacking=bool(candidate.hacking_reasons()),
                                 hacking_reasons=candidate.hacking_reasons())
 
+    def _baseline_programs(self) -> dict[str, tuple[Path, int | None]]:
+        """The programs the best is compared with: the family's sparse and human rewards, and with `promote` its
+        active promoted version (with that version's number)."""
+        programs: dict[str, tuple[Path, int | None]] = {}
+        for name in BASELINES:
+            path = baseline_path(self.task.world, self.task.family.name, name)
+            if path is not None:
+                programs[name] = (path, None)
+        if self.config.promote and self._judged is None:
+            trained = {b.version for b in self.run_dir.records(BaselineTrained) if b.name == PROMOTED}
+            active = active_promoted(self.task.world, self.task.family.name)
+            if trained - {None}:  # a resumed search compares with the version it began with
+                version = next(v for v in trained if v is not None)
+                programs[PROMOTED] = (promotion_file(self.task.world, self.task.family.name, version), version)
+            elif active is not None:
+                programs[PROMOTED] = (active[1], active[0])
+        return programs
+
     def _train_baselines(self) -> None:
         """Each baseline on the full budget, once per training seed, evaluated on the held-out seeds."""
         jobs = []
-        for name in BASELINES:
-            path = baseline_path(self.task.world, self.task.family.name, name)
-            if path is None:
-                continue
+        programs = self._baseline_programs()
+        for name, (path, _) in programs.items():
             for offset in range(self.config.training_seeds):
                 job = seeded_name(name, offset)
                 if job not in self.baseline_results:
@@ -484,11 +502,52 @@ class RewardSearch:
 
         def done(result: JobResult) -> None:
             self.baseline_results[result.id] = result
-            trained = BaselineTrained(name=result.id, result=result)
+            trained = BaselineTrained(name=result.id, result=result,
+                                      version=programs[result.id.partition("@")[0]][1])
             self.run_dir.write(trained)
             self.progress(trained)
 
         self.executor.run(jobs, done)
+
+    def _promote(self, best: Candidate, judged: Outcome,
+                 evaluations: dict[str, list[Evaluation]]) -> tuple[int | None, list[str]]:
+        """With `promote`: write the best into the reward library as a new version when the interval of its mean
+        fitness minus the active promoted version's (or, with none, the human reward's) is above zero on the same
+        held-out seeds; either way, the audit says what changed in `rewards/`, on what evidence, and how to undo."""
+        world, family = self.task.world, self.task.family.name
+        task_words = self.config.task or family
+        if not self.config.promote:
+            return None, [f"rewards/: nothing changed (give --promote to add the best to rewards/{world}/{family}/"
+                          "promoted/ when it beats what is there)"]
+        if self._judged is not None:
+            return None, ["rewards/: nothing changed: a task written by the model in this run has no place in the "
+                          "reward library (give a world task to promote)"]
+        versions = [b.version for b in self.run_dir.records(BaselineTrained) if b.name == PROMOTED]
+        against = PROMOTED if PROMOTED in judged.differences else "human"
+        label = f"promoted v{versions[0]}" if against == PROMOTED and versions else against
+        difference = judged.differences.get(against)
+        if difference is None:
+            return None, [f"rewards/: nothing changed: there is no {against} reward trained to compare the best with"]
+        seeds = self.config.training_seeds
+        over = f"{seeds} training seed{'s' * (seeds > 1)} x {self.config.eval_seeds} held-out episodes"
+        shown = f"best - {label} = {difference[0]:+.4g} to {difference[1]:+.4g} (95%, {over})"
+        recorded = next(self.run_dir.records(RewardPromoted), None)
+        if recorded is not None:  # this search promoted already (it is being resumed or finished again)
+            version = recorded.version
+        elif difference[0] <= 0:
+            return None, [f"rewards/: nothing changed: the best is not above {label} ({shown})"]
+        else:
+            evidence = {"run": str(self.run_dir.path.resolve()), "candidate": best.id, "compared_against": label,
+                        "difference": list(difference), "training_seeds": seeds,
+                        "held_out_seeds": [HELD_OUT_SEED + i for i in range(self.config.eval_seeds)],
+                        "fitness": {name: {"mean": float(np.mean([e.fitness.mean() for e in runs])),
+                                           "interval": list(judged.intervals.get(name, (math.nan, math.nan)))}
+                                    for name, runs in evaluations.items()}}
+            version = record_promotion(world, family, best.source, evidence, root=promotion_root(world, family))
+            self.run_dir.write(RewardPromoted(version=version, candidate=best.id, evidence=evidence))
+        return version, [f"rewards/: promoted {best.id} as {world}/{family} v{version}: {shown}",
+                         f"  undo: lab rewards rollback {world} {task_words}   (history: lab rewards history "
+                         f"{world} {task_words})"]
 
     def _train_seeds(self, best: Candidate) -> None:
         """The best program trained again on each further training seed (stage `seedK`), evaluated directly on the
@@ -604,22 +663,3 @@ def pooled(evaluations: list[Evaluation]) -> dict[str, Any]:
 def finite(score: float) -> float | None:
     """A score as the journal keeps it: None for a candidate that has none (-inf while ranking)."""
     return score if math.isfinite(score) else None
-
-
-def promote(run: Run, summary: SearchResult, world: str, family: str, root: Path = Path("rewards")) -> Path:
-    """Copy the best program into the reward library (`rewards/WORLD/FAMILY/search_<run>.py`)."""
-    name = "search_" + slugify(run.path.name, 60).replace("-", "_") + ".py"
-    target = root / world / family / name
-    source = run.file("best.py").read_text()
-    header = (f'"""Promoted from the reward search {run.path.name}: candidate {summary.best}, final fitness '
-              f'{summary.final_evaluation.fitness_mean:.4g}."""\n\n')
-    write_atomic(target, header + _without_docstring(source))
-    return target
-
-
-def _without_docstring(source: str) -> str:
-    tree = ast.parse(source)
-    if tree.body and isinstance(tree.body[0], ast.Expr) and isinstance(tree.body[0].value, ast.Constant):
-        lines = source.splitlines(keepends=True)
-        return "".join(lines[tree.body[0].end_lineno or 0:]).lstrip("\n")
-    return source

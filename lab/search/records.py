@@ -64,6 +64,8 @@ class BaselineTrained(Record):
     event: ClassVar[str] = "baseline"
     name: str
     result: JobResult
+    version: int | None = None
+    """The promoted version trained, for the `promoted` baseline."""
 
 
 class IterationDone(Record):
@@ -81,6 +83,15 @@ class SearchFinished(Record):
     best: str
     final_fitness: float
     human_normalized_score: float | None = None
+
+
+class RewardPromoted(Record):
+    """The best program was written into the reward library as `version` (`--promote`), on this evidence."""
+
+    event: ClassVar[str] = "promoted"
+    version: int
+    candidate: str
+    evidence: dict[str, Any] = Field(default_factory=dict)
 
 
 class TaskRead(Record):
@@ -177,6 +188,10 @@ class SearchResult(BaseModel):
     correlation_with_human: float | None
     reward_hacking: bool
     hacking_reasons: list[str] = []
+    promoted_version: int | None = None
+    """The version of rewards/WORLD/TASK/promoted/ this search wrote (`--promote`), None when it wrote none."""
+    audit: list[str] = []
+    """What the search changed in the reward library, on what evidence, and how to undo it; one line each."""
     candidates: dict[str, CandidateSummary]
     iterations: list[IterationDone]
     llm_cost_usd: float

@@ -35,6 +35,8 @@ class Outcome:
     score: float | None = None
     score_interval: tuple[float, float] | None = None
     verdict: list[str] = field(default_factory=list)
+    differences: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """95% interval of the best's mean fitness minus each other policy's (by name)."""
 
 
 def _interval(samples: np.ndarray) -> tuple[float, float]:
@@ -98,8 +100,9 @@ def outcome(best: Runs, baselines: dict[str, Runs], seed: int = 0, sampled: Runs
     runs = {name: groups for name, groups in runs.items() if groups}
     means = {name: _resampled_means(groups, rng) for name, groups in runs.items()}
     intervals = {name: _interval(samples) for name, samples in means.items()}
-    verdict = [_compare("the best", _interval(means["best"] - means[name]), name)
-               for name in sorted(set(means) - {"best", "best (sampled)"}, key=_verdict_order)]
+    differences = {name: _interval(means["best"] - means[name])
+                   for name in sorted(set(means) - {"best", "best (sampled)"}, key=_verdict_order)}
+    verdict = [_compare("the best", difference, name) for name, difference in differences.items()]
     if "best (sampled)" in means:
         low, high = _interval(means["best (sampled)"] - means["best"])
         if low > 0 or high < 0:
@@ -107,13 +110,14 @@ def outcome(best: Runs, baselines: dict[str, Runs], seed: int = 0, sampled: Runs
                            f"as in training and {_mean(runs['best']):.4g} with its deterministic actions (the "
                            "outcome's): its training curves show the sampled one")
     if "human" not in means or "sparse" not in means:
-        return Outcome(intervals, None, None, verdict + ["no human-normalized score: it needs both baselines"])
+        return Outcome(intervals, None, None, verdict + ["no human-normalized score: it needs both baselines"],
+                       differences)
     gap = _interval(means["human"] - means["sparse"])
     if gap[0] <= 0 <= gap[1]:
         verdict.append(f"human and sparse cannot be told apart on these episodes (difference {gap[0]:+.3g} to "
                        f"{gap[1]:+.3g}): no human-normalized score, it would divide noise by noise")
-        return Outcome(intervals, None, None, verdict)
+        return Outcome(intervals, None, None, verdict, differences)
     spread = np.abs(means["human"] - means["sparse"])
     scores = (means["best"] - means["sparse"]) / np.maximum(spread, 1e-12)
     point = (_mean(runs["best"]) - _mean(runs["sparse"])) / abs(_mean(runs["human"]) - _mean(runs["sparse"]))
-    return Outcome(intervals, point, _interval(scores), verdict)
+    return Outcome(intervals, point, _interval(scores), verdict, differences)

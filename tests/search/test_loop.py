@@ -15,7 +15,7 @@ from lab.report.html import write_report
 from lab.rewards.program import REWARD_RULES, RewardProgram
 from lab.runs import Record, Run
 from lab.sandbox import check_program
-from lab.search.loop import RewardSearch, SearchConfig, promote
+from lab.search.loop import RewardSearch, SearchConfig
 from lab.search.records import CandidateTrained, TaskRead
 
 TRAIN = {"n_envs": 4, "ppo": {"n_steps": 64}, "curve_points": 10}
@@ -34,8 +34,9 @@ def trained_once(run: Run) -> None:
 
 
 @pytest.mark.slow
-def test_offline_search_beats_the_sparse_reward_on_reacher(tmp_path: Path) -> None:
-    config, run = search(tmp_path, samples=3, iterations=2, steps=8192, eval_seeds=5,
+def test_offline_search_beats_the_sparse_reward_on_reacher(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # --promote writes into ./rewards
+    config, run = search(tmp_path, samples=3, iterations=2, steps=8192, eval_seeds=5, promote=True,
                          train={**TRAIN, "n_envs": 8})
     summary = RewardSearch(config).run(run)
     final, sparse = summary.final_evaluation.fitness_mean, summary.baselines["sparse"].fitness_mean
@@ -58,9 +59,12 @@ def test_offline_search_beats_the_sparse_reward_on_reacher(tmp_path: Path) -> No
     assert "<svg" in report and "human-normalized score" in report and "Reflection on the best" in report
     reflection = run.path / "candidates" / summary.best / "full" / "reflection.txt"
     assert reflection.read_text().startswith("We trained an RL policy")
-    promoted = promote(run, summary, "reacher", "reach", root=tmp_path / "rewards")
-    assert promoted.parent == tmp_path / "rewards" / "reacher" / "reach"
-    check_program(RewardProgram.from_file(promoted).source, REWARD_RULES)
+    promoted = tmp_path / "rewards" / "reacher" / "reach" / "promoted" / "v1.py"
+    if summary.promoted_version is not None:  # promoted only when its interval is above human's
+        assert summary.promoted_version == 1 and "above" not in summary.audit[0]
+        check_program(RewardProgram.from_file(promoted).source, REWARD_RULES)
+    else:
+        assert not promoted.exists() and "nothing changed: the best is not above human" in summary.audit[0]
 
 
 class StopAfter(Exception):
@@ -382,3 +386,47 @@ def test_the_final_comparison_trains_the_best_and_each_baseline_on_several_seeds
     again = RewardSearch(config).run(Run.open(run.path))  # resumed: nothing trains again
     trained_once(run)
     assert again.seed_means == summary.seed_means
+
+
+def test_promote_writes_a_version_only_above_what_is_promoted_and_says_how_to_undo(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A regressed reward never replaces a promoted one: the best must be above it (or above human, with none
+    promoted) on the same held-out seeds; the audit says what changed, on what evidence, and how to undo it."""
+    from lab.rewards.promotion import active_promoted, reward_history
+    from lab.search.loop import Candidate
+    from lab.search.records import BaselineTrained
+    from lab.search.uncertainty import Outcome
+    from lab.training.evaluation import Evaluation
+    from lab.worlds import get_world
+
+    monkeypatch.chdir(tmp_path)
+
+    def searching(name: str) -> RewardSearch:
+        found = RewardSearch(SearchConfig(world="reacher", task="reach", promote=True, steps=64, eval_seeds=2))
+        found.run_dir = Run.create("reward", name, out=tmp_path / name)
+        found.task, found._judged = get_world("reacher").task("reach"), None
+        return found
+
+    def evaluations(best: float, other: float, name: str) -> dict[str, list[Evaluation]]:
+        return {key: [Evaluation([0, 1], [{"fitness": value}, {"fitness": value}])]
+                for key, value in (("best", best), (name, other))}
+
+    best = Candidate("i0c0", 0, FIRST, None, "", None, True, [], {})
+    first = searching("first")
+    version, audit = first._promote(best, Outcome(differences={"human": (0.05, 0.2)}),
+                                     evaluations(-0.1, -0.2, "human"))
+    assert version == 1 and active_promoted("reacher", "reach") is not None
+    assert audit[0].startswith("rewards/: promoted i0c0 as reacher/reach v1: best - human = +0.05 to +0.2")
+    assert "lab rewards rollback reacher reach" in audit[1]
+    assert first._promote(best, Outcome(differences={"human": (0.05, 0.2)}),
+                          evaluations(-0.1, -0.2, "human"))[0] == 1  # finishing again writes nothing new
+    assert len(reward_history("reacher", "reach")) == 1
+
+    second = searching("second")
+    assert second._baseline_programs()["promoted"][1] == 1  # the active version is trained as a baseline
+    from lab.executors.base import JobResult
+    second.run_dir.write(BaselineTrained(name="promoted", result=JobResult("promoted", True, {}, []), version=1))
+    version, audit = second._promote(best, Outcome(differences={"promoted": (-0.1, 0.3), "human": (0.5, 0.9)}),
+                                     evaluations(-0.1, -0.1, "promoted"))
+    assert version is None and "not above promoted v1" in audit[0]
+    assert len(reward_history("reacher", "reach")) == 1
