@@ -221,6 +221,7 @@ def demo_world(
         console.print(f"wrote {video} ({len(frames)} frames, {len(tasks)} task(s))")
 
 
+from lab.cli_bench import bench_app  # noqa: E402 - after the app it extends
 from lab.cli_curriculum import curriculum_command, solve_command  # noqa: E402 - after the app it extends
 from lab.cli_llm import llm_app  # noqa: E402 - after the app it extends
 from lab.cli_reward import reward_command  # noqa: E402 - after the app it extends
@@ -237,6 +238,7 @@ app.command("solve")(solve_command)
 app.add_typer(llm_app, name="llm")
 app.add_typer(skills_app, name="skills")
 app.add_typer(rewards_app, name="rewards")
+app.add_typer(bench_app, name="bench")
 app.add_typer(prompts_app, name="prompts")
 
 

@@ -157,7 +157,7 @@ class SearchWatcher:
             say(f"  the short stage could not tell {', '.join(record.ids)} from its survivors (fitness intervals "
                 f"overlap {record.cutoff:.4g}): they train on the full budget too", highlight=False)
         elif isinstance(record, JobsStarted):
-            total = self.bar.tasks[0].total or 0
+            total = next(t.total for t in self.bar.tasks if t.id == self.jobs) or 0
             self.bar.update(self.jobs, total=total + len(record.jobs),
                             description=f"training {record.stage} ({record.steps:,} steps)")
         elif isinstance(record, CandidateTrained | BaselineTrained):

@@ -12,12 +12,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from lab.curriculum.audit import session_audit
 from lab.curriculum.records import TaskAttempted, critic_agreement, failures_by_reason
 from lab.errors import LabError
-from lab.report.plots import line_chart, scatter_chart
+from lab.report.plots import interval_chart, line_chart, scatter_chart
 from lab.runs import CONFIG, SUMMARY, Run
 from lab.search.records import CandidateProposed, CandidateTrained, IterationDone, SearchResult
+from lab.search.scoreboard import SCOREBOARD, read_scoreboard
 from lab.settings import validated
+from lab.skills.store import DATABASE, SkillLibrary
 from lab.training.records import RewardRejected, TrainingFailed
 
 REPORT = "report.html"
@@ -220,7 +223,7 @@ def comparison_chart(run: Run, summary: SearchResult) -> str:
 
 def curriculum_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str]]:
     """A curriculum session: skills learned against iterations, families mastered (the tech tree's milestones),
-    failures by reason, and every attempt."""
+    failures by reason, every attempt, and what it changed in the skill library (with the commands that undo it)."""
     attempts = list(run.records(TaskAttempted))
     sections: list[tuple[str, str]] = []
     learned, families, first = 0, set(), {}
@@ -253,8 +256,22 @@ def curriculum_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str
              "how": a.how or a.reason, "calls": ", ".join(a.calls), "episodes": a.episodes, "seconds": a.seconds}
             for a in attempts]
     sections.append(("Attempts", table(rows)))
+    sections.append(("Library changes", library_changes(run, config)))
     sections.append(("Configuration", f"<pre>{html.escape(json.dumps(config, indent=2))}</pre>"))
     return sections
+
+
+def library_changes(run: Run, config: dict[str, Any]) -> str:
+    """The versions the session added to its library, what became of each and the command that undoes it; a note
+    when the library is not where the session's settings say (a relative folder is read from here)."""
+    folder = Path(str(config.get("curriculum", {}).get("library", "")))
+    if not (folder / DATABASE).is_file():
+        return f"<p class='muted'>the library {html.escape(str(folder))} is not here, so its changes are not shown</p>"
+    with SkillLibrary(folder, create=False) as library:
+        changes = session_audit(library, run.path)
+    return table([{"version": c.ref, "what became of it": c.change, "evidence": c.evidence,
+                   "command": c.command, "it would": c.action} for c in changes],
+                 ["version", "what became of it", "evidence", "command", "it would"])
 
 
 def session_cost(run: Run, config: dict[str, Any], attempts: list[TaskAttempted]) -> list[dict[str, Any]]:
@@ -277,8 +294,36 @@ def session_cost(run: Run, config: dict[str, Any], attempts: list[TaskAttempted]
     return [*roles.values(), {"role": "session", "seconds": seconds}]
 
 
+def scoreboard_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str]]:
+    """A reward scoreboard: the count against human with its interval, the human-normalized score of every task
+    with its interval on one chart, and the table (each task's search has its own report under tasks/)."""
+    if not run.file(SCOREBOARD).is_file():
+        return [("Scoreboard", "<p class='muted'>no task has finished yet (resume it with --resume)</p>")]
+    board = read_scoreboard(run)
+    sections = [("Against human", f"<p><b>{html.escape(board.summary())}</b></p><p class='muted'>Eureka: at or "
+                                  "above human on 83% of 29 tasks; Text2Reward: 13 of 17 (other tasks, budgets "
+                                  "and models)</p>")]
+    scored = [(row.task, row.score, row.score_interval) for row in board.rows if row.score is not None]
+    if scored:
+        sections.append(("Human-normalized score per task (0 = sparse, 1 = human)",
+                         interval_chart("(best - sparse) / |human - sparse|, 95% interval", scored,
+                                        xlabel="human-normalized score", reference=(0.0, 1.0))))
+    rows = [{"task": r.task, "vs human": r.standing, "best": r.best, "best 95%": _bounds(r.best_interval),
+             "human": r.human, "human 95%": _bounds(r.human_interval), "sparse": r.sparse,
+             "sparse 95%": _bounds(r.sparse_interval), "human-normalized": r.score,
+             "its 95%": _bounds(r.score_interval), "seconds": r.seconds, "error": r.error} for r in board.rows]
+    sections.append(("Tasks", table(rows)))
+    sections.append(("Configuration", f"<pre>{html.escape(json.dumps(config, indent=2))}</pre>"))
+    return sections
+
+
+def _bounds(bounds: tuple[float, float] | None) -> str:
+    return f"{bounds[0]:.4g} to {bounds[1]:.4g}" if bounds else ""
+
+
 SECTIONS: dict[str, Callable[[Run, dict[str, Any]], list[tuple[str, str]]]] = {
-    "train": training_sections, "reward": search_sections, "curriculum": curriculum_sections}
+    "train": training_sections, "reward": search_sections, "curriculum": curriculum_sections,
+    "bench": scoreboard_sections}
 """Report sections per kind of run (the `command` in its config); later kinds of runs add theirs here."""
 
 

@@ -38,6 +38,22 @@ def scatter_chart(title: str, series: Series, xlabel: str = "iteration", ylabel:
     return _svg(figure, axes, title, xlabel, ylabel, legend=len(series) > 1)
 
 
+def interval_chart(title: str, rows: Sequence[tuple[str, float, tuple[float, float] | None]], xlabel: str = "",
+                   reference: Sequence[float] = (), width: float = 6.4) -> str:
+    """Labelled values with their intervals as horizontal error bars (one row each), and dashed vertical lines
+    at the `reference` values (e.g. 0 = sparse, 1 = human), as an SVG string."""
+    figure = Figure(figsize=(width, 0.9 + 0.32 * max(len(rows), 1)))
+    axes = figure.add_subplot()
+    for index, (_, value, bounds) in enumerate(rows):
+        low, high = bounds if bounds is not None else (value, value)
+        axes.errorbar([value], [index], xerr=[[value - low], [high - value]], fmt="o", capsize=3, color="C0")
+    for x in reference:
+        axes.axvline(x, linestyle="--", color="grey", linewidth=1)
+    axes.set_yticks(range(len(rows)), [label for label, _, _ in rows], fontsize=8)
+    axes.invert_yaxis()
+    return _svg(figure, axes, title, xlabel, "", legend=False)
+
+
 def _svg(figure: Figure, axes: Axes, title: str, xlabel: str, ylabel: str, legend: bool) -> str:
     """Title, labels, grid and legend, then the figure as an SVG string."""
     axes.set_title(title, fontsize=11)
