@@ -477,13 +477,14 @@ class RewardSearch:
             if path is not None:
                 programs[name] = (path, None)
         if self.config.promote and self._judged is None:
-            trained = {b.version for b in self.run_dir.records(BaselineTrained) if b.name == PROMOTED}
-            active = active_promoted(self.task.world, self.task.family.name)
-            if trained - {None}:  # a resumed search compares with the version it began with
-                version = next(v for v in trained if v is not None)
-                programs[PROMOTED] = (promotion_file(self.task.world, self.task.family.name, version), version)
-            elif active is not None:
-                programs[PROMOTED] = (active[1], active[0])
+            trained = [b.version for b in self.run_dir.records(BaselineTrained)
+                       if b.name == PROMOTED and b.version is not None]
+            if trained:  # a resumed search compares with the version it began with
+                programs[PROMOTED] = (promotion_file(self.task.world, self.task.family.name, trained[0]), trained[0])
+            elif not any(True for _ in self.run_dir.records(RewardPromoted)):  # not the version it wrote itself
+                active = active_promoted(self.task.world, self.task.family.name)
+                if active is not None:
+                    programs[PROMOTED] = (active[1], active[0])
         return programs
 
     def _train_baselines(self) -> None:
@@ -515,26 +516,27 @@ class RewardSearch:
         fitness minus the active promoted version's (or, with none, the human reward's) is above zero on the same
         held-out seeds; either way, the audit says what changed in `rewards/`, on what evidence, and how to undo."""
         world, family = self.task.world, self.task.family.name
-        task_words = self.config.task or family
         if not self.config.promote:
             return None, [f"rewards/: nothing changed (give --promote to add the best to rewards/{world}/{family}/"
                           "promoted/ when it beats what is there)"]
         if self._judged is not None:
             return None, ["rewards/: nothing changed: a task written by the model in this run has no place in the "
                           "reward library (give a world task to promote)"]
+        seeds = self.config.training_seeds
+        over = f"{seeds} training seed{'s' * (seeds > 1)} x {self.config.eval_seeds} held-out episodes"
+        recorded = next(self.run_dir.records(RewardPromoted), None)
+        if recorded is not None:  # this search promoted already (it is being resumed or finished again)
+            low, high = recorded.evidence.get("difference", (math.nan, math.nan))
+            shown = f"best - {recorded.evidence.get('compared_against')} = {low:+.4g} to {high:+.4g} (95%, {over})"
+            return recorded.version, self._promoted_lines(best.id, recorded.version, shown)
         versions = [b.version for b in self.run_dir.records(BaselineTrained) if b.name == PROMOTED]
-        against = PROMOTED if PROMOTED in judged.differences else "human"
+        against = PROMOTED if PROMOTED in self._baseline_programs() else "human"
         label = f"promoted v{versions[0]}" if against == PROMOTED and versions else against
         difference = judged.differences.get(against)
         if difference is None:
             return None, [f"rewards/: nothing changed: there is no {against} reward trained to compare the best with"]
-        seeds = self.config.training_seeds
-        over = f"{seeds} training seed{'s' * (seeds > 1)} x {self.config.eval_seeds} held-out episodes"
         shown = f"best - {label} = {difference[0]:+.4g} to {difference[1]:+.4g} (95%, {over})"
-        recorded = next(self.run_dir.records(RewardPromoted), None)
-        if recorded is not None:  # this search promoted already (it is being resumed or finished again)
-            version = recorded.version
-        elif difference[0] <= 0:
+        if difference[0] <= 0:
             return None, [f"rewards/: nothing changed: the best is not above {label} ({shown})"]
         else:
             evidence = {"run": str(self.run_dir.path.resolve()), "candidate": best.id, "compared_against": label,
@@ -545,9 +547,13 @@ class RewardSearch:
                                     for name, runs in evaluations.items()}}
             version = record_promotion(world, family, best.source, evidence, root=promotion_root(world, family))
             self.run_dir.write(RewardPromoted(version=version, candidate=best.id, evidence=evidence))
-        return version, [f"rewards/: promoted {best.id} as {world}/{family} v{version}: {shown}",
-                         f"  undo: lab rewards rollback {world} {task_words}   (history: lab rewards history "
-                         f"{world} {task_words})"]
+        return version, self._promoted_lines(best.id, version, shown)
+
+    def _promoted_lines(self, cid: str, version: int, shown: str) -> list[str]:
+        """The audit of a promotion: what was written, on what evidence, and the commands that show and undo it."""
+        world, family, words = self.task.world, self.task.family.name, self.config.task or self.task.family.name
+        return [f"rewards/: promoted {cid} as {world}/{family} v{version}: {shown}",
+                f"  undo: lab rewards rollback {world} {words}   (history: lab rewards history {world} {words})"]
 
     def _train_seeds(self, best: Candidate) -> None:
         """The best program trained again on each further training seed (stage `seedK`), evaluated directly on the
