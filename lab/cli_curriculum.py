@@ -40,6 +40,7 @@ def curriculum_command(
 ) -> None:
     """Run a curriculum session: propose a task, retrieve skills, write one, verify it, store it; repeat. An option
     overrides the curriculum file's setting."""
+    from lab.curriculum.audit import session_audit  # start-up: loads MuJoCo
     from lab.curriculum.session import Session  # start-up: loads MuJoCo
     from lab.skills import SkillLibrary  # start-up: loads MuJoCo
 
@@ -88,9 +89,13 @@ def curriculum_command(
             cost = f"; LLM cost ${record.cost_usd:.4f}" if record.cost_usd else ""
             if attempt.success:
                 extra = f" calling {', '.join(attempt.calls)}" if attempt.calls else ""
-                console.print(f"  [green]{attempt.skill}[/] {attempt.how}{extra}"
+                colour = "yellow" if attempt.kept_active else "green"
+                console.print(f"  [{colour}]{attempt.skill}[/] {attempt.how}{extra}"
                               + (f" ({attempt.episodes} episodes)" if attempt.episodes else "")
                               + f", {attempt.seconds:.1f} s; tasks mastered: {record.skills}{cost}")
+                if attempt.kept_active:
+                    console.print(f"  kept as a candidate, {attempt.kept_active} stays active: {attempt.compared}",
+                                  highlight=False)
             else:
                 console.print(f"  [red]failed[/]: {attempt.reason[:200]}{cost}", highlight=False)
         elif isinstance(record, CurriculumExhausted):
@@ -101,6 +106,7 @@ def curriculum_command(
             result = Session(settings, opened, progress=show).run(run)
         finally:
             status.stop()
+        changes = session_audit(opened, run.path)
     spent = f", LLM cost ${result.cost_usd:.4f}" if result.cost_usd else ""
     table = Table(title=f"session summary ({result.iterations} iterations, {result.seconds:.0f} s{spent})")
     for column in ("skills learned", "composed", "families", "failures"):
@@ -113,6 +119,11 @@ def curriculum_command(
     if agreement:
         console.print(f"critic agreed with the code check on {agreement.agreed} of {agreement.judged} "
                       f"episodes ({agreement.rate:.0%})")
+    console.print(f"library changes in {settings.library}:" + ("" if changes else " none"), highlight=False)
+    for change in changes:
+        console.print(f"  {change.line}", highlight=False, markup=False, soft_wrap=True)
+        if change.evidence:
+            console.print(f"    {change.evidence}", highlight=False, markup=False, soft_wrap=True)
 
 
 def solve_command(

@@ -73,11 +73,15 @@ def list_command(
     library: LibraryOption = DEFAULT_LIBRARY,
     world: Annotated[str | None, typer.Option(help="Only skills of this world.")] = None,
     kind: Annotated[str | None, typer.Option(help="code or policy.")] = None,
-    pending: Annotated[bool, typer.Option(help="Also show versions awaiting approval.")] = False,
+    pending: Annotated[bool, typer.Option(help="Also show the versions that wait: pending approval, or kept as "
+                                               "candidates (they verified worse than the active version).")] = False,
 ) -> None:
-    """The active version of every skill, with its verification."""
+    """The active version of every skill, with its verification (and, with --pending, the versions that wait, and
+    why)."""
     with open_library(library) as opened:
-        skills = opened.skills(world=world, kind=_kind(kind), include_pending=pending)
+        every = opened.skills(world=world, kind=_kind(kind), include_pending=True)
+    waiting = [skill for skill in every if skill.waiting]
+    skills = every if pending else [skill for skill in every if not skill.waiting]
     table = Table(title=f"{library}: {len(skills)} skill(s)")
     for column in ("skill", "kind", "world", "task", "verified", "calls", "description"):
         table.add_column(column, overflow="fold")
@@ -87,6 +91,13 @@ def list_command(
         table.add_row(skill.ref + ("" if skill.status == "approved" else f" ({skill.status})"), skill.kind,
                       skill.world, skill.task, verified, ", ".join(skill.calls) or "-", skill.description)
     console.print(table)
+    if pending:
+        for skill in waiting:
+            console.print(f"waiting: {skill.ref} {skill.why_waiting()}; `lab skills approve {skill.ref}` makes it "
+                          "active", highlight=False, markup=False)
+    elif waiting:
+        console.print(f"{len(waiting)} version(s) wait (pending approval, or kept as candidates): "
+                      "`lab skills list --pending` shows them and why")
 
 
 @skills_app.command("search")
@@ -131,6 +142,10 @@ def show_command(
         check = skill.verification
         console.print(f"verified on {check.world_version}, task {check.task}: {check.successes}/{len(check.seeds)} "
                       f"seeds (threshold {check.threshold:.0%}) -> {'passed' if check.passed else 'failed'}")
+    for other in versions:
+        if other.waiting:
+            console.print(f"waiting: {other.ref} {other.why_waiting()}; `lab skills approve {other.ref}` makes it "
+                          "active", highlight=False, markup=False)
     marks = {v.version: v.status for v in versions}
     console.print("versions: " + ", ".join(
         f"{v}{'*' if active and active[0] == v else ''}{' (' + s + ')' if s != 'approved' else ''}"
@@ -165,16 +180,23 @@ def _exact_ref(ref: str, command: str, hint: str) -> tuple[str, int]:
 @skills_app.command("approve")
 def approve_command(ref: Annotated[str, typer.Argument(metavar="NAME@VERSION")],
                     library: LibraryOption = DEFAULT_LIBRARY) -> None:
-    """Approve a pending version (libraries created with --require-approval)."""
-    name, version = _exact_ref(ref, "approve", "`lab skills list --pending` shows pending versions")
+    """Approve a waiting version: a pending one (libraries created with --require-approval), or a candidate (it
+    verified worse than the active version), which becomes active anyway."""
+    name, version = _exact_ref(ref, "approve", "`lab skills list --pending` shows the versions that wait")
     with open_library(library) as opened:
-        console.print(f"approved {opened.approve(name, version).ref}")
+        approved = opened.approve(name, version)
+        active = opened.active_version(name)
+    console.print(f"approved {approved.ref}" + ("" if active is None or active[0] != version else " (active)"))
+    if active is not None and active[0] != version:
+        why = f"it is pinned; `lab skills pin {approved.ref}` makes this one active" if active[1] else "it is newer"
+        console.print(f"{name}@{active[0]} stays active: {why}")
 
 
 @skills_app.command("pin")
 def pin_command(ref: Annotated[str, typer.Argument(metavar="NAME@VERSION")],
                 library: LibraryOption = DEFAULT_LIBRARY) -> None:
-    """Make a version the active one and keep it there, whatever is added later, until another is pinned."""
+    """Make a version (approved, or a candidate) the active one and keep it there, whatever is added later, until
+    another is pinned."""
     name, version = _exact_ref(ref, "pin", "`lab skills show NAME` lists its versions")
     with open_library(library) as opened:
         console.print(f"pinned {opened.pin(name, version).ref}")
@@ -282,8 +304,10 @@ def add_command(
         raise LabError(f"not stored: {skill_name} succeeded on {outcome.verification.successes} of "
                        f"{len(outcome.verification.seeds)} seeds, below {threshold:.0%}",
                        hint="the table above says what happened on each seed")
-    console.print(f"stored {outcome.skill.ref}" + (" (pending approval)" if outcome.skill.status == "pending"
-                                                   else ""))
+    console.print(f"stored {outcome.skill.ref}" + {"pending": " (pending approval)",
+                                                   "candidate": " (a candidate)"}.get(outcome.skill.status, ""))
+    if outcome.reason:
+        console.print(outcome.reason, highlight=False, markup=False)
 
 
 def _policy_name(run_dir: Path) -> str:

@@ -45,6 +45,12 @@ class TaskAttempted(Record):
     success_rate: float | None = None
     critic: list[list[bool]] = Field(default_factory=list)
     seconds: float = 0.0
+    kept_active: str = ""
+    """When the written version (`skill`) verified worse than the active version of its name on the same seeds and
+    tasks: the active version, which stays active (`skill` is stored as a candidate)."""
+    compared: str = ""
+    """How the written version compared with the active version of its name, in one line (empty when the name had
+    none)."""
 
     @property
     def wrote_skill(self) -> bool:

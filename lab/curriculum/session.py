@@ -4,7 +4,9 @@ Each iteration the curriculum proposes a task; a stored skill of the task's fami
 already solves it when it verifies); otherwise the top-k skills are retrieved for it and the writer (the offline
 compositional search, or a model over up to R rounds of feedback) writes a new version of the family's skill,
 verified over the family's bindings so that it serves them all; a program the library already holds is not stored
-again. A verified skill is stored with its provenance; a failed task is recorded with its reason and backs off.
+again. A verified skill is stored with its provenance, active only when it verified at least as well as the active
+version of its name on the same seeds and bindings (else kept as a candidate, and the journal says so); a failed
+task is recorded with its reason and backs off.
 The event log is the journal: a killed session resumes from it, and its record of mastered tasks is checked against
 the library on resume, so the two never disagree.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +35,7 @@ from lab.curriculum.records import (
     TaskStarted,
     session_result,
 )
-from lab.curriculum.writer import CompositionalWriter, Written
+from lab.curriculum.writer import CompositionalWriter, Written, verification_tasks
 from lab.errors import LabError
 from lab.llm.client import LLM
 from lab.llm.config import build_llms, spent_usd
@@ -43,7 +46,7 @@ from lab.runs import SUMMARY, ProgressFn, Run
 from lab.sandbox.rules import program_identity
 from lab.search.task_writer import write_task_program
 from lab.skills import Skill, SkillLibrary
-from lab.skills.runtime import analyse, verify_skill
+from lab.skills.runtime import add_gated, analyse, verify_skill
 from lab.worlds import get_world
 from lab.worlds.core import Task, World
 from lab.worlds.description import describe
@@ -191,10 +194,13 @@ class Session:
                                  how=f"an existing skill: {writer.name} wrote {same.ref}'s program again",
                                  episodes=written.episodes, retrieved=retrieved, critic=critic)
         stored = written.stored or self._store(task, written, iteration)
+        active = self.library.active_version(stored.name)
+        kept = f"{stored.name}@{active[0]}" if stored.status == "candidate" and active is not None else ""
         return TaskAttempted(iteration=iteration, task=task.id, success=True, skill=stored.ref, how=writer.how,
                              calls=list(written.calls), episodes=written.episodes, retrieved=retrieved,
                              success_rate=written.verification.success_rate if written.verification else None,
-                             critic=critic)
+                             critic=critic, kept_active=kept,
+                             compared=stored.compared.reason(stored.ref) if stored.compared else "")
 
     def _same_program(self, written: Written) -> Skill | None:
         """The library's skill whose program is this one (the same syntax tree, docstrings aside): storing it
@@ -204,14 +210,20 @@ class Session:
                      if skill.kind == "code" and program_identity(skill.source) == identity), None)
 
     def _store(self, task: Task, written: Written, iteration: int) -> Skill:
-        assert written.source is not None
+        """Store a written program through the library's gate: the active version of its name is verified on the
+        same seeds and bindings the writer verified it on, and the new version is made active only when it
+        succeeded at least as often (else it is kept as a candidate)."""
+        assert written.source is not None and written.verification is not None
         signature = analyse(written.name, written.source)
+        seeds = written.verification.seeds
+        rotation = int(getattr(self.writer, "search_seed", 0))  # the compositional writer's seed, else 0 (LLM writer)
+        tasks = verification_tasks(self.world, task, rotation)[:len(seeds)]
         skill = Skill(name=written.name, description=signature.docstring.split(" (written")[0], kind="code",
                       world=self.world.name, task=task.id, params=signature.params, calls=written.calls,
-                      source=written.source, verification=written.verification,
+                      source=written.source, verification=replace(written.verification, tasks=[t.id for t in tasks]),
                       provenance={"run": str(self.run_dir.path), "writer": self.writer.name, "task": task.id,
                                   "iteration": iteration, **written_task(task)})
-        return self.library.add(skill)
+        return add_gated(self.library, self.world, tasks, skill)
 
     def result(self) -> SessionResult:
         """The session so far, from its journal."""

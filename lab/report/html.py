@@ -270,8 +270,8 @@ def library_changes(run: Run, config: dict[str, Any]) -> str:
     with SkillLibrary(folder, create=False) as library:
         changes = session_audit(library, run.path)
     return table([{"version": c.ref, "what became of it": c.change, "evidence": c.evidence,
-                   "command": c.command, "it would": c.action} for c in changes],
-                 ["version", "what became of it", "evidence", "command", "it would"])
+                   "command": c.command, "what the command does": c.action} for c in changes],
+                 ["version", "what became of it", "evidence", "command", "what the command does"])
 
 
 def session_cost(run: Run, config: dict[str, Any], attempts: list[TaskAttempted]) -> list[dict[str, Any]]:

@@ -10,7 +10,12 @@ from lab.errors import LabError
 from lab.sandbox import ProgramRules
 
 Kind = Literal["code", "policy"]
-Status = Literal["approved", "pending", "removed"]
+Status = Literal["approved", "pending", "candidate", "removed"]
+"""approved: may be active (the newest approved one is, unless another is pinned); pending: waits for a person's
+approval (a library that requires it); candidate: stored but not made active, because it verified worse than the
+active version on the same seeds and task; removed: kept as history only."""
+WAITING: tuple[Status, ...] = ("pending", "candidate")
+"""The statuses of versions that wait for a person: `lab skills approve NAME@V` makes one active."""
 NAME = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
 
 
@@ -47,6 +52,15 @@ class Verification:
     seeds: list[int]
     successes: int
     threshold: float
+    tasks: list[str] | None = None
+    """The tasks its seeds were played on, in turn (seed i on tasks[i % len(tasks)]): `[task]`, or the bindings of
+    the task's family a curriculum verifies over. None in a verification that did not record them (stored before
+    they were), which is never taken for another one made on the same seeds."""
+
+    def same_trial(self, other: Verification) -> bool:
+        """Whether `other` was played on the same world version, seeds and tasks, so their counts compare."""
+        return (self.tasks is not None and (self.world_version, self.task, self.seeds, self.tasks)
+                == (other.world_version, other.task, other.seeds, other.tasks))
 
     @property
     def success_rate(self) -> float:
@@ -55,6 +69,49 @@ class Verification:
     @property
     def passed(self) -> bool:
         return bool(self.seeds) and self.success_rate >= self.threshold
+
+
+def seed_span(seeds: list[int]) -> str:
+    """Seeds in few words: `0-9`, or `1, 3, 5-7`."""
+    runs: list[list[int]] = []
+    for seed in seeds:
+        if runs and seed == runs[-1][-1] + 1:
+            runs[-1].append(seed)
+        else:
+            runs.append([seed])
+    return ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
+
+
+@dataclass
+class Comparison:
+    """A new version against the version that was active when it was added, both verified on the same seeds and
+    task(s): the new one is made active only when it succeeded at least as often, so a worse rewrite never
+    replaces a better skill (it is stored as a candidate instead)."""
+
+    active: str
+    """The active version then (NAME@V)."""
+    active_successes: int
+    successes: int
+    """The new version's successes on the same seeds."""
+    seeds: list[int]
+    task: str
+    reused: bool = False
+    """The active version's stored verification was of the same trial, so it was not played again."""
+    error: str = ""
+    """Why the active version could not run on the new one's task (it counts as no success)."""
+
+    @property
+    def at_least_as_good(self) -> bool:
+        return self.successes >= self.active_successes
+
+    def reason(self, new: str) -> str:
+        """One line: `pick@3 verified 3/10 on seeds 0-9 (task ...), active pick@2 verified 9/10 on the same seeds`."""
+        count = len(self.seeds)
+        active = f"active {self.active} verified {self.active_successes}/{count} on the same seeds"
+        if self.error:
+            active += f" (it could not run: {self.error})"
+        return (f"{new} verified {self.successes}/{count} on seeds {seed_span(self.seeds)} (task {self.task}), "
+                f"{active}")
 
 
 @dataclass
@@ -79,6 +136,8 @@ class Skill:
     provenance: dict[str, Any] = field(default_factory=dict)
     """Run, task, writer (human, llm, search), model."""
     verification: Verification | None = None
+    compared: Comparison | None = None
+    """How it compared with the version active when it was added (None when its name had no active version)."""
     version: int = 0
     status: Status = "approved"
     created: float = 0.0
@@ -91,6 +150,20 @@ class Skill:
     @property
     def ref(self) -> str:
         return f"{self.name}@{self.version}"
+
+    @property
+    def waiting(self) -> bool:
+        """Whether it waits for a person (pending approval, or a candidate kept from being active)."""
+        return self.status in WAITING
+
+    def why_waiting(self) -> str:
+        """Why a waiting version is not active, in one line (empty for one that is not waiting)."""
+        if self.status == "candidate":
+            why = self.compared.reason(self.ref) if self.compared else "it verified worse than the active version"
+            return f"kept as a candidate: {why}"
+        if self.status == "pending":
+            return "waiting for approval" + (f": {self.compared.reason(self.ref)}" if self.compared else "")
+        return ""
 
     @property
     def verified(self) -> bool:
@@ -114,6 +187,8 @@ class Skill:
     def from_dict(cls, data: dict[str, Any]) -> Skill:
         values = dict(data)
         verification = values.pop("verification", None)
+        compared = values.pop("compared", None)
         skill = cls(**values)
         skill.verification = Verification(**verification) if verification else None
+        skill.compared = Comparison(**compared) if compared else None
         return skill

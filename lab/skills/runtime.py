@@ -24,7 +24,7 @@ from lab.runs import CONFIG, Run
 from lab.sandbox import ProgramError, check_program
 from lab.sandbox.codec import encode
 from lab.sandbox.process import MAX_REPLY_BYTES, WorkerProcess
-from lab.skills.model import Skill, Verification, check_name, skill_rules
+from lab.skills.model import Comparison, Skill, Verification, check_name, skill_rules
 from lab.skills.store import SkillLibrary
 from lab.worlds import get_world
 from lab.worlds.core import Task, World
@@ -302,7 +302,8 @@ def verify(world: World, task: Task, name: str, source: str, library: SkillLibra
                 results.append(EpisodeResult(seed, False, float("nan"), 0, error.message))
                 if not runner.alive:
                     break
-    verification = Verification(world.version, task.id, seeds, sum(r.success for r in results), threshold)
+    verification = Verification(world.version, task.id, seeds, sum(r.success for r in results), threshold,
+                                tasks=[task.id])
     return verification, results
 
 
@@ -323,23 +324,99 @@ def verify_skill(world: World, task: Task, skill: Skill, library: SkillLibrary, 
     return verify(world, task, skill.name, skill.source, library, seeds, threshold, policy=policy)
 
 
+def verify_on(world: World, tasks: list[Task], skill: Skill, library: SkillLibrary, seeds: list[int],
+              threshold: float = 0.8) -> tuple[Verification, list[EpisodeResult]]:
+    """Verify a stored skill of either kind with its seeds played on `tasks` in turn (seed i on
+    tasks[i % len(tasks)], as a curriculum verifies over a family's bindings), one `verify` per task."""
+    played: dict[int, EpisodeResult] = {}
+    for offset, task in enumerate(tasks):
+        indices = list(range(offset, len(seeds), len(tasks)))
+        if indices:
+            _, results = verify_skill(world, task, skill, library, [seeds[i] for i in indices], threshold)
+            played.update(zip(indices, results, strict=False))
+    results = [played[i] for i in sorted(played)]
+    verification = Verification(world.version, tasks[0].id, seeds, sum(r.success for r in results), threshold,
+                                tasks=[t.id for t in tasks])
+    return verification, results
+
+
+def compare_with_active(library: SkillLibrary, world: World, tasks: list[Task], name: str,
+                        verification: Verification) -> Comparison | None:
+    """The active version of `name` against a new version's `verification`: the active one verified on the same
+    seeds and tasks (`tasks`, in turn over the seeds; its stored verification when that was the same trial on the
+    same world version). None when the name has no active version in this world (nothing to compare with); an
+    active version that cannot run on the task counts as no success, with the reason."""
+    if library.active_version(name) is None:
+        return None
+    active = library.get(name)
+    if active.world != world.name:
+        return None
+    task = tasks[0].id if len(tasks) == 1 else f"{tasks[0].id} and {len(tasks) - 1} other binding(s)"
+    comparison = Comparison(active.ref, 0, verification.successes, list(verification.seeds), task)
+    if active.verification is not None and active.verification.same_trial(verification):
+        comparison.active_successes, comparison.reused = active.verification.successes, True
+        return comparison
+    try:
+        checked, _ = verify_on(world, tasks, active, library, list(verification.seeds), verification.threshold)
+    except LabError as error:
+        comparison.error = error.message
+        return comparison
+    comparison.active_successes = checked.successes
+    return comparison
+
+
+def add_gated(library: SkillLibrary, world: World, tasks: list[Task], skill: Skill,
+              artefact: Path | None = None) -> Skill:
+    """Store a verified skill as the next version of its name, active only when it verified at least as well as
+    the active version on the same seeds and tasks; otherwise it is stored as a candidate (approve or pin it to
+    make it active). A pinned version stays active either way; a library that requires approval keeps it pending
+    (with the comparison, for the person who approves). `skill.compared` records the comparison."""
+    assert skill.verification is not None, "only a verified skill goes through the gate"
+    skill.compared = compare_with_active(library, world, tasks, skill.name, skill.verification)
+    activate = skill.compared is None or skill.compared.at_least_as_good
+    return library.add(skill, artefact=artefact, activate=activate)
+
+
 @dataclass
 class AddOutcome:
-    """What `add_code_skill` did: the stored skill, or why it was not stored, with every episode's result."""
+    """What `add_code_skill` did: the stored skill, or why it was not stored, with every episode's result; when
+    the new version verified worse than the active one, the active version it kept and why."""
 
     verification: Verification
     results: list[EpisodeResult]
     skill: Skill | None = None
+    kept_active: Skill | None = None
+    """The active version that stays active because the new one (a candidate) verified worse."""
+    reason: str = ""
+    """One line: how the new version compared with the active one, and what became of it."""
 
     @property
     def stored(self) -> bool:
         return self.skill is not None
 
+    def stored_as(self, skill: Skill, library: SkillLibrary) -> None:
+        """Record the stored version, the active version it was kept behind (a candidate), and why."""
+        self.skill = skill
+        if skill.compared is None:
+            return
+        why = skill.compared.reason(skill.ref)
+        if skill.status == "candidate":
+            self.kept_active = library.get(skill.name)
+            self.reason = f"{why}: {skill.ref} is kept as a candidate and {self.kept_active.ref} stays active"
+        elif skill.status == "pending":
+            self.reason = f"{why}: {skill.ref} waits for approval"
+        else:
+            active = library.active_version(skill.name)
+            pinned = active is not None and active[0] != skill.version
+            self.reason = f"{why}: " + (f"{skill.name}@{active[0]} is pinned and stays active" if pinned and active
+                                        else f"{skill.ref} is active")
+
 
 def add_code_skill(library: SkillLibrary, world: World, task: Task, name: str, source: str, *,
                    description: str = "", seeds: list[int] | None = None, threshold: float = 0.8,
                    provenance: dict[str, Any] | None = None) -> AddOutcome:
-    """Verify a code skill on its task and store it only when it passes (as the next version of its name)."""
+    """Verify a code skill on its task and store it only when it passes, as the next version of its name: active
+    only when it verified at least as well as the active version on the same seeds (`add_gated`)."""
     check_name(name)
     signature = analyse(name, source)
     description = description or signature.docstring.split("\n\n")[0].strip()
@@ -353,7 +430,7 @@ def add_code_skill(library: SkillLibrary, world: World, task: Task, name: str, s
         skill = Skill(name=name, description=description, kind="code", world=world.name, task=task.id,
                       params=signature.params, calls=sorted(signature.called & known), source=source,
                       provenance=provenance or {"writer": "human"}, verification=verification)
-        outcome.skill = library.add(skill)
+        outcome.stored_as(add_gated(library, world, [task], skill), library)
     return outcome
 
 
@@ -369,7 +446,8 @@ def add_policy_skill(library: SkillLibrary, run_dir: Path, name: str, *, descrip
                      seeds: list[int] | None = None, threshold: float = 0.8,
                      provenance: dict[str, Any] | None = None) -> AddOutcome:
     """Verify the policy trained in a run (`lab train`, reward search) on its task and store it as a policy skill
-    (with the reward program that trained it) only when it passes."""
+    (with the reward program that trained it) only when it passes; active only when it verified at least as well
+    as the active version on the same seeds (`add_gated`)."""
     check_name(name)
     run = Run.open(run_dir, made_by="train")
     config = run.read_json(CONFIG)
@@ -398,5 +476,5 @@ def add_policy_skill(library: SkillLibrary, run_dir: Path, name: str, *, descrip
     if verification.passed:
         skill.verification = verification
         skill.artefact = ""
-        outcome.skill = library.add(skill, artefact=exported)
+        outcome.stored_as(add_gated(library, world, [task], skill, artefact=exported), library)
     return outcome

@@ -1,9 +1,10 @@
 """The skill library: SQLite (WAL) as the one source of truth for skills, versions and embeddings.
 
 Adding a skill under an existing name makes a new version; nothing is overwritten. Each name has one active
-version (the newest approved one, unless pinned). Policy artefacts are files beside the database, written through
-a temporary name and renamed, before the row that names them is committed. The vector index is derived from the
-stored embeddings and rebuilt when the embedding model or its dimension changes.
+version (the newest approved one, unless pinned); a new version that verified worse than the active one is stored
+as a candidate, not made active, until a person approves or pins it. Policy artefacts are files beside the
+database, written through a temporary name and renamed, before the row that names them is committed. The vector
+index is derived from the stored embeddings and rebuilt when the embedding model or its dimension changes.
 """
 
 from __future__ import annotations
@@ -31,7 +32,10 @@ from lab.skills.model import Kind, Skill, Status, check_name, skill_rules
 from lab.worlds import get_world
 from lab.worlds.reading import shared_words, spoken
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: a version may be a candidate, and a skill's stored body may hold its comparison with the active version and
+the tasks its verification was played on (a lab that reads schema 1 would fail on them, so it is told the library
+is newer). A schema-1 library is read as it is and marked 2 when opened."""
 INDEX_VERSION = "3"
 """What a skill's embedding is computed from (`Skill.search_text`, its task words and its family's other words); a
 library indexed otherwise is embedded again on open."""
@@ -112,7 +116,7 @@ class SkillLibrary:
             self._check_schema()
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 self._db.execute(statement)
-            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
             if require_approval is not None:
                 self._db.execute("INSERT OR REPLACE INTO meta VALUES ('require_approval', ?)",
                                  ("1" if require_approval else "0",))
@@ -171,11 +175,13 @@ class SkillLibrary:
         if version is None:
             active = self._db.execute("SELECT version FROM active WHERE name = ?", (name,)).fetchone()
             if active is None:
-                pending = self._db.execute("SELECT MAX(version) FROM skills WHERE name = ? AND status = 'pending'",
-                                           (name,)).fetchone()[0]
-                if pending is not None:
-                    raise LabError(f"skill {name!r} has only pending versions (latest {name}@{pending})",
-                                   hint=f"approve it with `lab skills approve {name}@{pending}`")
+                waiting = self._db.execute(
+                    "SELECT MAX(version), GROUP_CONCAT(DISTINCT status) FROM skills WHERE name = ? AND status IN "
+                    "('pending', 'candidate')", (name,)).fetchone()
+                if waiting[0] is not None:
+                    kinds = " or ".join(sorted(str(waiting[1]).split(","), reverse=True))
+                    raise LabError(f"skill {name!r} has only {kinds} versions (latest {name}@{waiting[0]})",
+                                   hint=f"approve it with `lab skills approve {name}@{waiting[0]}`")
                 raise LabError(f"no skill named {name!r} in {self.folder}",
                                hint="`lab skills list` shows the library; `lab skills search` finds by meaning")
             version = int(active[0])
@@ -190,18 +196,28 @@ class SkillLibrary:
                                 (check_name(name),)).fetchall()
         return [self._row_skill(r) for r in rows]
 
+    def made_in(self, run: Path) -> list[Skill]:
+        """Every version whose provenance names the run directory `run` (what a curriculum session added), oldest
+        first, whatever its status."""
+        rows = self._db.execute("SELECT body, version, status, created, json_extract(body, '$.provenance.run') "
+                                "FROM skills WHERE json_extract(body, '$.provenance.run') IS NOT NULL ORDER BY id")
+        where = run.resolve()
+        return [self._row_skill(row[:4]) for row in rows if Path(str(row[4])).resolve() == where]
+
     def active_version(self, name: str) -> tuple[int, bool] | None:
         row = self._db.execute("SELECT version, pinned FROM active WHERE name = ?", (name,)).fetchone()
         return (int(row[0]), bool(row[1])) if row else None
 
     def skills(self, world: str | None = None, kind: Kind | None = None, verified_only: bool = False,
              include_pending: bool = False) -> list[Skill]:
-        """The active version of every skill (and pending versions when asked), filtered, by name."""
+        """The active version of every skill (and the versions that wait, pending or candidate, when asked),
+        filtered, by name."""
         query = ("SELECT s.body, s.version, s.status, s.created FROM skills s JOIN active a ON a.name = s.name "
                  "AND a.version = s.version WHERE 1=1")
         if include_pending:
             query = ("SELECT s.body, s.version, s.status, s.created FROM skills s LEFT JOIN active a ON "
-                     "a.name = s.name AND a.version = s.version WHERE (a.name IS NOT NULL OR s.status = 'pending')")
+                     "a.name = s.name AND a.version = s.version "
+                     "WHERE (a.name IS NOT NULL OR s.status IN ('pending', 'candidate'))")
         args: list[Any] = []
         if world:
             query += " AND s.world = ?"
@@ -218,8 +234,11 @@ class SkillLibrary:
         return int(self._db.execute("SELECT COUNT(*) FROM active").fetchone()[0])
 
     # ----- writing
-    def add(self, skill: Skill, artefact: Path | None = None, embedding: np.ndarray | None = None) -> Skill:
-        """Store `skill` as the next version of its name (pending when the library requires approval)."""
+    def add(self, skill: Skill, artefact: Path | None = None, embedding: np.ndarray | None = None, *,
+            activate: bool = True) -> Skill:
+        """Store `skill` as the next version of its name: pending when the library requires approval, else made
+        active (unless its name is pinned), or, with `activate` False, kept as a candidate (it verified worse than
+        the active version; `lab skills approve` makes it active)."""
         self._ensure_embedding_model()
         if embedding is None:
             embedding = self.embedder.encode([indexed_text(skill)])[0]
@@ -229,7 +248,7 @@ class SkillLibrary:
         with self._write() as db:
             latest = db.execute("SELECT MAX(version) FROM skills WHERE name = ?", (skill.name,)).fetchone()[0]
             skill.version = int(latest or 0) + 1
-            skill.status = "pending" if self.require_approval else "approved"
+            skill.status = "pending" if self.require_approval else "approved" if activate else "candidate"
             skill.created = time.time()
             if artefact is not None:
                 target = Path(ARTEFACTS) / skill.name / f"v{skill.version}" / artefact.name
@@ -274,45 +293,56 @@ class SkillLibrary:
             db.execute("INSERT OR REPLACE INTO active VALUES (?, ?, 0)", (name, version))
 
     def approve(self, name: str, version: int) -> Skill:
-        """Make a pending version approved (and active, unless the name is pinned)."""
+        """Make a waiting version approved: a pending one becomes active when it is newer than the active one, a
+        candidate becomes active whatever it verified (a person chose it over the gate); a pinned name keeps its
+        pinned version."""
         skill = self.get(name, version)
         if skill.status == "approved":
-            raise LabError(f"{skill.ref} is already approved")
+            raise LabError(f"{skill.ref} is already approved",
+                           hint=f"`lab skills pin {skill.ref}` makes it the active version")
         if skill.status == "removed":
-            raise LabError(f"{skill.ref} was removed")
+            raise LabError(f"{skill.ref} was removed", hint=f"`lab skills show {name}` lists its versions")
         with self._write() as db:
             db.execute("UPDATE skills SET status = 'approved' WHERE name = ? AND version = ?", (name, version))
             latest = db.execute("SELECT version FROM active WHERE name = ?", (name,)).fetchone()
-            if latest is None or int(latest[0]) < version:
+            if skill.status == "candidate" or latest is None or int(latest[0]) < version:
                 self._activate(db, name, version)
         self._index = None
         return self.get(name, version)
 
     def pin(self, name: str, version: int) -> Skill:
-        """Make `version` the active one and keep it so until pinned again (rolls a skill back)."""
+        """Make `version` the active one and keep it so until pinned again (rolls a skill back, or makes a
+        candidate active, approving it)."""
         skill = self.get(name, version)
-        if skill.status != "approved":
-            raise LabError(f"{skill.ref} is {skill.status}; only an approved version can be pinned")
+        if skill.status not in ("approved", "candidate"):
+            raise LabError(f"{skill.ref} is {skill.status}; only an approved version or a candidate can be pinned",
+                           hint=f"approve it first: `lab skills approve {skill.ref}`" if skill.status == "pending"
+                           else f"`lab skills show {name}` lists its versions")
         with self._write() as db:
+            db.execute("UPDATE skills SET status = 'approved' WHERE name = ? AND version = ?", (name, version))
             db.execute("INSERT OR REPLACE INTO active VALUES (?, ?, 1)", (name, version))
         self._index = None
-        return skill
+        return self.get(name, version)
 
     def remove(self, name: str, version: int | None = None) -> list[str]:
-        """Mark one version (or every version) removed; the rows stay as history. Returns the refs removed."""
+        """Mark one version (or every version) removed; the rows stay as history. When the active version goes,
+        the newest approved one left becomes active; removing another version (a candidate) leaves the active one,
+        and its pin, as they are. Returns the refs removed."""
         targets = [self.get(name, version)] if version is not None else self.versions(name)
         targets = [s for s in targets if s.status != "removed"]
         if not targets:
             raise LabError(f"nothing to remove for {name}{'' if version is None else f'@{version}'}")
+        active = self.active_version(name)
         with self._write() as db:
             for skill in targets:
                 db.execute("UPDATE skills SET status = 'removed' WHERE name = ? AND version = ?",
                            (skill.name, skill.version))
-            remaining = db.execute("SELECT MAX(version) FROM skills WHERE name = ? AND status = 'approved'",
-                                   (name,)).fetchone()[0]
-            db.execute("DELETE FROM active WHERE name = ?", (name,))
-            if remaining is not None:
-                db.execute("INSERT INTO active VALUES (?, ?, 0)", (name, int(remaining)))
+            if active is None or active[0] in {skill.version for skill in targets}:
+                remaining = db.execute("SELECT MAX(version) FROM skills WHERE name = ? AND status = 'approved'",
+                                       (name,)).fetchone()[0]
+                db.execute("DELETE FROM active WHERE name = ?", (name,))
+                if remaining is not None:
+                    db.execute("INSERT INTO active VALUES (?, ?, 0)", (name, int(remaining)))
         self._index = None
         return [s.ref for s in targets]
 
@@ -441,12 +471,15 @@ class SkillLibrary:
 
         Every file is read and checked before anything is added, so a bad file adds nothing (and a retry adds
         nothing twice). Code skills are checked against the rules again, and an imported skill counts as
-        unverified until `lab skills verify` passes here: its exporter's record is kept in its provenance."""
+        unverified until `lab skills verify` passes here: its exporter's record (and its comparison with the
+        exporter's active version) is kept in its provenance. An exported candidate stays a candidate when its name
+        is active here."""
         files = sorted(folder.glob("*/*/skill.json"), key=lambda p: (p.parent.parent.name, p.parent.name))
         if not files:
             raise LabError(f"no exported skills under {folder}", hint="export with `lab skills export DIR`")
         checked = [entry for entry in (self._read_export(path) for path in files) if entry is not None]
-        return [self.add(skill, artefact=artefact).ref for skill, artefact in checked]
+        return [self.add(skill, artefact=artefact, activate=skill.status != "candidate"
+                         or self.active_version(skill.name) is None).ref for skill, artefact in checked]
 
     @staticmethod
     def _read_export(path: Path) -> tuple[Skill, Path | None] | None:
@@ -474,8 +507,9 @@ class SkillLibrary:
         if artefact is not None and not artefact.is_file():
             raise LabError(f"{path}: its artefact {artefact.name} is missing")
         original = asdict(skill.verification) if skill.verification is not None else None
-        skill.provenance = {**skill.provenance, "imported_from": str(path.parent), "imported_verification": original}
-        skill.verification = None
+        skill.provenance = {**skill.provenance, "imported_from": str(path.parent), "imported_verification": original,
+                            **({"imported_comparison": asdict(skill.compared)} if skill.compared else {})}
+        skill.verification = skill.compared = None
         return skill, artefact
 
 

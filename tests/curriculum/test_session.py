@@ -205,7 +205,7 @@ def test_kill_9_mid_session_then_resume_loses_at_most_the_attempt_in_flight(tmp_
     attempts = [e for e in Run.open(out).events() if e["event"] == "attempted"]
     assert [e["iteration"] for e in attempts] == [0, 1, 2]
     with SkillLibrary(tmp_path / "lib", create=False) as library:
-        stored = {s.ref for s in library.skills() if s.provenance.get("run") == str(out)}
+        stored = {s.ref for s in library.skills(include_pending=True) if s.provenance.get("run") == str(out)}
     assert stored == {e["skill"] for e in attempts if e["success"] and e["how"].startswith(("written", "found"))}
 
 
