@@ -177,7 +177,8 @@ class SearchWatcher:
 
 def print_result(result: SearchResult, run: Run) -> None:
     final = result.final_evaluation
-    table = Table(title=f"held-out evaluation over {final.episodes} seeds")
+    seeds = f" x {result.seeds} training seeds" if result.seeds > 1 else ""
+    table = Table(title=f"held-out evaluation over {final.episodes // max(result.seeds, 1)} seeds{seeds}")
     for column in ("reward", "fitness mean", "95% interval", "fitness std", "success rate"):
         table.add_column(column, justify="right")
 

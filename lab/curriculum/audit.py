@@ -66,7 +66,7 @@ def _change(skill: Skill, active: tuple[int, bool] | None, before: str, undo_new
     if active is not None and active[0] == skill.version:
         if before:
             return LibraryChange(skill.ref, f"made active, replacing {before}", evidence,
-                                 f"lab skills pin {before}", "undo")
+                                 f"lab skills pin {before}", "undo (pins it: pin a newer one later to move on)")
         return LibraryChange(skill.ref, "added and made active (a new skill)", evidence,
                              undo_new or f"lab skills rm {skill.ref}", "undo")
     now = f"{skill.name}@{active[0]}" if active is not None else "none"

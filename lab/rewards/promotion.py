@@ -121,7 +121,8 @@ def record_promotion(world: str, family: str, source: str, evidence: dict[str, A
     The evidence is kept as given (JSON; numpy values become numbers). `lab rewards history` shows these keys:
     `run` (the run directory), `compared_against` ("promoted vK" or "human") and `difference` (the [low, high]
     95% interval of the fitness difference the promotion was decided on); the search also records `candidate`,
-    `seeds` (the held-out seeds) and `fitness` (per policy, its mean and 95% interval).
+    `active_before` (the version active before it, 0 for none), `held_out_seeds`, `training_seeds` and `fitness` (per
+    policy, its mean and 95% interval).
     """
     try:
         tree = ast.parse(source)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +39,14 @@ from lab.rewards.program import (
     dry_run,
     sample_states,
 )
-from lab.rewards.promotion import PROMOTED, active_promoted, promotion_file, promotion_root, record_promotion
+from lab.rewards.promotion import (
+    PROMOTED,
+    active_promoted,
+    promotion_file,
+    promotion_root,
+    record_promotion,
+    reward_history,
+)
 from lab.rewards.task_program import program_task
 from lab.runs import SUMMARY, ProgressFn, Run
 from lab.sandbox import ProgramError, check_program
@@ -449,7 +457,7 @@ class RewardSearch:
             seeds=self.config.training_seeds,
             seed_means={name: [float(e.fitness.mean()) for e in runs] for name, runs in evaluations.items()},
             human_normalized_score=normalized_score, human_normalized_interval=judged.score_interval,
-            fitness_intervals=judged.intervals, verdict=judged.verdict,
+            fitness_intervals=judged.intervals, differences=judged.differences, verdict=judged.verdict,
             correlation_with_human=self._correlation(best.source),
             reward_hacking=bool(reasons), hacking_reasons=reasons, promoted_version=promoted_version, audit=audit,
             candidates={c.id: self._candidate_summary(c) for c in self.candidates.values()},
@@ -524,11 +532,12 @@ class RewardSearch:
                           "reward library (give a world task to promote)"]
         seeds = self.config.training_seeds
         over = f"{seeds} training seed{'s' * (seeds > 1)} x {self.config.eval_seeds} held-out episodes"
-        recorded = next(self.run_dir.records(RewardPromoted), None)
+        recorded = self._recorded_promotion(best.id)
         if recorded is not None:  # this search promoted already (it is being resumed or finished again)
-            low, high = recorded.evidence.get("difference", (math.nan, math.nan))
-            shown = f"best - {recorded.evidence.get('compared_against')} = {low:+.4g} to {high:+.4g} (95%, {over})"
-            return recorded.version, self._promoted_lines(best.id, recorded.version, shown)
+            version, evidence = recorded
+            low, high = evidence.get("difference", (math.nan, math.nan))
+            shown = f"best - {evidence.get('compared_against')} = {low:+.4g} to {high:+.4g} (95%, {over})"
+            return version, self._promoted_lines(best.id, version, int(evidence.get("active_before", 0)), shown)
         versions = [b.version for b in self.run_dir.records(BaselineTrained) if b.name == PROMOTED]
         against = PROMOTED if PROMOTED in self._baseline_programs() else "human"
         label = f"promoted v{versions[0]}" if against == PROMOTED and versions else against
@@ -539,7 +548,9 @@ class RewardSearch:
         if difference[0] <= 0:
             return None, [f"rewards/: nothing changed: the best is not above {label} ({shown})"]
         else:
+            active = active_promoted(world, family)
             evidence = {"run": str(self.run_dir.path.resolve()), "candidate": best.id, "compared_against": label,
+                        "active_before": active[0] if active is not None else 0,
                         "difference": list(difference), "training_seeds": seeds,
                         "held_out_seeds": [HELD_OUT_SEED + i for i in range(self.config.eval_seeds)],
                         "fitness": {name: {"mean": float(np.mean([e.fitness.mean() for e in runs])),
@@ -547,13 +558,30 @@ class RewardSearch:
                                     for name, runs in evaluations.items()}}
             version = record_promotion(world, family, best.source, evidence, root=promotion_root(world, family))
             self.run_dir.write(RewardPromoted(version=version, candidate=best.id, evidence=evidence))
-        return version, self._promoted_lines(best.id, version, shown)
+        return version, self._promoted_lines(best.id, version, int(evidence["active_before"]), shown)
 
-    def _promoted_lines(self, cid: str, version: int, shown: str) -> list[str]:
-        """The audit of a promotion: what was written, on what evidence, and the commands that show and undo it."""
-        world, family, words = self.task.world, self.task.family.name, self.config.task or self.task.family.name
+    def _recorded_promotion(self, cid: str) -> tuple[int, dict[str, Any]] | None:
+        """The version this search already wrote for candidate `cid`, with its evidence: from its journal, or from
+        the library's history when the search was killed between writing the version and journaling it."""
+        recorded = next(self.run_dir.records(RewardPromoted), None)
+        if recorded is not None:
+            return recorded.version, recorded.evidence
+        here = str(self.run_dir.path.resolve())
+        for entry in reward_history(self.task.world, self.task.family.name):
+            if entry.action == "promote" and entry.evidence.get("run") == here and entry.evidence.get(
+                    "candidate") == cid:
+                self.run_dir.write(RewardPromoted(version=entry.version, candidate=cid, evidence=entry.evidence))
+                return entry.version, dict(entry.evidence)
+        return None
+
+    def _promoted_lines(self, cid: str, version: int, before: int, shown: str) -> list[str]:
+        """The audit of a promotion: what was written, on what evidence, and the commands that show and undo it
+        (back to the version active before it, so a later promotion is not the one undone)."""
+        world, family = self.task.world, self.task.family.name
+        words = shlex.quote(self.config.task or family)
         return [f"rewards/: promoted {cid} as {world}/{family} v{version}: {shown}",
-                f"  undo: lab rewards rollback {world} {words}   (history: lab rewards history {world} {words})"]
+                f"  undo: lab rewards rollback {world} {words} --to {before}   (history: lab rewards history "
+                f"{world} {words})"]
 
     def _train_seeds(self, best: Candidate) -> None:
         """The best program trained again on each further training seed (stage `seedK`), evaluated directly on the

@@ -183,6 +183,8 @@ class SearchResult(BaseModel):
     """95% bootstrap interval of the score over the held-out episodes (lab.search.uncertainty)."""
     fitness_intervals: dict[str, tuple[float, float]] = {}
     """95% bootstrap interval of each policy's mean fitness (best, human, sparse)."""
+    differences: dict[str, tuple[float, float]] = {}
+    """95% interval of the best's mean fitness minus each baseline's (the verdict's numbers)."""
     verdict: list[str] = []
     """What the outcome says, one sentence a line: above, below or indistinguishable from each baseline."""
     correlation_with_human: float | None

@@ -42,7 +42,9 @@ BUDGETS: dict[str, dict[str, Any]] = {
 """Search settings per named budget. smoke: does it run (seconds a task); short: fits a few hours on 2 cores for
 ~10 tasks, one training seed; medium: two seeds; full: Eureka-like, for a GPU or a cluster."""
 
-Standing = Literal["above", "indistinguishable", "below", "no human reward", "failed"]
+Standing = Literal["above", "indistinguishable", "below", "failed"]
+"""Where a task's best stands against human, by the interval of their difference; `failed`: the search, or the
+human baseline it needs, did not train (counted as not at or above human: the lab did not deliver)."""
 
 
 class ScoreboardConfig(BaseModel):
@@ -61,6 +63,14 @@ class ScoreboardConfig(BaseModel):
                                                                      "(e.g. steps, samples, max_parallel)")
     seed: int = Field(0, ge=0, description="seeds every task's search")
     llm: LLMSettings = Field(default_factory=lambda: LLMSettings(), description="the designer's model")
+
+    @field_validator("search")
+    @classmethod
+    def _no_library_writes(cls, search: dict[str, Any]) -> dict[str, Any]:
+        if search.get("promote"):
+            raise ValueError("a scoreboard measures and never writes into rewards/: leave promote out (promote a "
+                             "task's best with `lab reward ... --promote`)")
+        return search
 
     @field_validator("tasks")
     @classmethod
@@ -81,10 +91,19 @@ class ScoreboardConfig(BaseModel):
     def search_config(self, entry: str) -> SearchConfig:
         """The search of one task: the budget's settings, then the user's, then the task, seed and designer."""
         world, task = entry.split()
-        values = {**BUDGETS[self.budget], **self.search, "world": world, "task": task, "seed": self.seed,
+        values = {**merged(BUDGETS[self.budget], self.search), "world": world, "task": task, "seed": self.seed,
                   "llm": self.llm.model_dump()}
         return validated(SearchConfig, values, f"search settings of {entry}",
                          hint="`lab reward --help` lists the search settings")
+
+
+def merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`over` set into `base`, group by group (`train.ppo.n_steps` over a budget keeps its `train.n_envs`)."""
+    result = dict(base)
+    for key, value in over.items():
+        result[key] = merged(result[key], value) if isinstance(value, dict) and isinstance(
+            result.get(key), dict) else value
+    return result
 
 
 def suite_tasks(suite: str) -> list[str]:
@@ -138,27 +157,24 @@ class Scoreboard(BaseModel):
     designer: str
     rows: list[TaskRow] = Field(default_factory=list)
 
-    @property
-    def scored(self) -> list[TaskRow]:
-        return [r for r in self.rows if r.standing in ("above", "indistinguishable", "below")]
-
     def count(self, *standings: Standing) -> int:
-        return sum(r.standing in standings for r in self.scored)
+        return sum(r.standing in standings for r in self.rows)
 
     def summary(self) -> str:
         """Where the best stands against human over the scored tasks, by the interval of their difference (above,
         indistinguishable, below), the share not below human with its Wilson interval, and Eureka's own count
         (the best's mean at least human's, noise or not)."""
-        scored = len(self.scored)
-        if not scored:
-            return "no task was scored"
+        tasks = len(self.rows)
+        if not tasks:
+            return "no task has finished"
         at_least = self.count("above", "indistinguishable")
-        low, high = wilson(at_least, scored)
-        by_mean = sum(r.best is not None and r.human is not None and r.best >= r.human for r in self.scored)
-        return (f"of {scored} tasks: above human on {self.count('above')}, indistinguishable on "
-                f"{self.count('indistinguishable')}, below on {self.count('below')}; not below human on {at_least} "
-                f"({at_least / scored:.0%}, 95% interval {low:.0%} to {high:.0%}); best mean >= human mean on "
-                f"{by_mean} of {scored}")
+        low, high = wilson(at_least, tasks)
+        by_mean = sum(r.best is not None and r.human is not None and r.best >= r.human for r in self.rows)
+        failed = f", failed on {self.count('failed')} (counted as not at or above)" if self.count("failed") else ""
+        return (f"of {tasks} tasks: above human on {self.count('above')}, indistinguishable on "
+                f"{self.count('indistinguishable')}, below on {self.count('below')}{failed}; not below human on "
+                f"{at_least} ({at_least / tasks:.0%}, 95% interval {low:.0%} to {high:.0%}); best mean >= human "
+                f"mean on {by_mean} of {tasks}")
 
 
 def wilson(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
@@ -175,18 +191,12 @@ def task_row(entry: str, summary: SearchResult, seconds: float, run: Run) -> Tas
     """A finished search as a scoreboard row: where the best stands against human by its difference's interval
     (the verdict's), and the three policies' means with their intervals."""
     intervals = summary.fitness_intervals
-    human_line = next((line for line in summary.verdict if line.startswith("the best ") and " human " in
-                       f"{line} "), "")
-    if "human" not in summary.baselines:
-        standing: Standing = "no human reward"
-    elif " is above human" in human_line:
-        standing = "above"
-    elif " is below human" in human_line:
-        standing = "below"
-    else:
-        standing = "indistinguishable"
+    difference = summary.differences.get("human")
+    error = "" if difference is not None else "the human baseline did not train (see the task's events.jsonl)"
+    standing: Standing = ("failed" if difference is None else "above" if difference[0] > 0
+                          else "below" if difference[1] < 0 else "indistinguishable")
     mean = {name: evaluation.fitness_mean for name, evaluation in summary.baselines.items()}
-    return TaskRow(task=entry, standing=standing, best=summary.final_evaluation.fitness_mean,
+    return TaskRow(task=entry, standing=standing, error=error, best=summary.final_evaluation.fitness_mean,
                    best_interval=intervals.get("best"), human=mean.get("human"),
                    human_interval=intervals.get("human"), sparse=mean.get("sparse"),
                    sparse_interval=intervals.get("sparse"), score=summary.human_normalized_score,

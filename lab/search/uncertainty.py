@@ -7,9 +7,11 @@ zero, the two baselines cannot be told apart on these episodes: the score would 
 none.
 
 A policy trained on several seeds (`lab reward --seeds N`) is one group of episodes per training seed; its mean is
-the mean of the seeds' means, and the bootstrap resamples the seeds first, then each chosen seed's episodes, so the
-intervals hold the spread between training seeds as well as between episodes. With one seed they cover the
-evaluation episodes' spread only.
+the mean of the seeds' means, and its draws come from Student's t over those seed means (mean + standard error x
+t with N - 1 degrees of freedom), so the intervals hold the spread between training seeds as well as between
+episodes. Resampling 2 or 3 seeds with replacement would not: its percentile interval is the range of the seed
+means, which holds the true mean about half the time with 2 seeds. The t draws are wide with few seeds (with 2, a
+Cauchy), which is what 2 or 3 seeds can say. With one seed the intervals cover the evaluation episodes' spread only.
 """
 
 from __future__ import annotations
@@ -47,8 +49,8 @@ def _interval(samples: np.ndarray) -> tuple[float, float]:
 
 def _groups(runs: Runs) -> list[np.ndarray]:
     """A policy's episodes as one float array per training seed, empty seeds left out."""
-    if isinstance(runs, np.ndarray) and runs.ndim <= 1:
-        groups = [runs]
+    if (isinstance(runs, np.ndarray) and runs.ndim <= 1) or (len(runs) and np.ndim(runs[0]) == 0):
+        groups = [np.asarray(runs)]
     else:
         groups = list(runs)
     return [np.asarray(g, dtype=np.float64).reshape(-1) for g in groups if len(g)]
@@ -59,19 +61,15 @@ def _mean(groups: list[np.ndarray]) -> float:
 
 
 def _resampled_means(groups: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
-    """`RESAMPLES` bootstrap means: of the episodes when there is one seed; else of the seeds' means, drawing the
-    seeds with replacement and each seed's episodes with replacement (a seed drawn twice in one resample reuses
-    that resample's draw of its episodes)."""
+    """`RESAMPLES` draws of a policy's mean: bootstrap means of its episodes when there is one training seed;
+    else the mean of its seeds' means plus their standard error times Student's t (N - 1 degrees of freedom)."""
     if len(groups) == 1:
         values = groups[0]
         picks = rng.integers(0, len(values), size=(RESAMPLES, len(values)))
         return values[picks].mean(axis=1)
-    chosen = rng.integers(0, len(groups), size=(RESAMPLES, len(groups)))
-    total = np.zeros(RESAMPLES)
-    for index, values in enumerate(groups):
-        means = values[rng.integers(0, len(values), size=(RESAMPLES, len(values)))].mean(axis=1)
-        total += (chosen == index).sum(axis=1) * means
-    return total / len(groups)
+    means = np.array([g.mean() for g in groups])
+    error = means.std(ddof=1) / np.sqrt(len(means))
+    return means.mean() + error * rng.standard_t(len(means) - 1, size=RESAMPLES)
 
 
 def _compare(name: str, difference: tuple[float, float], other: str) -> str:

@@ -85,7 +85,8 @@ def test_a_worse_rewrite_is_kept_as_a_candidate_and_a_better_one_made_active(tmp
                                env={"COLUMNS": "250"})
     assert shown.exit_code == 0, shown.output
     assert f"library changes in {tmp_path / 'lib'}:\n" in shown.output
-    assert "  reach@3 made active, replacing reach@1; undo: `lab skills pin reach@1`\n" in shown.output
+    assert ("  reach@3 made active, replacing reach@1; undo (pins it: pin a newer one later to move on): "
+            "`lab skills pin reach@1`\n") in shown.output
     assert "    reach@3 verified 4/4 on seeds 0-3" in shown.output
     with SkillLibrary(tmp_path / "lib", embedder) as library:
         assert library.get("reach").version == 3

@@ -61,10 +61,12 @@ def test_offline_search_beats_the_sparse_reward_on_reacher(tmp_path: Path, monke
     assert reflection.read_text().startswith("We trained an RL policy")
     promoted = tmp_path / "rewards" / "reacher" / "reach" / "promoted" / "v1.py"
     if summary.promoted_version is not None:  # promoted only when its interval is above human's
-        assert summary.promoted_version == 1 and "above" not in summary.audit[0]
+        assert summary.promoted_version == 1 and summary.differences["human"][0] > 0
+        assert summary.audit[0].startswith(f"rewards/: promoted {summary.best} as reacher/reach v1")
         check_program(RewardProgram.from_file(promoted).source, REWARD_RULES)
     else:
         assert not promoted.exists() and "nothing changed: the best is not above human" in summary.audit[0]
+        assert summary.differences["human"][0] <= 0
 
 
 class StopAfter(Exception):
@@ -417,7 +419,7 @@ def test_promote_writes_a_version_only_above_what_is_promoted_and_says_how_to_un
                                      evaluations(-0.1, -0.2, "human"))
     assert version == 1 and active_promoted("reacher", "reach") is not None
     assert audit[0].startswith("rewards/: promoted i0c0 as reacher/reach v1: best - human = +0.05 to +0.2")
-    assert "lab rewards rollback reacher reach" in audit[1]
+    assert "lab rewards rollback reacher reach --to 0" in audit[1]
     assert first._promote(best, Outcome(differences={"human": (0.05, 0.2)}),
                           evaluations(-0.1, -0.2, "human"))[0] == 1  # finishing again writes nothing new
     assert len(reward_history("reacher", "reach")) == 1
@@ -430,3 +432,11 @@ def test_promote_writes_a_version_only_above_what_is_promoted_and_says_how_to_un
                                      evaluations(-0.1, -0.1, "promoted"))
     assert version is None and "not above promoted v1" in audit[0]
     assert len(reward_history("reacher", "reach")) == 1
+
+    killed = searching("killed")  # killed after writing v2, before journaling it: the resume finds it
+    from lab.rewards.promotion import record_promotion
+    record_promotion("reacher", "reach", FIRST, {"run": str(killed.run_dir.path.resolve()), "candidate": "i0c0",
+                                                 "difference": [0.1, 0.2], "compared_against": "human"})
+    assert killed._promote(best, Outcome(differences={"promoted": (0.05, 0.2)}),
+                           evaluations(-0.1, -0.2, "promoted"))[0] == 2
+    assert len(reward_history("reacher", "reach")) == 2

@@ -25,9 +25,9 @@ def test_the_count_is_by_the_difference_interval_and_comes_with_its_own_interval
             for i, (standing, best) in enumerate([("above", 2.0), ("indistinguishable", 0.9), ("below", 0.5),
                                                    ("failed", None)])]
     board = Scoreboard(budget="smoke", designer="offline", rows=rows)
-    assert board.summary().startswith("of 3 tasks: above human on 1, indistinguishable on 1, below on 1; not "
-                                      "below human on 2 (67%, 95% interval 21% to 94%); best mean >= human mean "
-                                      "on 1 of 3")
+    assert board.summary() == ("of 4 tasks: above human on 1, indistinguishable on 1, below on 1, failed on 1 "
+                               "(counted as not at or above); not below human on 2 (50%, 95% interval 15% to 85%); "
+                               "best mean >= human mean on 1 of 4")
     low, high = wilson(10, 10)
     assert high == 1.0 and 0.7 < low < 0.75  # ten of ten still leaves the share uncertain
     assert wilson(0, 5)[0] == 0.0
@@ -37,7 +37,8 @@ def test_bad_input_is_one_line_and_leaves_nothing_behind(tmp_path: Path, lab) ->
     for args, message in ((["--tasks", "hopper"], "a task is `WORLD TASK`"),
                           (["--tasks", "nowhere forward"], "nowhere"),
                           (["--budget", "huge"], "budget"),
-                          (["--set", "samples=0"], "samples")):
+                          (["--set", "samples=0"], "samples"),
+                          (["--set", "promote=true"], "never writes into rewards/")):
         result = lab("bench", "rewards", *args, "--out", str(tmp_path / "bad"))
         assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr, args
         assert not (tmp_path / "bad").exists()
@@ -70,3 +71,9 @@ def test_a_stopped_scoreboard_resumes_without_training_twice_and_prints_the_tabl
     assert "of 1 tasks" in board["summary"] and "reacher reach" in resumed.stdout
     report = (out / "report.html").read_text()
     assert "Against human" in report and "Eureka" in report
+
+
+def test_a_setting_over_the_budget_keeps_the_budget_s_other_settings() -> None:
+    config = ScoreboardConfig(tasks=["reacher reach"], budget="smoke", search={"train": {"ppo": {"n_epochs": 3}}})
+    search = config.search_config("reacher reach")
+    assert search.steps == 512 and search.train == {"n_envs": 4, "ppo": {"n_steps": 64, "n_epochs": 3}}

@@ -47,3 +47,19 @@ def test_a_gap_between_sampled_and_deterministic_actions_is_said() -> None:
     assert any("with its actions sampled as in training" in line for line in judged.verdict)
     close = outcome(rng.normal(0.5, 0.1, 6), baselines, sampled=rng.normal(0.5, 0.1, 6))
     assert not any("sampled" in line for line in close.verdict)
+
+
+def test_several_training_seeds_give_an_interval_wider_than_their_range() -> None:
+    """Resampling 3 seeds with replacement gives their range as the '95%' interval; Student's t over the seed
+    means does not pretend to know more than 3 seeds say."""
+    rng = np.random.default_rng(4)
+    seeds = [rng.normal(mean, 0.01, 10) for mean in (0.0, 1.0, 2.0)]
+    baselines = {"human": [rng.normal(5.0, 0.01, 10) for _ in range(3)],
+                 "sparse": [rng.normal(-5.0, 0.01, 10) for _ in range(3)]}
+    judged = outcome(seeds, baselines)
+    low, high = judged.intervals["best"]
+    assert low < -1.0 and high > 3.0  # t(2) x standard error 0.58 = +-2.5 around 1
+    assert judged.verdict[0].startswith("the best is above sparse")
+    assert judged.verdict[1].startswith("the best is below human")
+    one = outcome([0.1, 0.2, 0.3], {"sparse": [0.0, 0.1, 0.0]})  # a plain list is one seed's episodes
+    assert one.intervals["best"][0] >= 0.1
