@@ -307,7 +307,8 @@ def scoreboard_sections(run: Run, config: dict[str, Any]) -> list[tuple[str, str
     if scored:
         sections.append(("Human-normalized score per task (0 = sparse, 1 = human)",
                          interval_chart("(best - sparse) / |human - sparse|, 95% interval", scored,
-                                        xlabel="human-normalized score", reference=(0.0, 1.0))))
+                                        xlabel="human-normalized score", reference=(0.0, 1.0),
+                                        limits=(-2.0, 3.0))))
     rows = [{"task": r.task, "vs human": r.standing, "best": r.best, "best 95%": _bounds(r.best_interval),
              "human": r.human, "human 95%": _bounds(r.human_interval), "sparse": r.sparse,
              "sparse 95%": _bounds(r.sparse_interval), "human-normalized": r.score,

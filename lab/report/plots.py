@@ -39,14 +39,26 @@ def scatter_chart(title: str, series: Series, xlabel: str = "iteration", ylabel:
 
 
 def interval_chart(title: str, rows: Sequence[tuple[str, float, tuple[float, float] | None]], xlabel: str = "",
-                   reference: Sequence[float] = (), width: float = 6.4) -> str:
+                   reference: Sequence[float] = (), limits: tuple[float, float] | None = None,
+                   width: float = 6.4) -> str:
     """Labelled values with their intervals as horizontal error bars (one row each), and dashed vertical lines
-    at the `reference` values (e.g. 0 = sparse, 1 = human), as an SVG string."""
+    at the `reference` values (e.g. 0 = sparse, 1 = human), as an SVG string. With `limits`, the axis stops there
+    and a value or bound beyond it is drawn at the edge with its number written beside it, so one outlier does not
+    squash every other row."""
     figure = Figure(figsize=(width, 0.9 + 0.32 * max(len(rows), 1)))
     axes = figure.add_subplot()
     for index, (_, value, bounds) in enumerate(rows):
         low, high = bounds if bounds is not None else (value, value)
+        if limits is not None:
+            shown = min(max(value, limits[0]), limits[1])
+            low, high = max(min(low, shown), limits[0]), min(max(high, shown), limits[1])
+            if shown != value:
+                axes.annotate(f"{value:.3g}", (shown, index), textcoords="offset points", xytext=(-4, 5),
+                              ha="right" if shown == limits[1] else "left", fontsize=7)
+            value = shown
         axes.errorbar([value], [index], xerr=[[value - low], [high - value]], fmt="o", capsize=3, color="C0")
+    if limits is not None:
+        axes.set_xlim(limits[0] - 0.05 * (limits[1] - limits[0]), limits[1] + 0.05 * (limits[1] - limits[0]))
     for x in reference:
         axes.axvline(x, linestyle="--", color="grey", linewidth=1)
     axes.set_yticks(range(len(rows)), [label for label, _, _ in rows], fontsize=8)
