@@ -161,7 +161,7 @@ class RewardSearch:
             self.llms = build_llms(self.config.llm, run.path)
         self._spent_before = spent_usd(self.llms)
         self.task: Task = self._resolve_task()
-        self.designer = self._given_designer or self._designer()
+        self._made_designer: RewardDesigner | None = self._given_designer
         self._replay()
 
     # ----- set-up
@@ -194,6 +194,19 @@ class RewardSearch:
         self._judged = program_task(self.world, config.task_text, source)
         self.progress(TaskRead(task=config.task_text, written=True, source=source))
         return self._judged.task
+
+    @property
+    def designer(self) -> RewardDesigner:
+        """The designer, made on first use: a resumed search with nothing left to propose never loads the offline
+        designer's embedding model (seconds) or its state samples."""
+        if self._made_designer is None:
+            self._made_designer = self._designer()
+        return self._made_designer
+
+    def _designer_name(self) -> str:
+        """The designer's name, from the journal when the search has one (without making the designer)."""
+        started = next(self.run_dir.records(SearchStarted), None)
+        return started.designer if started is not None else self.designer.name
 
     def _designer(self) -> RewardDesigner:
         llm = self.llms.get("reward_designer")
@@ -448,7 +461,7 @@ class RewardSearch:
         promoted_version, audit = self._promote(best, judged, evaluations)
         result = SearchResult(
             task=self.task.id if self._judged is None else self.config.task_text,
-            task_program=self._judged is not None, designer=self.designer.name, best=best.id,
+            task_program=self._judged is not None, designer=self._designer_name(), best=best.id,
             lineage=self.lineage(best.id), best_selection_fitness=best.score,
             final_evaluation=EvaluationSummary.model_validate(final),
             sampled_evaluation=EvaluationSummary.model_validate(pooled(evaluations["best (sampled)"])),

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from lab.embedding import SentenceEmbedder
 from lab.errors import LabError
 from lab.llm.config import LLMSettings
 from lab.runs import SUMMARY, Run, slugify
@@ -213,6 +214,7 @@ def run_scoreboard(config: ScoreboardConfig, run: Run, on_row: Callable[[TaskRow
     run.check_config("bench", config, "scoreboard")
     earlier = {row.task: row for row in read_scoreboard(run).rows} if run.file(SCOREBOARD).is_file() else {}
     board = Scoreboard(budget=config.budget, designer=config.llm.model_for("reward_designer"))
+    embedder = SentenceEmbedder()  # one model for every task's offline designer, loaded once, if ever
     for entry in tasks:
         folder = run.path / "tasks" / slugify(entry.replace(" ", "-"), 80)
         started = time.perf_counter()
@@ -223,7 +225,7 @@ def run_scoreboard(config: ScoreboardConfig, run: Run, on_row: Callable[[TaskRow
         else:
             task_run = Run.at(folder, "reward")
             try:
-                summary = RewardSearch(config.search_config(entry), progress=progress).run(task_run)
+                summary = RewardSearch(config.search_config(entry), progress=progress, embedder=embedder).run(task_run)
                 row = task_row(entry, summary, time.perf_counter() - started, task_run)
             except LabError as error:
                 row = TaskRow(task=entry, standing="failed", error=str(error), run=str(folder),
