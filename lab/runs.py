@@ -135,7 +135,7 @@ class Run:
         return self.path / name
 
     def write_json(self, name: str, data: Any) -> None:
-        write_atomic(self.path / name, json.dumps(data, indent=2, default=_plain) + "\n")
+        write_atomic(self.path / name, json.dumps(data, indent=2, default=plain_json) + "\n")
 
     def read_json(self, name: str) -> Any:
         path = self.path / name
@@ -151,7 +151,7 @@ class Run:
 
     def event(self, kind: str, **fields: Any) -> None:
         """Append one event to the run's log."""
-        line = json.dumps({"time": round(time.time(), 3), "event": kind, **fields}, default=_plain)
+        line = json.dumps({"time": round(time.time(), 3), "event": kind, **fields}, default=plain_json)
         try:
             descriptor = os.open(self.path / EVENTS, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         except OSError as error:
@@ -163,7 +163,7 @@ class Run:
 
     def write(self, record: Record) -> None:
         """Append a typed record to the run's journal."""
-        self.event(record.event, **record.model_dump(mode="json", fallback=_plain))
+        self.event(record.event, **record.model_dump(mode="json", fallback=plain_json))
 
     def records(self, kind: type[Kind]) -> Iterator[Kind]:
         """The journal's records of one kind, decoded into their type."""
@@ -197,7 +197,7 @@ class Run:
                     continue
 
 
-def _plain(value: Any) -> Any:
+def plain_json(value: Any) -> Any:
     """JSON for numpy scalars and arrays, paths and dataclass-like objects."""
     if hasattr(value, "tolist"):
         return value.tolist()

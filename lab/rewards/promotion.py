@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from lab.content import search_path
 from lab.errors import LabError
-from lab.runs import write_atomic
+from lab.runs import plain_json, write_atomic
 from lab.worlds.mjcf import PREFIX as MJCF_PREFIX
 
 PROMOTED = "promoted"
@@ -129,7 +129,7 @@ def record_promotion(world: str, family: str, source: str, evidence: dict[str, A
     except SyntaxError as error:
         raise LabError(f"the program to promote is not valid Python (line {error.lineno}: {error.msg})",
                        hint="promote a program that passed its dry run") from None
-    plain = json.loads(json.dumps(evidence, default=_plain))
+    plain = json.loads(json.dumps(evidence, default=plain_json))
     folder = promoted_folder(root, world, family)
     with _locked(folder):
         entries = _read_history(folder)
@@ -255,12 +255,3 @@ def _named(version: int) -> str:
 
 def _listed(versions: list[int]) -> str:
     return ", ".join(f"v{v}" for v in versions) or "none"
-
-
-def _plain(value: Any) -> Any:
-    """JSON for numpy scalars and arrays and paths, the values evidence is made of."""
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"cannot record {type(value).__name__} as promotion evidence")

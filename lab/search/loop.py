@@ -483,11 +483,11 @@ class RewardSearch:
 
     @staticmethod
     def _candidate_summary(candidate: Candidate) -> CandidateSummary:
+        reasons = candidate.hacking_reasons()
         return CandidateSummary(iteration=candidate.iteration,
                                 score=finite(candidate.score) if candidate.results else None, valid=candidate.valid,
                                 parent=candidate.parent, note=candidate.note, stages=sorted(candidate.results),
-                                hacking=bool(candidate.hacking_reasons()),
-                                hacking_reasons=candidate.hacking_reasons())
+                                hacking=bool(reasons), hacking_reasons=reasons)
 
     def _baseline_programs(self) -> dict[str, tuple[Path, int | None]]:
         """The programs the best is compared with: the family's sparse and human rewards, and with `promote` its
@@ -566,7 +566,7 @@ class RewardSearch:
                         "active_before": active[0] if active is not None else 0,
                         "difference": list(difference), "training_seeds": seeds,
                         "held_out_seeds": [HELD_OUT_SEED + i for i in range(self.config.eval_seeds)],
-                        "fitness": {name: {"mean": float(np.mean([e.fitness.mean() for e in runs])),
+                        "fitness": {name: {"mean": pooled(runs)["fitness_mean"],
                                            "interval": list(judged.intervals.get(name, (math.nan, math.nan)))}
                                     for name, runs in evaluations.items()}}
             version = record_promotion(world, family, best.source, evidence, root=promotion_root(world, family))

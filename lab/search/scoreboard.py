@@ -109,7 +109,7 @@ def merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 def suite_tasks(suite: str) -> list[str]:
     """Every task of a suite that has both baselines, `WORLD TASK` each."""
-    from lab.rewards.program import baseline_path  # heavy: loads the sandbox
+    from lab.rewards.program import baseline_path  # start-up: loads MuJoCo
     from lab.worlds import get_world  # start-up: loads MuJoCo
     from lab.worlds.registry import world_names  # start-up: loads MuJoCo
 
@@ -123,7 +123,7 @@ def suite_tasks(suite: str) -> list[str]:
 
 def check_task(world: str, task: str) -> None:
     """A task the scoreboard can score: its world and task exist, and both baselines are written."""
-    from lab.rewards.program import baseline_path  # heavy: loads the sandbox
+    from lab.rewards.program import baseline_path  # start-up: loads MuJoCo
     from lab.worlds import get_world  # start-up: loads MuJoCo
 
     family = get_world(world).task(task).family.name

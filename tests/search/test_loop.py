@@ -410,7 +410,8 @@ def test_promote_writes_a_version_only_above_what_is_promoted_and_says_how_to_un
         return found
 
     def evaluations(best: float, other: float, name: str) -> dict[str, list[Evaluation]]:
-        return {key: [Evaluation([0, 1], [{"fitness": value}, {"fitness": value}])]
+        episode = {"success": False, "length": 50, "reward": 0.0}
+        return {key: [Evaluation([0, 1], [{**episode, "fitness": value}, {**episode, "fitness": value}])]
                 for key, value in (("best", best), (name, other))}
 
     best = Candidate("i0c0", 0, FIRST, None, "", None, True, [], {})
