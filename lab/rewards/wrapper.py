@@ -17,7 +17,7 @@ import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecEnvWrapper
 
-from lab.worlds.batched import BatchedEnv
+from lab.worlds.batched import BatchedEnv, BatchStep
 from lab.worlds.core import State, Task, World, read_state
 
 
@@ -267,6 +267,7 @@ class RewardedBatch:
         self.num_envs = batch.num_envs
         self.tracker = EpisodeTracker(task, batch.num_envs)
         self.last_episodes: list[tuple[int, EpisodeStats]] = []
+        self._pending: BatchStep | None = None
 
     def take_window(self) -> Window:
         return self.tracker.take_window()
@@ -276,16 +277,36 @@ class RewardedBatch:
         return self.tracker.window
 
     def reset(self) -> np.ndarray:
+        if self._pending is not None:
+            self._pending = None
+            self.reward_fn.collect()
         self.tracker.clear(np.ones(self.num_envs, dtype=bool))
         return self.batch.reset()
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        observations, terminated, truncated, final = self.begin_step(actions)
+        return observations, self.end_step(), terminated, truncated, final
+
+    def begin_step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Step the batch and hand its states to the reward program without waiting for it: next observations,
+        terminated, truncated and the observations at the step's end. `end_step()` gives the rewards; the caller
+        works in between (a trainer computes its next actions while the sandbox computes these rewards)."""
+        if self._pending is not None:
+            raise RuntimeError("end_step() the previous step before beginning another")
         step = self.batch.step(actions)
         self.reward_fn.submit(step.state, np.asarray(actions, dtype=np.float64))
+        self._pending = step
+        return step.observations, step.terminated, step.truncated, step.final_observations
+
+    def end_step(self) -> np.ndarray:
+        """The rewards of the step begun last, with its episodes judged and recorded."""
+        step, self._pending = self._pending, None
+        if step is None:
+            raise RuntimeError("no step was begun")
         fitness, success = self.tracker.judge(step.state)
         rewards, components = self.reward_fn.collect()
         self.last_episodes = self.tracker.record(fitness, success, rewards, step.env_reward, components, step.done)
-        return step.observations, rewards, step.terminated, step.truncated, step.final_observations
+        return rewards
 
     def close(self) -> None:
         self.reward_fn.close()
