@@ -17,10 +17,15 @@ Parts (`--parts`; `throughput` and `threshold` by default; `budget` takes half a
 3. `budget`: the human reward at 1M steps over --seeds seeds on halfcheetah, hopper, walker2d and ant: the
    deterministic policy's return (Gymnasium's built-in reward summed over an episode) and task fitness over 5
    held-out episodes, next to rl-zoo3's published PPO returns (1M steps, v3 envs).
-4. `warp` (on a machine with an NVIDIA GPU and the gpu extra): MuJoCo Warp's env steps/s at --warp-worlds worlds
+4. `presets`: each world's PPO preset (lab/training/presets.py) against the plain defaults, --seeds seeds at
+   --preset-steps steps (300k): the deterministic policy's task fitness over 10 held-out episodes and the wall
+   seconds of each run, on the worlds whose preset is not `plain` (halfcheetah, walker2d, hopper, dmc-cartpole
+   balance, dmc-cheetah run).
+5. `warp` (on a machine with an NVIDIA GPU and the gpu extra): MuJoCo Warp's env steps/s at --warp-worlds worlds
    (4,096) on ant, humanoid and halfcheetah, and one halfcheetah run to 1.5 m/s on it (floor: 100k steps/s).
 
 Run: `python bench/bench_training.py [--parts throughput threshold] [--worlds ...] [--rounds 2]` (in `make bench`);
+`python bench/bench_training.py --parts presets [--seeds 3]` (about 40 min here);
 on a GPU machine: `python bench/bench_training.py --parts warp` (a smoke check on the CPU: `--parts warp
 --warp-worlds 16 --steps 1000 --warp-budget 20000`).
 """
@@ -41,6 +46,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor, VecNormali
 
 from lab.runs import Run
 from lab.training import TrainConfig, train
+from lab.training.presets import preset_for
 from lab.training.trainer import make_model
 from lab.worlds import get_world
 from lab.worlds.gym_adapters import ROBOTS
@@ -59,6 +65,8 @@ RL_ZOO_PPO: dict[str, dict[str, Any]] = {
                                     "max_grad_norm": 0.7, "vf_coef": 0.835671, "log_std_init": -2,
                                     "activation": "relu", "net_arch": [256, 256]}},
 }
+PRESET_TASKS = {"halfcheetah": "forward", "walker2d": "forward", "hopper": "forward", "dmc-cartpole": "balance",
+                "dmc-cheetah": "run"}
 THRESHOLDS = {"halfcheetah": 1.5, "hopper": 1.0}
 RL_ZOO_PUBLISHED = {"halfcheetah": (5819.1, 663.5), "hopper": (2410.4, 10.0), "walker2d": (3478.8, 821.7),
                     "ant": (1327.2, 451.6)}
@@ -101,8 +109,8 @@ def plain_sb3(world_name: str, steps: int) -> float:
 
 
 def lab_train(world_name: str, steps: int, **settings: Any) -> Any:
-    values = {"world": world_name, "task": TASKS[world_name], "reward": "human", "steps": steps, "device": "cpu",
-              "eval_episodes": 5, **settings}
+    values = {"world": world_name, "task": TASKS.get(world_name) or PRESET_TASKS[world_name], "reward": "human",
+              "steps": steps, "device": "cpu", "eval_episodes": 5, **settings}
     with tempfile.TemporaryDirectory() as folder:
         return train(TrainConfig.model_validate(values), Run.create("train", "bench", out=Path(folder) / "run"))
 
@@ -110,16 +118,23 @@ def lab_train(world_name: str, steps: int, **settings: Any) -> Any:
 def throughput(worlds: list[str], steps: int, rounds: int) -> None:
     print(f"throughput: steps/s, {steps:,} steps per measurement, {cores()} cores, 1 torch thread while stepping, "
           f"medians of {rounds} alternating rounds")
-    print(f"  {'world':12} {'physics':>9} {'lab train':>10} {'plain SB3':>10} {'vs SB3':>7} {'of physics':>11}")
+    print("  lab train on the plain PPO defaults (`--set preset=plain`: 20 gradient steps per 4096 samples), and on the"
+          " world's preset where it has another (more gradient steps per sample: slower per step, more per sample)")
+    print(f"  {'world':12} {'physics':>9} {'lab train':>10} {'plain SB3':>10} {'vs SB3':>7} {'of physics':>11}"
+          f" {'preset':>14} {'lab train':>10} {'vs SB3':>7}")
     for world_name in worlds:
-        limits, ours, theirs = [], [], []
+        preset = preset_for(world_name)
+        limits, ours, presets, theirs = [], [], [], []
         for _ in range(rounds):
             limits.append(physics_limit(world_name, steps))
-            ours.append(lab_train(world_name, steps, eval_episodes=1).steps_per_second)
+            ours.append(lab_train(world_name, steps, eval_episodes=1, preset="plain").steps_per_second)
+            if preset != "plain":
+                presets.append(lab_train(world_name, steps, eval_episodes=1).steps_per_second)
             theirs.append(plain_sb3(world_name, min(steps, 50_000)))
         limit, mine, sb3 = (float(np.median(values)) for values in (limits, ours, theirs))
-        print(f"  {world_name:12} {limit:9,.0f} {mine:10,.0f} {sb3:10,.0f} {mine / sb3:6.1f}x {mine / limit:10.0%}",
-              flush=True)
+        tuned = (f" {preset:>14} {np.median(presets):10,.0f} {np.median(presets) / sb3:6.1f}x" if presets else "")
+        print(f"  {world_name:12} {limit:9,.0f} {mine:10,.0f} {sb3:10,.0f} {mine / sb3:6.1f}x {mine / limit:10.0%}"
+              + tuned, flush=True)
 
 
 def time_to(world_name: str, threshold: float, budget: int, **settings: Any) -> tuple[float | None, float, int]:
@@ -163,6 +178,21 @@ def budget_part(worlds: list[str], steps: int, seeds: int) -> None:
               f"{np.std(fitness):.2f}; {np.mean(seconds):.0f} s per run{reference}", flush=True)
 
 
+def presets_part(steps: int, seeds: int) -> None:
+    print(f"PPO presets against the plain defaults: human reward, {steps:,} steps, seeds 0-{seeds - 1}, deterministic "
+          "fitness over 10 held-out episodes (mean +- std over seeds; per seed; wall seconds per run)")
+    for world_name, task in PRESET_TASKS.items():
+        for preset in ("plain", preset_for(world_name)):
+            fitness, seconds = [], []
+            for seed in range(seeds):
+                start = time.perf_counter()
+                result = lab_train(world_name, steps, seed=seed, preset=preset, eval_episodes=10)
+                fitness.append(result.evaluation.summary()["fitness_mean"])
+                seconds.append(time.perf_counter() - start)
+            print(f"  {world_name} {task} {preset:>14}: {np.mean(fitness):8.3f} +- {np.std(fitness):.3f} "
+                  f"({' / '.join(f'{f:.3f}' for f in fitness)}); {min(seconds):.0f}-{max(seconds):.0f} s", flush=True)
+
+
 def warp_part(worlds: list[str], copies: int, steps: int, budget: int) -> None:
     """MuJoCo Warp: env steps/s of the batch stepping random actions at `copies` worlds (on the GPU when there is
     one), and one `lab train --backend warp` run of halfcheetah to its threshold."""
@@ -195,7 +225,7 @@ def warp_part(worlds: list[str], copies: int, steps: int, budget: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--parts", nargs="+", default=["throughput", "threshold"],
-                        choices=["throughput", "threshold", "budget", "warp"])
+                        choices=["throughput", "threshold", "budget", "presets", "warp"])
     parser.add_argument("--worlds", nargs="+", default=["halfcheetah", "hopper", "ant", "humanoid", "reacher"],
                         choices=sorted(TASKS))
     parser.add_argument("--steps", type=int, default=100_000, help="steps per throughput measurement")
@@ -204,6 +234,7 @@ def main() -> None:
     parser.add_argument("--budget-steps", type=int, default=1_000_000)
     parser.add_argument("--budget-worlds", nargs="+", default=list(RL_ZOO_PUBLISHED), choices=sorted(RL_ZOO_PUBLISHED))
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--preset-steps", type=int, default=300_000)
     parser.add_argument("--warp-worlds", type=int, default=4096, help="worlds of the warp part")
     parser.add_argument("--warp-worlds-list", nargs="+", default=["ant", "humanoid", "halfcheetah"])
     parser.add_argument("--warp-budget", type=int, default=20_000_000, help="steps allowed the warp run to threshold")
@@ -215,6 +246,8 @@ def main() -> None:
         threshold_part(args.sb3_seconds)
     if "budget" in args.parts:
         budget_part(args.budget_worlds, args.budget_steps, args.seeds)
+    if "presets" in args.parts:
+        presets_part(args.preset_steps, args.seeds)
     if "warp" in args.parts:
         warp_part(args.warp_worlds_list, args.warp_worlds, max(args.steps, 10 * args.warp_worlds), args.warp_budget)
 

@@ -98,6 +98,10 @@ def train_command(
     _check_before_a_run_exists(settings)
     run = Run.create("train", f"{settings.world}-{task}-{Path(settings.reward).stem}", out=out)
     console.print(f"run directory: [bold]{run.path}[/]")
+    if settings.algo == "ppo":
+        ppo = settings.ppo
+        console.print(f"PPO preset {settings.preset}: {settings.envs} copies x {ppo.n_steps} steps, minibatches of "
+                      f"{ppo.batch_size}, {ppo.n_epochs} epochs (`--set preset=plain` for the defaults)")
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]}"), TextColumn("{task.fields[fitness]}"), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:

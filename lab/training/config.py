@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from lab.training.presets import with_preset
 
 
 class PPOSettings(BaseModel):
@@ -59,6 +61,9 @@ class TrainConfig(BaseModel):
     reward: str = Field("human", description="`human`, `sparse` (the task's baselines) or a reward program file")
     algo: Literal["ppo", "sb3-ppo", "sac"] = Field(
         "ppo", description="`ppo`: the lab's PPO on the batched world; `sb3-ppo`, `sac`: stable-baselines3's")
+    preset: Literal["auto", "plain", "runners", "small-batches"] = Field(
+        "auto", description="PPO settings measured best per world, filling what the config leaves unset (see "
+                            "lab/training/presets.py): `auto` takes the world's, `plain` the field defaults")
     steps: int = Field(1_000_000, ge=1, description="total env steps of training (rl-zoo3's MuJoCo budget)")
     seed: int = Field(0, ge=0, description="seeds the policy, the envs (seed + i) and the sampling")
     n_envs: int | None = Field(None, ge=1, le=8192,
@@ -79,6 +84,12 @@ class TrainConfig(BaseModel):
     reward_memory_mb: int = Field(512, ge=16, description="memory a reward program may allocate")
     ppo: PPOSettings = Field(default_factory=lambda: PPOSettings())
     sac: SACSettings = Field(default_factory=lambda: SACSettings())
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_preset(cls, data: Any) -> Any:
+        """The world's PPO preset under the given settings (`preset` is then a name, never `auto`)."""
+        return with_preset(data) if isinstance(data, dict) else data
 
     @property
     def envs(self) -> int:

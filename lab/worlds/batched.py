@@ -13,8 +13,10 @@ Gymnasium adapter worlds, `lab.worlds.gym_batch`) step every copy in MuJoCo's C 
 
 from __future__ import annotations
 
+import itertools
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +37,34 @@ def stack_states(states: Sequence[Mapping[str, np.ndarray]]) -> dict[str, np.nda
     if not states:
         raise ValueError("stack_states needs at least one state")
     return {name: np.stack([s[name] for s in states]) for name in states[0]}
+
+
+class CopyThreads:
+    """Runs a function over the copies of a batch split in `threads` contiguous chunks: the calling thread takes the
+    first chunk and a pool of threads - 1 the others (MuJoCo's step releases the GIL, so the chunks run in
+    parallel). The caller working instead of waiting wakes one thread fewer per step."""
+
+    def __init__(self, copies: int, threads: int) -> None:
+        threads = max(1, min(threads, copies))
+        bounds = np.linspace(0, copies, threads + 1).astype(int).tolist()
+        self.chunks = [range(a, b) for a, b in itertools.pairwise(bounds)]
+        self._pool = ThreadPoolExecutor(threads - 1, thread_name_prefix="mujoco") if threads > 1 else None
+
+    def run(self, work: Callable[[range], None]) -> None:
+        """`work(chunk)` for every chunk, returning when all are done (re-raising the first error)."""
+        if self._pool is None:
+            work(self.chunks[0])
+            return
+        others = [self._pool.submit(work, chunk) for chunk in self.chunks[1:]]
+        try:
+            work(self.chunks[0])
+        finally:
+            for future in others:
+                future.result()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
 
 
 @dataclass

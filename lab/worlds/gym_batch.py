@@ -10,11 +10,9 @@ Same seeds and actions give the same observations, rewards and states as the Gym
 
 from __future__ import annotations
 
-import itertools
 import math
 from abc import abstractmethod
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +20,7 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
-from lab.worlds.batched import BatchedEnv, BatchStep
+from lab.worlds.batched import BatchedEnv, BatchStep, CopyThreads
 from lab.worlds.core import Task
 from lab.worlds.gym_robots import TWO_PI, RobotSpec, joint_slices
 
@@ -379,10 +377,7 @@ class GymBatch(GymBatchBase):
         super().__init__(spec, task, num_envs, seed, self._envs[0])
         self._copies = [[(self._frame[name][index], getattr(env.data, name)) for name in self._fields]
                         for index, env in enumerate(self._envs)]
-        threads = max(1, min(threads, num_envs))
-        bounds = np.linspace(0, num_envs, threads + 1).astype(int)
-        self._chunks = [range(int(a), int(b)) for a, b in itertools.pairwise(bounds.tolist())]
-        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="mujoco") if threads > 1 else None
+        self._threads = CopyThreads(num_envs, threads)
 
     def _gather(self, indices: range | list[int]) -> None:
         copies = self._copies
@@ -402,10 +397,7 @@ class GymBatch(GymBatchBase):
         self._gather(indices)
 
     def _advance(self) -> None:
-        if self._pool is None:
-            self._simulate(range(self.num_envs))
-        else:
-            list(self._pool.map(self._simulate, self._chunks))
+        self._threads.run(self._simulate)
 
     def _reset_copies(self, indices: list[int]) -> None:
         for index in indices:
@@ -414,7 +406,6 @@ class GymBatch(GymBatchBase):
         self._gather(indices)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
+        self._threads.close()
         for env in self._envs:
             env.close()

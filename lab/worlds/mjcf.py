@@ -16,13 +16,11 @@ Gymnasium's locomotion rewards measure them. Each field says which way is better
 from __future__ import annotations
 
 import inspect
-import itertools
 import math
 import os
 import re
 import shutil
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +30,7 @@ import mujoco
 import numpy as np
 
 from lab.errors import LabError
-from lab.worlds.batched import BatchedEnv, BatchStep
+from lab.worlds.batched import BatchedEnv, BatchStep, CopyThreads
 from lab.worlds.core import Param, ParamValue, State, StateField, Task, TaskFamily, World
 from lab.worlds.gym_robots import TWO_PI
 from lab.worlds.task_file import TASK_FILE, read_task_file
@@ -619,10 +617,7 @@ class MjcfBatch(BatchedEnv):
         self._start_forward = np.zeros((num_envs, 3))
         self._heading = np.zeros(num_envs)
         self._turned = np.zeros(num_envs)
-        threads = max(1, min(threads, num_envs))
-        bounds = np.linspace(0, num_envs, threads + 1).astype(int).tolist()
-        self._chunks = [range(a, b) for a, b in itertools.pairwise(bounds)]
-        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="mujoco") if threads > 1 else None
+        self._threads = CopyThreads(num_envs, threads)
 
     def _gather(self, indices: Iterable[int]) -> None:
         for index in indices:
@@ -674,10 +669,7 @@ class MjcfBatch(BatchedEnv):
         actions = np.asarray(actions, dtype=np.float64).reshape(self.num_envs, -1)
         self._actions[...] = np.clip(actions, self.action_low, self.action_high)
         root_before, com_before = self._root(), self._com()
-        if self._pool is None:
-            self._simulate(range(self.num_envs))
-        else:
-            list(self._pool.map(self._simulate, self._chunks))
+        self._threads.run(self._simulate)
         self._steps += 1
         state = self._state(root_before, com_before)
         observations = self._observe()
@@ -738,8 +730,7 @@ class MjcfBatch(BatchedEnv):
         return state
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
+        self._threads.close()
         for env in self._envs:
             env.close()
 
