@@ -10,17 +10,18 @@ Parts (`--parts`; `throughput` and `threshold` by default; `budget` takes half a
    percent from minute to minute) and the medians are the figures. Floor on halfcheetah: >= 6x SB3 and >= 60% of
    the physics limit.
 2. `threshold`: wall seconds until the training episodes' mean fitness reaches halfcheetah forward 1.5 m/s and hopper
-   forward 1.0 m/s: the lab's PPO on its defaults against SB3 PPO with rl-zoo3's tuned hyperparameters (Hopper-v3,
-   HalfCheetah-v3 in rl-baselines3-zoo's ppo.yml; ortho_init=False is not reproduced) run through `lab train --algo
-   sb3-ppo`, so both are judged by the same curve. SB3 gets at most --sb3-seconds; a run that does not reach the
-   threshold is reported as such (the ratio is then an upper bound). Floor: ours <= 0.3x SB3's time.
-3. `budget`: the human reward at 1M steps over --seeds seeds on halfcheetah, hopper, walker2d and ant: the
-   deterministic policy's return (Gymnasium's built-in reward summed over an episode) and task fitness over 5
-   held-out episodes, next to rl-zoo3's published PPO returns (1M steps, v3 envs).
+   forward 1.0 m/s: the lab's PPO on its defaults (the world's preset) against SB3 PPO with rl-zoo3's tuned
+   hyperparameters (Hopper-v3, HalfCheetah-v3 in rl-baselines3-zoo's ppo.yml; ortho_init=False is not reproduced) run
+   through `lab train --algo sb3-ppo`, so both are judged by the same curve. SB3 gets at most --sb3-steps steps; a
+   run that does not reach the threshold is reported as such (the ratio is then an upper bound). Floor: ours <= 0.3x
+   SB3's time.
+3. `budget`: the human reward at 1M steps (each world's preset) over --seeds seeds on halfcheetah, hopper, walker2d
+   and ant: the deterministic policy's return (Gymnasium's built-in reward summed over an episode) and task fitness
+   over 5 held-out episodes, next to rl-zoo3's published PPO returns (1M steps, v3 envs).
 4. `presets`: each world's PPO preset (lab/training/presets.py) against the plain defaults, --seeds seeds at
    --preset-steps steps (300k): the deterministic policy's task fitness over 10 held-out episodes and the wall
    seconds of each run, on the worlds whose preset is not `plain` (halfcheetah, walker2d, hopper, dmc-cartpole
-   balance, dmc-cheetah run).
+   balance, dmc-cheetah run, dmc-walker walk).
 5. `warp` (on a machine with an NVIDIA GPU and the gpu extra): MuJoCo Warp's env steps/s at --warp-worlds worlds
    (4,096) on ant, humanoid and halfcheetah, and one halfcheetah run to 1.5 m/s on it (floor: 100k steps/s).
 
@@ -66,7 +67,7 @@ RL_ZOO_PPO: dict[str, dict[str, Any]] = {
                                     "activation": "relu", "net_arch": [256, 256]}},
 }
 PRESET_TASKS = {"halfcheetah": "forward", "walker2d": "forward", "hopper": "forward", "dmc-cartpole": "balance",
-                "dmc-cheetah": "run"}
+                "dmc-cheetah": "run", "dmc-walker": "walk"}
 THRESHOLDS = {"halfcheetah": 1.5, "hopper": 1.0}
 RL_ZOO_PUBLISHED = {"halfcheetah": (5819.1, 663.5), "hopper": (2410.4, 10.0), "walker2d": (3478.8, 821.7),
                     "ant": (1327.2, 451.6)}
@@ -145,11 +146,10 @@ def time_to(world_name: str, threshold: float, budget: int, **settings: Any) -> 
     return (reached[0] if reached else None), result.seconds, result.steps
 
 
-def threshold_part(sb3_seconds: float) -> None:
+def threshold_part(sb3_budget: int) -> None:
     print("time to threshold: wall seconds of training until the training episodes' mean task fitness reaches it")
     for world_name, threshold in THRESHOLDS.items():
         ours, ours_total, ours_steps = time_to(world_name, threshold, 3_000_000)
-        sb3_budget = int(sb3_seconds * 1500)
         sb3, sb3_total, sb3_steps = time_to(world_name, threshold, sb3_budget, algo="sb3-ppo",
                                             **RL_ZOO_PPO[world_name])
         mine = f"{ours:.0f} s ({ours_steps:,} steps)" if ours is not None else f"not in {ours_total:.0f} s"
@@ -216,7 +216,7 @@ def warp_part(worlds: list[str], copies: int, steps: int, budget: int) -> None:
             rate = batches * copies / (time.perf_counter() - start)
         print(f"  {world_name:12} {rate:12,.0f} env steps/s", flush=True)
     seconds, total, trained = time_to("halfcheetah", THRESHOLDS["halfcheetah"], budget, backend="warp",
-                                      n_envs=copies, threads=1)
+                                      n_envs=copies, threads=1, preset="plain")
     reached = f"{seconds:.0f} s" if seconds is not None else f"not in {total:.0f} s"
     print(f"  lab train halfcheetah forward --backend warp --n-envs {copies}: 1.5 m/s in {reached} "
           f"({trained:,} steps, {trained / max(total, 1e-9):,.0f} steps/s)", flush=True)
@@ -230,7 +230,7 @@ def main() -> None:
                         choices=sorted(TASKS))
     parser.add_argument("--steps", type=int, default=100_000, help="steps per throughput measurement")
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--sb3-seconds", type=float, default=600.0, help="time limit of each SB3 threshold run")
+    parser.add_argument("--sb3-steps", type=int, default=900_000, help="step limit of each SB3 threshold run")
     parser.add_argument("--budget-steps", type=int, default=1_000_000)
     parser.add_argument("--budget-worlds", nargs="+", default=list(RL_ZOO_PUBLISHED), choices=sorted(RL_ZOO_PUBLISHED))
     parser.add_argument("--seeds", type=int, default=3)
@@ -243,7 +243,7 @@ def main() -> None:
     if "throughput" in args.parts:
         throughput(args.worlds, args.steps, args.rounds)
     if "threshold" in args.parts:
-        threshold_part(args.sb3_seconds)
+        threshold_part(args.sb3_steps)
     if "budget" in args.parts:
         budget_part(args.budget_worlds, args.budget_steps, args.seeds)
     if "presets" in args.parts:

@@ -21,7 +21,7 @@ from lab.worlds.core import Task, World
 
 SMALL_SEARCH: dict[str, Any] = {"samples": 2, "iterations": 1, "steps": 20_000, "baselines": False,
                                 "eval_seeds": 3, "select_episodes": 3,
-                                "train": {"n_envs": 16, "ppo": {"batch_size": 64, "n_epochs": 10}}}
+                                "train": {"preset": "plain", "n_envs": 16, "ppo": {"batch_size": 64, "n_epochs": 10}}}
 """A session's reward search unless its curriculum says otherwise: a session attempts many tasks, each on a small
 budget, where many gradient steps per sample (16 copies, minibatches of 64, 10 epochs) learn more than the large
 batches that suit a million steps."""

@@ -9,6 +9,7 @@ same over a batched world (lab.worlds.batched) for the lab's PPO; both keep thei
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
@@ -17,6 +18,7 @@ import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecEnvWrapper
 
+from lab.sandbox import ProgramError
 from lab.worlds.batched import BatchedEnv, BatchStep
 from lab.worlds.core import State, Task, World, read_state
 
@@ -277,9 +279,10 @@ class RewardedBatch:
         return self.tracker.window
 
     def reset(self) -> np.ndarray:
-        if self._pending is not None:
+        if self._pending is not None:  # a step begun and never ended: its rewards are not wanted, nor its errors
             self._pending = None
-            self.reward_fn.collect()
+            with contextlib.suppress(ProgramError):
+                self.reward_fn.collect()
         self.tracker.clear(np.ones(self.num_envs, dtype=bool))
         return self.batch.reset()
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from lab.llm.config import LLMSettings
 from lab.settings import validation_problems
 from lab.training.config import TrainConfig
+from lab.training.presets import AUTO, preset_for
 
 LARGE_BUDGET = 100_000
 """Steps from which the final comparison trains on several seeds by default (below, one seed: tests, smoke runs)."""
@@ -74,3 +75,12 @@ class SearchConfig(BaseModel):
         return train
     llm: LLMSettings = Field(default_factory=lambda: LLMSettings(),
                              description="the models: reward_designer writes programs (and task checks)")
+
+    @model_validator(mode="after")
+    def _pin_the_preset(self) -> SearchConfig:
+        """The world's PPO preset named in `train` (unless it names one) and so in the run's config: a resumed
+        search trains its last candidates on the preset of its first, even if the world's preset changed since."""
+        if self.train.get("preset", AUTO) == AUTO and self.train.get("algo", "ppo") == "ppo":
+            self.train = {**self.train, "preset": preset_for(self.world)}
+        return self
+

@@ -210,6 +210,7 @@ class BatchedPPO:
             buffers: dict[str, list[torch.Tensor]] = {k: [] for k in ("obs", "act", "reward", "done")}
             pending: _BegunStep | None = None
             for _ in range(horizon):
+                statistics = vars(self.obs_rms).copy()
                 seen_tensor = self._tensor(self.normalized(observations, update=True))
                 with torch.no_grad():
                     mean = self.model.actor(seen_tensor)
@@ -217,6 +218,7 @@ class BatchedPPO:
                     actions = mean + self.model.log_std.exp() * noise
                 # The previous step's rewards were computed in the sandbox while these actions were.
                 if pending is not None and not self._end_step(env, pending, returns, buffers, on_step):
+                    vars(self.obs_rms).update(statistics)  # stopped: these observations were never acted on
                     return
                 sent = np.clip(actions.cpu().numpy(), low, high)
                 observations, terminated, truncated, final = env.begin_step(sent)

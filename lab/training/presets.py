@@ -44,8 +44,12 @@ def with_preset(values: dict[str, Any]) -> dict[str, Any]:
     """Raw training settings with their preset filled in under them (group by group: a preset's `ppo.n_epochs`
     stays when the settings give only `ppo.n_steps`) and `preset` resolved from `auto` to a name."""
     name = values.get("preset", AUTO)
+    lab_ppo = values.get("algo", "ppo") == "ppo"
     if name == AUTO:
-        name = preset_for(str(values.get("world", ""))) if values.get("algo", "ppo") == "ppo" else "plain"
+        name = preset_for(str(values.get("world", ""))) if lab_ppo else "plain"
+    elif name in PRESETS and name != "plain" and not lab_ppo:
+        raise ValueError(f"preset {name} is for the lab's PPO (algo ppo), not {values.get('algo')}: "
+                         "drop it or set preset=plain")
     resolved = dict(values, preset=name)
     for key, value in PRESETS.get(name, {}).items():
         given = resolved.get(key)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -59,8 +59,9 @@ class CopyThreads:
         try:
             work(self.chunks[0])
         finally:
-            for future in others:
-                future.result()
+            wait(others)  # every chunk has stopped stepping before this returns or raises
+        for future in others:
+            future.result()
 
     def close(self) -> None:
         if self._pool is not None:

@@ -76,4 +76,5 @@ def test_a_stopped_scoreboard_resumes_without_training_twice_and_prints_the_tabl
 def test_a_setting_over_the_budget_keeps_the_budget_s_other_settings() -> None:
     config = ScoreboardConfig(tasks=["reacher reach"], budget="smoke", search={"train": {"ppo": {"n_epochs": 3}}})
     search = config.search_config("reacher reach")
-    assert search.steps == 512 and search.train == {"n_envs": 4, "ppo": {"n_steps": 64, "n_epochs": 3}}
+    assert search.steps == 512
+    assert search.train == {"n_envs": 4, "ppo": {"n_steps": 64, "n_epochs": 3}, "preset": "plain"}

@@ -39,9 +39,20 @@ def test_a_resolved_config_reads_back_the_same() -> None:
     assert TrainConfig.model_validate_json(config.model_dump_json()).preset == "runners"
 
 
+def test_a_search_names_its_preset_so_a_resume_trains_on_the_same_one() -> None:
+    from lab.search.config import SearchConfig
+
+    search = SearchConfig(world="hopper", task="forward", train={"n_envs": 8})
+    assert search.train == {"n_envs": 8, "preset": "small-batches"}
+    assert SearchConfig.model_validate(search.model_dump()) == search
+    assert SearchConfig(world="hopper", task="forward", train={"preset": "plain"}).train == {"preset": "plain"}
+
+
 def test_an_unknown_preset_is_refused() -> None:
     with pytest.raises(ValueError, match="preset"):
         settings(preset="fastest")
+    with pytest.raises(ValueError, match="preset runners is for the lab's PPO"):
+        settings(algo="sac", preset="runners")
 
 
 def test_a_step_begun_and_ended_gives_what_a_whole_step_gives() -> None:
@@ -69,3 +80,36 @@ def test_a_step_begun_and_ended_gives_what_a_whole_step_gives() -> None:
             batch.close()
     for first, second in zip(whole, split, strict=True):
         assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
+
+
+class CountingSteps:
+    """A batch of 3 copies whose observations are the step count: enough for PPO's bookkeeping."""
+
+    num_envs = 3
+
+    def __init__(self) -> None:
+        self.steps = 0
+
+    def reset(self) -> np.ndarray:
+        return np.zeros((3, 2))
+
+    def begin_step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        self.steps += 1
+        observations = np.full((3, 2), float(self.steps))
+        return observations, np.zeros(3, bool), np.zeros(3, bool), observations
+
+    def end_step(self) -> np.ndarray:
+        return np.ones(3)
+
+
+def test_a_run_stopped_mid_rollout_keeps_the_statistics_of_the_observations_it_acted_on() -> None:
+    """PPO computes the next actions before it takes a step's rewards (and hears it should stop): the observations
+    it normalised for actions never taken must not stay in the running statistics a saved policy carries."""
+    from lab.training.config import PPOSettings
+    from lab.training.ppo import BatchedPPO
+
+    learner = BatchedPPO(2, -np.ones(1), np.ones(1), PPOSettings(n_steps=8, batch_size=8), seed=0)
+    learner.learn(CountingSteps(), 1000, on_step=lambda steps: steps < 15)
+    assert learner.num_timesteps == 15
+    assert learner.obs_rms.count == pytest.approx(15 + 1e-4)  # 5 batched steps of 3 copies, each acted on
+    assert learner.obs_rms.mean[0] == pytest.approx(np.mean([0, 1, 2, 3, 4]), rel=1e-4)
