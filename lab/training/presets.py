@@ -2,7 +2,8 @@
 
 One set of PPO settings does not suit every robot (rl-zoo3 keeps hyperparameters per environment for the same
 reason). Measured here (`lab train WORLD TASK --reward human --steps 300000`, deterministic fitness over 10 held-out
-episodes, seeds 0-2; figures in bench/bench_training.py's `presets` part):
+episodes, seeds 0-2, dmc cheetah run and walker walk seed 0 only; the README's table; bench/bench_training.py's
+`presets` part measures it again):
 
 - `plain`, the field defaults: 64 copies x 64 steps, minibatches of 1024, 5 epochs (20 gradient steps per 4096
   samples). The fastest per step; halfcheetah's dense reward learns with it at 1M steps, the falling robots and the
@@ -11,7 +12,8 @@ episodes, seeds 0-2; figures in bench/bench_training.py's `presets` part):
   and walker2d at 300k steps: every seed above every `plain` seed, for 1.3-1.5x the wall time.
 - `small-batches`: 16 copies x 128 steps, minibatches of 64, 10 epochs (320 gradient steps per 2048 samples, the
   update ratio of CleanRL's continuous-action PPO, whose DeepMind Control figures are published). The only one that
-  learns cartpole balance; the best on hopper; about 3x `plain`'s wall time per step.
+  learns cartpole balance; the best on hopper, dmc cheetah run and walker walk per step; 2-5x `plain`'s wall time
+  per step.
 
 A preset fills only what a config leaves unset: `--set ppo.batch_size=...` or `--n-envs` win over it, and
 `preset: plain` gives the field defaults on any world. Only the lab's PPO (`algo: ppo`) takes presets.
