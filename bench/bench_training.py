@@ -20,8 +20,8 @@ Parts (`--parts`; `throughput` and `threshold` by default; `budget` takes half a
    over 5 held-out episodes, next to rl-zoo3's published PPO returns (1M steps, v3 envs).
 4. `presets`: each world's PPO preset (lab/training/presets.py) against the plain defaults, --seeds seeds at
    --preset-steps steps (300k): the deterministic policy's task fitness over 10 held-out episodes and the wall
-   seconds of each run, on the worlds whose preset is not `plain` (halfcheetah, walker2d, hopper, dmc-cartpole
-   balance, dmc-cheetah run, dmc-walker walk).
+   seconds of each run, on the worlds whose preset is not `plain` (halfcheetah, walker2d, ant, hopper,
+   dmc-cartpole balance, dmc-cheetah run, dmc-walker walk).
 5. `warp` (on a machine with an NVIDIA GPU and the gpu extra): MuJoCo Warp's env steps/s at --warp-worlds worlds
    (4,096) on ant, humanoid and halfcheetah, and one halfcheetah run to 1.5 m/s on it (floor: 100k steps/s).
 
@@ -66,7 +66,8 @@ RL_ZOO_PPO: dict[str, dict[str, Any]] = {
                                     "max_grad_norm": 0.7, "vf_coef": 0.835671, "log_std_init": -2,
                                     "activation": "relu", "net_arch": [256, 256]}},
 }
-PRESET_TASKS = {"halfcheetah": "forward", "walker2d": "forward", "hopper": "forward", "dmc-cartpole": "balance",
+PRESET_TASKS = {"halfcheetah": "forward", "walker2d": "forward", "ant": "forward", "hopper": "forward",
+                "dmc-cartpole": "balance",
                 "dmc-cheetah": "run", "dmc-walker": "walk"}
 THRESHOLDS = {"halfcheetah": 1.5, "hopper": 1.0}
 RL_ZOO_PUBLISHED = {"halfcheetah": (5819.1, 663.5), "hopper": (2410.4, 10.0), "walker2d": (3478.8, 821.7),

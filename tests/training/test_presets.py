@@ -16,11 +16,11 @@ def settings(**values: object) -> TrainConfig:
 
 
 def test_each_world_gets_its_preset_and_the_rest_the_plain_defaults() -> None:
-    runner, hopper, cartpole, ant = (settings(world=w) for w in ("halfcheetah", "hopper", "dmc-cartpole", "ant"))
+    runner, hopper, cartpole, arm = (settings(world=w) for w in ("ant", "hopper", "dmc-cartpole", "reacher"))
     assert (runner.preset, runner.envs, runner.ppo.batch_size, runner.ppo.n_epochs) == ("runners", 64, 256, 10)
     assert (hopper.preset, hopper.envs, hopper.ppo.n_steps, hopper.ppo.batch_size) == ("small-batches", 16, 128, 64)
     assert cartpole.preset == "small-batches" and preset_for("dmc-humanoid") == "small-batches"
-    assert (ant.preset, ant.envs, ant.ppo.batch_size, ant.ppo.n_epochs) == ("plain", 64, 1024, 5)
+    assert (arm.preset, arm.envs, arm.ppo.batch_size, arm.ppo.n_epochs) == ("plain", 64, 1024, 5)
     assert set(PRESETS) | {"auto"} == set(TrainConfig.model_fields["preset"].annotation.__args__)  # type: ignore
 
 
