@@ -29,6 +29,15 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
     return loaded
 
 
+def merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`over` set into `base`, group by group (`train.ppo.n_steps` over a budget keeps its `train.n_envs`)."""
+    result = dict(base)
+    for key, value in over.items():
+        result[key] = merged(result[key], value) if isinstance(value, dict) and isinstance(
+            result.get(key), dict) else value
+    return result
+
+
 def validation_problems(error: ValidationError) -> str:
     """A pydantic error as `field.path: message; ...`."""
     return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in error.errors())

@@ -25,7 +25,7 @@ from lab.llm.config import LLMSettings
 from lab.runs import SUMMARY, Run, slugify
 from lab.search.config import SearchConfig
 from lab.search.records import SearchResult
-from lab.settings import validated
+from lab.settings import merged, validated
 
 SCOREBOARD = "scoreboard.json"
 GYMNASIUM_TASKS = ("ant forward", "halfcheetah forward", "hopper forward", "walker2d forward", "humanoid forward",
@@ -98,15 +98,6 @@ class ScoreboardConfig(BaseModel):
                   "llm": self.llm.model_dump()}
         return validated(SearchConfig, values, f"search settings of {entry}",
                          hint="`lab reward --help` lists the search settings")
-
-
-def merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """`over` set into `base`, group by group (`train.ppo.n_steps` over a budget keeps its `train.n_envs`)."""
-    result = dict(base)
-    for key, value in over.items():
-        result[key] = merged(result[key], value) if isinstance(value, dict) and isinstance(
-            result.get(key), dict) else value
-    return result
 
 
 def suite_tasks(suite: str) -> list[str]:

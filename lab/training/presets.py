@@ -23,6 +23,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+
+from lab.settings import merged
+
 PRESETS: dict[str, dict[str, Any]] = {
     "plain": {},
     "runners": {"ppo": {"batch_size": 256, "n_epochs": 10}},
@@ -53,13 +57,7 @@ def with_preset(values: dict[str, Any]) -> dict[str, Any]:
     elif name in PRESETS and name != "plain" and not lab_ppo:
         raise ValueError(f"preset {name} is for the lab's PPO (algo ppo), not {values.get('algo')}: "
                          "drop it or set preset=plain")
-    resolved = dict(values, preset=name)
-    for key, value in PRESETS.get(name, {}).items():
-        given = resolved.get(key)
-        if isinstance(value, dict) and isinstance(given, dict):
-            resolved[key] = {**value, **given}
-        elif isinstance(value, dict) and given is not None and hasattr(given, "model_dump"):
-            resolved[key] = {**value, **given.model_dump(exclude_unset=True)}
-        elif key not in resolved or given is None:
-            resolved[key] = value
-    return resolved
+    preset = PRESETS.get(name, {})
+    given = {key: value.model_dump(exclude_unset=True) if isinstance(value, BaseModel) else value
+             for key, value in values.items() if value is not None or key not in preset}
+    return merged(preset, {**given, "preset": name})
