@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from abc import abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -379,22 +379,23 @@ class GymBatch(GymBatchBase):
                         for index, env in enumerate(self._envs)]
         self._threads = CopyThreads(num_envs, threads)
 
-    def _gather(self, indices: range | list[int]) -> None:
+    def _gather(self, indices: Iterable[int]) -> None:
         copies = self._copies
         for index in indices:
             for target, source in copies[index]:
                 target[...] = source
 
-    def _simulate(self, indices: range) -> None:
+    def _simulate(self, indices: Iterable[int]) -> None:
         model_step, post = mujoco.mj_step, mujoco.mj_rnePostConstraint
-        skip, actions = self._frame_skip, self._actions
+        skip, actions, copies = self._frame_skip, self._actions, self._copies
         for index in indices:
             env = self._envs[index]
             data = env.data
             data.ctrl[:] = actions[index]
             model_step(env.model, data, nstep=skip)
             post(env.model, data)
-        self._gather(indices)
+            for target, source in copies[index]:
+                target[...] = source
 
     def _advance(self) -> None:
         self._threads.run(self._simulate)

@@ -624,13 +624,14 @@ class MjcfBatch(BatchedEnv):
             for target, source in self._copies[index]:
                 target[...] = source
 
-    def _simulate(self, indices: range) -> None:
+    def _simulate(self, indices: Iterable[int]) -> None:
         skip = self.layout.frame_skip
         for index in indices:
             env = self._envs[index]
             env.data.ctrl[:] = self._actions[index]
             advance(env.model, env.data, skip)
-        self._gather(indices)
+            for target, source in self._copies[index]:
+                target[...] = source
 
     def _root(self) -> np.ndarray:
         return self._frame["xpos"][:, self.layout.root].copy()
