@@ -64,8 +64,6 @@ def reward_command(
     given: dict[str, Any] | None = None,
 ) -> None:
     """Search for a reward program: propose, check and repair, train, reflect, evolve; compare with baselines."""
-    from lab.search.loop import RewardSearch  # start-up: the search loads training (torch)
-
     embedder = None
     if resume is not None:
         run = Run.open(resume, made_by="reward")
@@ -78,6 +76,8 @@ def reward_command(
         embedder = checked_goal(settings)
         run = Run.create("reward", f"{settings.world}-{task_label(settings)}", out=out)
     console.print(f"run directory: {run.path}")
+    # Loaded once the settings are checked and the run exists: a mistake is told in a second, not four.
+    from lab.search.loop import RewardSearch  # start-up: the search loads training (torch)
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as bar:

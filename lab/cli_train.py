@@ -67,7 +67,7 @@ def _check_before_a_run_exists(settings: Any) -> None:
     """The world, the task and the reward program's rules, checked before a run directory is made (its dry run,
     which needs a sandbox, comes with training)."""
     from lab.rewards.program import REWARD_RULES, resolve_reward  # start-up: loads MuJoCo
-    from lab.training.trainer import make_task  # start-up: loads torch
+    from lab.rewards.task_program import make_task  # start-up: loads MuJoCo
     from lab.worlds import get_world  # start-up: loads MuJoCo
 
     world = get_world(settings.world)
@@ -90,12 +90,12 @@ def train_command(
     given: dict[str, Any] | None = None,
 ) -> None:
     """Train a policy on a reward program and write a run directory (curves, policy, TensorBoard, evaluation)."""
+    settings = build_config({**(given or {}), "world": world, "task": task}, config, set_ or [])
+    _check_before_a_run_exists(settings)  # before torch is loaded: a mistake is told in a second, not four
     from lab.training import train  # start-up: loads torch and stable-baselines3
     from lab.training.evaluation import render_policy  # start-up: loads torch
     from lab.training.trainer import load_policy, run_task  # start-up: loads torch
 
-    settings = build_config({**(given or {}), "world": world, "task": task}, config, set_ or [])
-    _check_before_a_run_exists(settings)
     run = Run.create("train", f"{settings.world}-{task}-{Path(settings.reward).stem}", out=out)
     console.print(f"run directory: [bold]{run.path}[/]")
     if settings.algo == "ppo":
@@ -141,10 +141,10 @@ def eval_command(
     stochastic: Annotated[bool, typer.Option(help="Sample actions instead of taking the mean.")] = False,
 ) -> None:
     """Re-evaluate a trained policy over seeds (fitness, success, reward components); optionally render a video."""
+    run = Run.open(run_dir, made_by="train")
     from lab.training.evaluation import render_policy  # start-up: loads torch
     from lab.training.trainer import evaluate_run, load_policy, run_task  # start-up: loads torch
 
-    run = Run.open(run_dir, made_by="train")
     config = run.read_json(CONFIG)
     if seeds:
         try:

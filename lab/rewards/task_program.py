@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from lab.errors import LabError
 from lab.rewards.program import sample_states
@@ -17,7 +18,8 @@ from lab.sandbox import SandboxLimits
 from lab.worlds.core import Task, World
 from lab.worlds.written_tasks import FITNESS_RULES, SUCCESS_RULES, SandboxedJudge
 
-__all__ = ["FITNESS_RULES", "SUCCESS_RULES", "ProgramTask", "dry_run_task", "program_task", "read_task_program"]
+__all__ = ["FITNESS_RULES", "SUCCESS_RULES", "JudgedTask", "KnownTask", "ProgramTask", "dry_run_task", "make_task",
+           "program_task", "read_task_program"]
 FAMILY = "custom"
 
 
@@ -63,3 +65,28 @@ def read_task_program(path: Path) -> str:
         return path.read_text()
     except OSError as error:
         raise LabError(f"cannot read the task program {path}: {error}") from None
+
+
+class JudgedTask(Protocol):
+    """A task and whatever judges it, to close when training is done."""
+
+    task: Task
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class KnownTask:
+    """A world's own task, with nothing to close (the counterpart of a program task)."""
+
+    task: Task
+
+    def close(self) -> None:
+        pass
+
+
+def make_task(world: World, spec: str, task_program: str | None = None) -> JudgedTask:
+    """The task a config names: one of the world's, or the words `spec` judged by the task program file."""
+    if task_program is None:
+        return KnownTask(world.task(spec))
+    return program_task(world, spec, read_task_program(Path(task_program)))

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 from stable_baselines3 import PPO, SAC
@@ -26,7 +26,7 @@ from stable_baselines3.common.vec_env import VecMonitor, VecNormalize
 
 from lab.policy import CHECKPOINT, POLICY_EXPORT, Actor, load_policy, resolve_device, save_policy
 from lab.rewards.program import RewardProgram, SandboxedReward, dry_run, resolve_reward
-from lab.rewards.task_program import program_task, read_task_program
+from lab.rewards.task_program import make_task
 from lab.rewards.wrapper import RewardedBatch, RewardFunction, RewardVecEnv, make_rewarded_env
 from lab.runs import CONFIG, Run
 from lab.sandbox import ProgramError, SandboxLimits
@@ -221,31 +221,6 @@ def evaluate_run(run: Run, policy: Actor, world: World, task: Task, program: Rew
     run.write_json(record, evaluation.to_dict())
     run.write(Evaluated.of(record, deterministic, evaluation.summary()))
     return evaluation
-
-
-class JudgedTask(Protocol):
-    """A task and whatever judges it, to close when training is done."""
-
-    task: Task
-
-    def close(self) -> None: ...
-
-
-@dataclass
-class KnownTask:
-    """A world's own task, with nothing to close (the counterpart of a program task)."""
-
-    task: Task
-
-    def close(self) -> None:
-        pass
-
-
-def make_task(world: World, spec: str, task_program: str | None = None) -> JudgedTask:
-    """The task a config names: one of the world's, or the words `spec` judged by the task program file."""
-    if task_program is None:
-        return KnownTask(world.task(spec))
-    return program_task(world, spec, read_task_program(Path(task_program)))
 
 
 def run_task(run: Run) -> tuple[World, Task, RewardProgram]:
