@@ -1,10 +1,11 @@
 """The Gymnasium adapter worlds as native batches: N MuJoCo simulations stepped in C across threads.
 
 Each copy is Gymnasium's own env (its model, its data, its seeded random stream), so a reset is Gymnasium's reset;
-a step is what Gymnasium's `do_simulation` does (`mj_step` over the frame skip, then `mj_rnePostConstraint`), run for
-a chunk of copies per thread while MuJoCo releases the GIL. The arrays a step needs are then gathered into batch
-arrays, and the observation, the built-in reward, the termination and the lab's state view are computed for the
-whole batch at once from those arrays, by the formulas of Gymnasium's v5 envs and of `GymWorldEnv.state`.
+a step is what Gymnasium's `do_simulation` does (`mj_step` over the frame skip, then `mj_rnePostConstraint`), run on
+several threads (each copy on whichever thread takes it) while MuJoCo releases the GIL. Each copy's arrays a step
+needs are gathered into batch arrays, and the observation, the built-in reward, the termination and the lab's
+state view are computed for the whole batch at once from those arrays, by the formulas of Gymnasium's v5 envs and of
+`GymWorldEnv.state`.
 Same seeds and actions give the same observations, rewards and states as the Gymnasium env (tested per world).
 """
 
