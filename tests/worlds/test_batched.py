@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from lab.worlds import get_world, read_state
-from lab.worlds.batched import SerialBatch
+from lab.worlds.batched import CopyThreads, SerialBatch
 from lab.worlds.core import Task
 from lab.worlds.gym_adapters import ROBOTS
 from lab.worlds.gym_batch import GymBatch
@@ -70,6 +70,25 @@ def test_threads_do_not_change_the_result():
             trace = [batch.step(rng.uniform(-1, 1, (5, batch.action_size))).observations for _ in range(30)]
             results.append(np.stack(trace))
     np.testing.assert_array_equal(results[0], results[1])
+
+
+def test_each_copy_is_stepped_by_exactly_one_thread_and_an_error_comes_back():
+    threads = CopyThreads(copies=50, threads=3)
+    try:
+        for _ in range(200):
+            seen: list[int] = []
+            threads.run(lambda indices, seen=seen: seen.extend(indices))
+            assert sorted(seen) == list(range(50))
+
+        def fails_on_copy_7(indices) -> None:
+            for index in indices:
+                if index == 7:
+                    raise ValueError("copy 7")
+
+        with pytest.raises(ValueError, match="copy 7"):
+            threads.run(fails_on_copy_7)
+    finally:
+        threads.close()
 
 
 def test_any_world_steps_as_a_batch_and_restarts_its_episodes():
