@@ -1,11 +1,12 @@
-"""The lab's PPO update (lab.training.ppo): its flat parameters train exactly as the textbook per-layer update."""
+"""The lab's PPO update (lab.training.ppo): its flat parameters train exactly as the textbook per-layer update, and
+its tanh (through the sigmoid on large batches) is torch's."""
 
 import numpy as np
 import torch
 from torch import nn
 
 from lab.training.config import PPOSettings
-from lab.training.ppo import ActorCritic, BatchedPPO, ppo_loss
+from lab.training.ppo import SIGMOID_TANH_FROM, ActorCritic, BatchedPPO, Tanh, ppo_loss
 
 
 def _minibatch(size: int, observations: int, actions: int, seed: int) -> dict[str, torch.Tensor]:
@@ -44,3 +45,15 @@ def test_every_layer_trains_through_the_flat_parameters() -> None:
         assert tensor.untyped_storage().data_ptr() == flat.untyped_storage().data_ptr(), name
         assert tensor.grad is not None and tensor.grad.abs().sum() > 0, name
         assert not torch.equal(tensor, before[name]), name
+
+
+def test_the_tanh_is_torch_tanh_in_value_and_gradient_on_small_and_large_batches() -> None:
+    for rows in (64, SIGMOID_TANH_FROM // 64 + 1):
+        inputs = (torch.randn(rows, 64, generator=torch.Generator().manual_seed(rows)) * 3).requires_grad_()
+        expected_inputs = inputs.detach().clone().requires_grad_()
+        ours, expected = Tanh()(inputs), torch.tanh(expected_inputs)
+        (ours * torch.arange(64)).sum().backward()
+        (expected * torch.arange(64)).sum().backward()
+        assert torch.allclose(ours, expected, atol=3e-7), rows
+        assert inputs.grad is not None and expected_inputs.grad is not None
+        assert torch.allclose(inputs.grad, expected_inputs.grad, atol=3e-5), rows
