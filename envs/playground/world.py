@@ -16,6 +16,7 @@ import mujoco
 import numpy as np
 from gymnasium.envs.mujoco.mujoco_env import MujocoEnv
 
+from lab.worlds.batched import BatchedEnv
 from lab.worlds.core import StateField, Task, World
 
 from .constants import (
@@ -128,15 +129,19 @@ class PlaygroundEnv(MujocoEnv):
         return self._dt
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict]:
+        self.advance(action)
+        observation = self.observation()
+        if self.render_mode == "human":
+            self.render()
+        return observation, 0.0, False, False, {}
+
+    def advance(self, action: np.ndarray) -> None:
+        """Apply one action and simulate one control step (what `step` does before it observes)."""
         action = np.minimum(np.maximum(np.asarray(action, dtype=np.float64), -1.0), 1.0)
         self._prev_grip = self.data.site_xpos[self._grip_site].copy()
         self._command(action[:3] * MAX_DELTA, FINGER_MAX * 0.5 * (float(action[3]) + 1.0))
         mujoco.mj_step(self.model, self.data, nstep=self.frame_skip)
         self._steps += 1
-        observation = self.observation()
-        if self.render_mode == "human":
-            self.render()
-        return observation, 0.0, False, False, {}
 
     def _command(self, delta: np.ndarray, finger: float) -> None:
         body_pos = self.data.xpos[self._gripper_body]
@@ -330,6 +335,16 @@ class PlaygroundWorld(World):
 
     def reference_solutions(self) -> dict[str, Any]:
         return dict(SOLUTIONS)
+
+    def make_batch(self, task: Task | str | None, num_envs: int, *, seed: int = 0, threads: int = 1,
+                   backend: str = "native", device: str = "auto") -> BatchedEnv:
+        """Native batch: every copy's physics stepped on `threads` threads, observations and states computed for
+        the whole batch (envs/playground/batch.py)."""
+        if backend != "native":
+            return super().make_batch(task, num_envs, seed=seed, threads=threads, backend=backend, device=device)
+        from .batch import PlaygroundBatch  # the batch module imports this one: a cycle at the top
+
+        return PlaygroundBatch(self.task(task), num_envs, seed, threads)
 
 
 def make_world() -> PlaygroundWorld:

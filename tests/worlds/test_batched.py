@@ -91,11 +91,33 @@ def test_each_copy_is_stepped_by_exactly_one_thread_and_an_error_comes_back():
         threads.close()
 
 
+def test_the_playground_batch_is_the_playground_env_copy_by_copy_across_episode_ends():
+    """The native playground batch (threads, batched observation and state) against one env per copy stepped in
+    turn, same seeds and actions: observations, final observations and every state field identical, through two
+    resets."""
+    world = get_world("playground")
+    task = short(world.task("place(cube_red, zone_blue)"))
+    copies = 3
+    with world.make_batch(task, copies, seed=5, threads=2) as native, SerialBatch(world, task, copies, 5) as serial:
+        assert not isinstance(native, SerialBatch)
+        np.testing.assert_array_equal(native.reset(), serial.reset())
+        rng = np.random.default_rng(2)
+        for _ in range(2 * HORIZON + 3):
+            actions = rng.uniform(-1.2, 1.2, (copies, native.action_size))
+            ours, theirs = native.step(actions), serial.step(actions)
+            np.testing.assert_array_equal(ours.observations, theirs.observations)
+            np.testing.assert_array_equal(ours.final_observations, theirs.final_observations)
+            assert (ours.truncated == theirs.truncated).all() and not ours.terminated.any()
+            assert set(ours.state) == set(theirs.state) == {f.name for f in world.state_fields}
+            for name, value in theirs.state.items():
+                assert ours.state[name].dtype == value.dtype, name
+                np.testing.assert_array_equal(ours.state[name], value, err_msg=name)
+
+
 def test_any_world_steps_as_a_batch_and_restarts_its_episodes():
     world = get_world("playground")
     task = short(world.task("reach(cube_red)"))
-    with world.make_batch(task, 2, seed=0) as batch:
-        assert isinstance(batch, SerialBatch)
+    with SerialBatch(world, task, 2, seed=0) as batch:
         first = batch.reset()
         assert first.shape == (2, batch.observation_size)
         rng = np.random.default_rng(0)
