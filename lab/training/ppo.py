@@ -167,7 +167,9 @@ def _flatten_parameters(model: nn.Module) -> tuple[nn.Parameter, torch.Tensor]:
     returns the flat parameter and the flat gradient (its `.grad`). Backpropagation adds into the views in place,
     so the optimiser and the gradient clipping work on one tensor: one norm instead of one per layer, one Adam
     kernel launch with fewer per-tensor conversions (the update step of 64-sample minibatches, mostly per-call
-    overhead, ran ~10-15% faster here). The model keeps its layers, names and state dict."""
+    overhead, ran ~10-15% faster here). The model keeps its layers, names and state dict. What would cut the views
+    loose (`optimizer.zero_grad()` or `model.zero_grad()`, which set gradients to None; `model.to(...)`;
+    `load_state_dict(assign=True)`) must not be called on it afterwards: `BatchedPPO._update` checks the views."""
     tensors = list(model.parameters())
     flat = nn.Parameter(torch.cat([tensor.detach().reshape(-1) for tensor in tensors]))
     gradient = flat.grad = torch.zeros_like(flat)
@@ -309,6 +311,11 @@ class BatchedPPO:
 
     def _update(self, rollout: Rollout, last_value: torch.Tensor) -> None:
         settings = self.settings
+        gradient = self.model.log_std.grad
+        if (self.flat_parameters.grad is not self._gradient or gradient is None
+                or gradient.untyped_storage().data_ptr() != self._gradient.untyped_storage().data_ptr()):
+            raise RuntimeError("the model's gradients are no longer views into its flat gradient: something reset "
+                               "or moved them (see _flatten_parameters); the update would not train it")
         steps = rollout.rewards.shape[0]
         advantages = torch.zeros_like(rollout.rewards)
         running = torch.zeros_like(last_value)

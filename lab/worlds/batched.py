@@ -7,8 +7,9 @@ the same step (auto-reset): its row of `observations` is the new episode's first
 `final_observations` are still the ended episode's last, which is what a reward program and a value bootstrap need.
 Each copy has its own seeded random stream (copy i starts from seed + i), so its reset noise follows Gymnasium's.
 
-`SerialBatch` serves any world by stepping one Gymnasium env per copy in turn; worlds with a native backend (the
-Gymnasium adapter worlds, `lab.worlds.gym_batch`) step every copy in MuJoCo's C code across threads instead.
+`SerialBatch` serves any world by stepping one Gymnasium env per copy in turn; worlds with a native batch (the
+Gymnasium adapter worlds, `lab.worlds.gym_batch`; the MJCF worlds, `lab.worlds.mjcf`; the playground) step their
+copies' MuJoCo across threads (`CopyThreads`) and compute observations and states for the whole batch instead.
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ class CopyThreads:
 
     def run(self, work: Callable[[Iterable[int]], None]) -> None:
         """`work(indices)` on every thread, the indices of all copies shared between them (each copy is given to
-        exactly one thread); returns when all are done (re-raising the first error)."""
+        exactly one thread, and `indices` can be read only once); returns when all are done (re-raising the first
+        error)."""
         indices = CopyIndices(self.copies)
         if self._pool is None:
             work(indices)

@@ -2,11 +2,12 @@
 its tanh (through the sigmoid on large batches) is torch's."""
 
 import numpy as np
+import pytest
 import torch
 from torch import nn
 
 from lab.training.config import PPOSettings
-from lab.training.ppo import SIGMOID_TANH_FROM, ActorCritic, BatchedPPO, Tanh, ppo_loss
+from lab.training.ppo import SIGMOID_TANH_FROM, ActorCritic, BatchedPPO, Rollout, Tanh, ppo_loss
 
 
 def _minibatch(size: int, observations: int, actions: int, seed: int) -> dict[str, torch.Tensor]:
@@ -44,6 +45,7 @@ def test_every_layer_trains_through_the_flat_parameters() -> None:
     for name, tensor in learner.model.named_parameters():
         assert tensor.untyped_storage().data_ptr() == flat.untyped_storage().data_ptr(), name
         assert tensor.grad is not None and tensor.grad.abs().sum() > 0, name
+        assert tensor.grad.untyped_storage().data_ptr() == learner._gradient.untyped_storage().data_ptr(), name
         assert not torch.equal(tensor, before[name]), name
 
 
@@ -57,3 +59,12 @@ def test_the_tanh_is_torch_tanh_in_value_and_gradient_on_small_and_large_batches
         assert torch.allclose(ours, expected, atol=3e-7), rows
         assert inputs.grad is not None and expected_inputs.grad is not None
         assert torch.allclose(inputs.grad, expected_inputs.grad, atol=3e-5), rows
+
+
+def test_an_update_refuses_gradients_cut_loose_from_the_flat_ones() -> None:
+    learner = BatchedPPO(5, -np.ones(2), np.ones(2), PPOSettings(n_epochs=1), seed=0)
+    learner.model.zero_grad()  # sets every layer's gradient to None: the next backward would not reach the optimiser
+    rollout = Rollout(torch.zeros(4, 2, 5), torch.zeros(4, 2, 2), torch.zeros(4, 2), torch.zeros(4, 2),
+                      torch.ones(4, 2), torch.zeros(4, 2))
+    with pytest.raises(RuntimeError, match="no longer views"):
+        learner._update(rollout, torch.zeros(2))

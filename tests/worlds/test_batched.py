@@ -8,7 +8,7 @@ import pytest
 
 from lab.worlds import get_world, read_state
 from lab.worlds.batched import CopyThreads, SerialBatch
-from lab.worlds.core import Task
+from lab.worlds.core import Task, World
 from lab.worlds.gym_adapters import ROBOTS
 from lab.worlds.gym_batch import GymBatch
 
@@ -97,9 +97,9 @@ def test_the_playground_batch_is_the_playground_env_copy_by_copy_across_episode_
     resets."""
     world = get_world("playground")
     task = short(world.task("place(cube_red, zone_blue)"))
-    copies = 3
+    copies = 64  # two threads from 64 copies (envs/playground/batch.py COPIES_PER_THREAD)
     with world.make_batch(task, copies, seed=5, threads=2) as native, SerialBatch(world, task, copies, 5) as serial:
-        assert not isinstance(native, SerialBatch)
+        assert not isinstance(native, SerialBatch) and native._threads.threads == 2
         np.testing.assert_array_equal(native.reset(), serial.reset())
         rng = np.random.default_rng(2)
         for _ in range(2 * HORIZON + 3):
@@ -117,7 +117,8 @@ def test_the_playground_batch_is_the_playground_env_copy_by_copy_across_episode_
 def test_any_world_steps_as_a_batch_and_restarts_its_episodes():
     world = get_world("playground")
     task = short(world.task("reach(cube_red)"))
-    with SerialBatch(world, task, 2, seed=0) as batch:
+    with World.make_batch(world, task, 2, seed=0) as batch:  # what a world without a native batch gets
+        assert isinstance(batch, SerialBatch)
         first = batch.reset()
         assert first.shape == (2, batch.observation_size)
         rng = np.random.default_rng(0)
