@@ -10,15 +10,17 @@ episode ends). The playground has no built-in reward and never terminates: episo
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from lab.worlds.batched import BatchedEnv, BatchStep, CopyThreads
-from lab.worlds.core import Task
 
 from .constants import GRASPABLE, OBJECTS
-from .world import PlaygroundEnv
+
+if TYPE_CHECKING:
+    from .world import PlaygroundEnv
 
 COPIES_PER_THREAD = 32
 """A thread more only for this many copies more: a copy's step holds the GIL for much of its time (the gripper's
@@ -27,13 +29,15 @@ command, the contacts), so a second thread slowed 16 copies (7.2-8.3k -> 5.8-6.7
 
 
 class PlaygroundBatch(BatchedEnv):
-    """N copies of a playground task (copy i's first layout from seed + i), stepped on up to `threads` threads
-    (one per COPIES_PER_THREAD copies)."""
+    """N copies of a playground task, each its own env, stepped on up to `threads` threads (one per
+    COPIES_PER_THREAD copies)."""
 
-    def __init__(self, task: Task, num_envs: int, seed: int, threads: int = 1) -> None:
+    def __init__(self, envs: Sequence[PlaygroundEnv], threads: int = 1) -> None:
+        """`envs`: one playground env per copy, all of one task, each made with its own seed (the world makes them)."""
+        num_envs = len(envs)
         self.num_envs = num_envs
-        self.horizon = task.horizon
-        self._envs = [PlaygroundEnv(task, seed=seed + index) for index in range(num_envs)]
+        self.horizon = envs[0].task.horizon
+        self._envs = list(envs)
         first = self._envs[0]
         self.dt = float(first.dt)
         self.action_low = np.asarray(first.action_space.low, dtype=np.float64)

@@ -19,6 +19,7 @@ from gymnasium.envs.mujoco.mujoco_env import MujocoEnv
 from lab.worlds.batched import BatchedEnv
 from lab.worlds.core import StateField, Task, World
 
+from .batch import PlaygroundBatch
 from .constants import (
     BALL_RADIUS,
     BUTTON_PRESSED,
@@ -342,9 +343,8 @@ class PlaygroundWorld(World):
         the whole batch (envs/playground/batch.py)."""
         if backend != "native":
             return super().make_batch(task, num_envs, seed=seed, threads=threads, backend=backend, device=device)
-        from .batch import PlaygroundBatch  # the batch module imports this one: a cycle at the top
-
-        return PlaygroundBatch(self.task(task), num_envs, seed, threads)
+        bound = self.task(task)
+        return PlaygroundBatch([PlaygroundEnv(bound, seed=seed + index) for index in range(num_envs)], threads)
 
 
 def make_world() -> PlaygroundWorld:
