@@ -10,7 +10,7 @@ import pytest
 from lab.errors import LabError
 from lab.worlds import get_world
 from lab.worlds.checks import check_world
-from lab.worlds.mjcf import mjcf_world
+from lab.worlds.mjcf import load_model, mjcf_world
 
 CRAWLER = """<mujoco model="crawler">
   <option timestep="0.005"/>
@@ -130,6 +130,20 @@ def test_a_bad_mjcf_file_is_one_clear_error(tmp_path: Path, lab) -> None:
     done = lab("worlds", "show", f"mjcf:{tmp_path / 'missing.xml'}")
     assert done.returncode == 2 and "no MJCF file at" in done.stderr
     assert len(done.stderr.strip().splitlines()) <= 2
+
+
+def test_each_load_is_a_model_of_its_own_and_a_changed_file_is_read_again(tmp_path: Path) -> None:
+    """Compiled once per process, copied out: one env's edits (the suite's targets move each episode) never reach
+    another's model, and a file written again is compiled again."""
+    robot = tmp_path / "crawler.xml"
+    robot.write_text(CRAWLER)
+    first, second = load_model(robot), load_model(robot)
+    first.geom_size[1, 0] = 9.0
+    first.opt.timestep = 0.5
+    assert second.geom_size[1, 0] == pytest.approx(0.2) and second.opt.timestep == pytest.approx(0.005)
+    assert load_model(robot).geom_size[1, 0] == pytest.approx(0.2)
+    robot.write_text(CRAWLER.replace('<option timestep="0.005"/>', '<option timestep="0.004"/>'))
+    assert load_model(robot).opt.timestep == pytest.approx(0.004)
 
 
 def test_each_templates_fitness_expression_is_its_fitness(robots: dict[str, Path]) -> None:
