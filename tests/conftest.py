@@ -24,6 +24,9 @@ import pytest
 os.environ.setdefault("MUJOCO_GL", "egl")
 for _variable in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "LITELLM_LOCAL_MODEL_COST_MAP"):
     os.environ.pop(_variable, None)  # the lab stays offline by itself (lab/offline.py); the suite proves it
+# pytest-xdist's workers are given COLUMNS=80, and the CLI's consoles (made when their module is imported) would fold
+# their tables at 80 columns there; without it they print as to any pipe (lab/console.py), as a user's log gets.
+os.environ.pop("COLUMNS", None)
 
 
 @dataclass

@@ -133,6 +133,7 @@ def test_any_world_steps_as_a_batch_and_restarts_its_episodes():
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("warp")  # one worker compiles the kernels into ~/.cache/warp; the other test reuses them
 def test_the_warp_backend_steps_like_the_native_one_on_the_cpu():
     """MuJoCo Warp (its kernels on the CPU here; compiled once, cached under ~/.cache/warp) follows the native
     backend step by step while nothing touches the ground, restarts episodes exactly as Gymnasium does (resets are
@@ -164,6 +165,7 @@ def test_the_warp_backend_steps_like_the_native_one_on_the_cpu():
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("warp")
 def test_lab_train_runs_on_the_warp_backend(tmp_path):
     pytest.importorskip("mujoco_warp")
     from lab.training import TrainConfig, train
