@@ -54,14 +54,16 @@ class BertEncoder:
         from tokenizers import Tokenizer
 
         config = json.loads((folder / "config.json").read_text())
+        sentence = json.loads((folder / "sentence_bert_config.json").read_text())
         self.heads = int(config["num_attention_heads"])
         self.layers = int(config["num_hidden_layers"])
         self.eps = float(config["layer_norm_eps"])
         self.dim = int(config["hidden_size"])
-        max_length = int(json.loads((folder / "sentence_bert_config.json").read_text())["max_seq_length"])
+        self.lower_case = bool(sentence.get("do_lower_case", False))
+        self.pad_id = int(config.get("pad_token_id", 0))
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self.tokenizer.enable_truncation(max_length)
-        self.tokenizer.enable_padding(pad_id=int(config.get("pad_token_id", 0)))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(min(int(sentence["max_seq_length"]), int(config["max_position_embeddings"])))
         self.weights = {name.removeprefix("bert."): value.astype(np.float32)
                         for name, value in load_file(str(folder / "model.safetensors")).items()}
 
@@ -89,15 +91,31 @@ class BertEncoder:
         return _layer_norm(values, self.weights[f"{name}.weight"], self.weights[f"{name}.bias"], self.eps)
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        """Unit-length float32 vectors, one row per text (the texts are padded to the longest of them)."""
+        """Unit-length float32 vectors, one row per text. As sentence-transformers does, the texts go through in
+        batches of ENCODE_BATCH sorted by length, each padded to its longest (mixed lengths pad far less)."""
+        if self.lower_case:
+            texts = [text.lower() for text in texts]
+        encodings = self.tokenizer.encode_batch(texts)
+        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda index: -len(encodings[index].ids))
+        for start in range(0, len(order), ENCODE_BATCH):
+            chosen = order[start:start + ENCODE_BATCH]
+            length = len(encodings[chosen[0]].ids)
+            ids = np.full((len(chosen), length), self.pad_id)
+            segments = np.zeros((len(chosen), length), dtype=np.int64)
+            mask = np.zeros((len(chosen), length), dtype=np.float32)
+            for row, index in enumerate(chosen):
+                encoding = encodings[index]
+                ids[row, :len(encoding.ids)] = encoding.ids
+                segments[row, :len(encoding.ids)] = encoding.type_ids
+                mask[row, :len(encoding.ids)] = 1.0
+            vectors[chosen] = self._encode_padded(ids, segments, mask)
+        return vectors
+
+    def _encode_padded(self, ids: np.ndarray, segments: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """The unit vectors of one batch of token ids, padded to one length (`mask` 1 on real tokens)."""
         from scipy.special import erf
 
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        encodings = self.tokenizer.encode_batch(texts)
-        ids = np.array([encoding.ids for encoding in encodings])
-        segments = np.array([encoding.type_ids for encoding in encodings])
-        mask = np.array([encoding.attention_mask for encoding in encodings], dtype=np.float32)
         count, length = ids.shape
         weights, head_size = self.weights, self.dim // self.heads
         hidden = (weights["embeddings.word_embeddings.weight"][ids]
@@ -160,8 +178,8 @@ class SentenceEmbedder:
                 else:
                     raise LabError(f"embedding model {self.name!r} is neither the packaged {DEFAULT_MODEL} nor a "
                                    "folder on disk", hint="the lab never downloads models at run time")
-                if BertEncoder.fits(folder):
-                    encoder = BertEncoder(folder)
+                encoder = _bert_encoder(folder)
+                if encoder is not None:
                     self._model, self._dim = encoder, encoder.dim
                 else:
                     self._model = _sentence_transformer(folder, self.device)
@@ -177,11 +195,21 @@ class SentenceEmbedder:
     def encode(self, texts: list[str]) -> np.ndarray:
         model = self._load()
         if isinstance(model, BertEncoder):
-            vectors = [model.encode(texts[start:start + ENCODE_BATCH]) for start in range(0, len(texts), ENCODE_BATCH)]
-            return np.concatenate(vectors) if vectors else model.encode([])
+            return model.encode(texts)
         encoded = model.encode(texts, batch_size=ENCODE_BATCH, normalize_embeddings=True, convert_to_numpy=True,
                                show_progress_bar=False)
         return np.asarray(encoded, dtype=np.float32).reshape(len(texts), -1)
+
+
+def _bert_encoder(folder: Path) -> BertEncoder | None:
+    """The numpy encoder for `folder` when it fits and loads (weights numpy cannot hold, as bfloat16, or a config
+    missing a field it reads, leave the folder to sentence-transformers); None otherwise."""
+    if not BertEncoder.fits(folder):
+        return None
+    try:
+        return BertEncoder(folder)
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _sentence_transformer(folder: Path, device: str) -> Any:

@@ -27,6 +27,10 @@ for _variable in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "LITELLM_LOCAL_MODEL
 # pytest-xdist's workers are given COLUMNS=80, and the CLI's consoles (made when their module is imported) would fold
 # their tables at 80 columns there; without it they print as to any pipe (lab/console.py), as a user's log gets.
 os.environ.pop("COLUMNS", None)
+# The red-team tests check that no entry appears in the home directory during an attack; with two workers, the other
+# one's tools (Warp's and Matplotlib's caches, Ray's token) must not be what appears there on a fresh machine.
+for _folder in (".cache", ".config", ".ray"):
+    (Path.home() / _folder).mkdir(exist_ok=True)
 
 
 @dataclass
